@@ -1,0 +1,54 @@
+#!/usr/bin/env node
+import { Command } from "commander";
+import { pino } from "pino";
+import { loadScenario } from "../../shared/config/index.js";
+import { ScenarioError } from "../../shared/errors/index.js";
+import { formatTable, runScenario, writeReport } from "../coordinator/index.js";
+import { makeEngine } from "./engines.js";
+
+const EXIT_FAILED = 1;
+const EXIT_USAGE = 2;
+
+interface RunFlags { preset?: string; engine?: string; set: string[]; out?: string; json?: boolean; logLevel: string }
+
+async function run(file: string | undefined, flags: RunFlags): Promise<number> {
+  const log = pino({ level: flags.logLevel, base: { svc: "supernode" } }, pino.destination(2));
+  const loaded = loadScenario({ file, sets: flags.set, preset: flags.preset, engine: flags.engine });
+  const ac = new AbortController();
+  const stop = () => ac.abort(new Error("interrupted"));
+  process.once("SIGINT", stop);
+  process.once("SIGTERM", stop);
+  await using engine = makeEngine(loaded, log);
+  const report = await runScenario(loaded, engine, ac.signal);
+  const path = writeReport(flags.out ?? loaded.scenario.outputs.dir, report);
+  process.stdout.write(flags.json ? JSON.stringify(report, null, 2) + "\n" : formatTable(report) + `\n# report: ${path}\n`);
+  return report.status === "ok" ? 0 : EXIT_FAILED;
+}
+
+const program = new Command("supernode")
+  .description("Emulate AI supernodes (CloudMatrix384, NVL72) in virtual time, with real data.")
+  .showHelpAfterError();
+
+program.command("run")
+  .description("run a scenario (default: ring all-reduce on a small CloudMatrix384) and print an NCCL-tests-style table")
+  .argument("[scenario]", "scenario YAML file")
+  .option("--preset <name>", "use this preset at full size (cloudmatrix384, nvl72) instead of the scenario's topology")
+  .option("--engine <name>", "sim (in-process, deterministic) or nats")
+  .option("--set <key=value>", "override a scenario field by dotted path (repeatable)", (v: string, acc: string[]) => [...acc, v], [])
+  .option("--out <dir>", "directory for report.json (default: the scenario's outputs.dir, else ./out)")
+  .option("--json", "print report.json instead of the table")
+  .option("--log-level <level>", "pino log level on stderr", "warn")
+  .action(async (file: string | undefined, flags: RunFlags) => {
+    process.exitCode = await run(file, flags);
+  });
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof ScenarioError) {
+    process.stderr.write(`supernode: scenario error: ${err.message}\n`);
+    process.exitCode = EXIT_USAGE;
+  } else {
+    throw err;
+  }
+}

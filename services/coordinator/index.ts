@@ -1,0 +1,5 @@
+export { runScenario, FIRST_EPOCH } from "./run.js";
+export { planOps } from "./plan.js";
+export { summarize, type ResultRow } from "./collect.js";
+export { buildReport, writeReport, REPORT_SCHEMA_VERSION, type Report } from "./report.js";
+export { formatTable } from "./table.js";

@@ -1,0 +1,44 @@
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Loaded } from "../../shared/config/index.js";
+import { describeTopology, type TopologySummary } from "../../shared/topology/index.js";
+import type { ResultRow } from "./collect.js";
+
+export const REPORT_SCHEMA_VERSION = 1;
+
+/** `report.json`: everything a run measured. Only fields named `wallMs` depend on the machine. */
+export interface Report {
+  readonly schemaVersion: number;
+  readonly tool: "supernode";
+  readonly status: "ok" | "failed";
+  readonly engine: string;
+  readonly scenarioHash: string;
+  readonly scenario: unknown;
+  readonly topology: TopologySummary;
+  readonly results: readonly ResultRow[];
+  readonly processes: number;
+  readonly wallMs: number;
+}
+
+export function buildReport(loaded: Loaded, engine: string, processes: number, results: readonly ResultRow[], wallMs: number): Report {
+  return {
+    schemaVersion: REPORT_SCHEMA_VERSION,
+    tool: "supernode",
+    status: results.every((r) => r.verified) ? "ok" : "failed",
+    engine,
+    scenarioHash: loaded.hash,
+    scenario: loaded.resolved,
+    topology: describeTopology(loaded.topology),
+    results,
+    processes,
+    wallMs: Math.round(wallMs * 10) / 10,
+  };
+}
+
+/** Writes DIR/report.json; returns its path. */
+export function writeReport(dir: string, r: Report): string {
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, "report.json");
+  writeFileSync(path, JSON.stringify(r, null, 2) + "\n");
+  return path;
+}

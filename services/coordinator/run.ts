@@ -1,0 +1,28 @@
+import { performance } from "node:perf_hooks";
+import type { Loaded } from "../../shared/config/index.js";
+import type { Engine } from "../../shared/runtime/index.js";
+import { simNs } from "../../shared/units/index.js";
+import { summarize, type ResultRow } from "./collect.js";
+import { planOps } from "./plan.js";
+import { buildReport, type Report } from "./report.js";
+
+/** The epoch of a fresh run; recovery (chaos issue) will bump it. */
+export const FIRST_EPOCH = 1;
+
+/**
+ * Runs a scenario's operations one after another in virtual time (op k starts when op k-1 ended, like
+ * NCCL-tests' size sweep) and checks each one.
+ */
+export async function runScenario(loaded: Loaded, engine: Engine, signal?: AbortSignal): Promise<Report> {
+  const t0 = performance.now();
+  const rows: ResultRow[] = [];
+  let startNs = 0;
+  for (const spec of planOps(loaded.scenario, loaded.topology)) {
+    const w0 = performance.now();
+    const out = await engine.runOp(spec, simNs(startNs), FIRST_EPOCH, signal);
+    const row = summarize(spec, out, loaded.topology, startNs, performance.now() - w0);
+    rows.push(row);
+    startNs = row.endNs;
+  }
+  return buildReport(loaded, engine.name, engine.processes, rows, performance.now() - t0);
+}

@@ -1,0 +1,30 @@
+import { formatSize } from "../../shared/units/index.js";
+import type { ResultRow } from "./collect.js";
+import type { Report } from "./report.js";
+
+const COLUMNS = [
+  ["collective", 14], ["algorithm", 16], ["ranks", 6], ["size", 8], ["time(us)", 12], ["algbw(GB/s)", 12],
+  ["busbw(GB/s)", 12], ["closed(us)", 12], ["err(%)", 8], ["wall(ms)", 9], ["verified", 8],
+] as const;
+
+function cells(r: ResultRow): string[] {
+  return [
+    r.collective, r.algorithm, String(r.ranks), formatSize(r.sizeBytes), (r.virtualTimeNs / 1000).toFixed(2),
+    r.algbwGBps.toFixed(2), r.busbwGBps.toFixed(2), (r.closedFormNs / 1000).toFixed(2), r.errorPct.toFixed(2),
+    r.wallMs.toFixed(0), r.verified ? "yes" : "NO",
+  ];
+}
+
+/** An NCCL-tests-style table: virtual time and bandwidths, the closed form beside them, wall time apart. */
+export function formatTable(rep: Report): string {
+  const t = rep.topology;
+  const head = [
+    `# supernode ${rep.engine} engine · ${t.preset} · ${t.npus} ${t.rankUnit === "die" ? "dies" : "NPUs"} on ${t.nodes} nodes · ` +
+    `${t.switches} ${t.switchGranularity} switches · ${t.actors} actors · ${t.peakPflopsBf16} PF BF16 peak · ${t.injectionGBpsPerNpu} GB/s per NPU`,
+    `# scenario ${rep.scenarioHash.slice(0, 12)} · times are virtual (modelled hardware); wall(ms) is this machine`,
+    "# " + COLUMNS.map(([name, w]) => name.padStart(w)).join(" "),
+  ];
+  const rows = rep.results.map((r) => "  " + cells(r).map((c, i) => c.padStart(COLUMNS[i]![1])).join(" "));
+  const failures = rep.results.filter((r) => !r.verified).map((r) => `# FAILED ${r.collective} ${formatSize(r.sizeBytes)}: ${r.verifyError}`);
+  return [...head, ...rows, ...failures, `# status ${rep.status} · ${rep.processes} process(es) · wall ${rep.wallMs.toFixed(0)} ms`].join("\n");
+}

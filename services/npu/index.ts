@@ -1,0 +1,1 @@
+export { npuLogic, type NpuState, type NpuCounters } from "./npu-actor.js";

@@ -1,0 +1,131 @@
+import { crc32 } from "../../shared/codec/index.js";
+import { Ports } from "../../shared/linkmodel/index.js";
+import { toWireError } from "../../shared/errors/index.js";
+import {
+  COORDINATOR, PROTOCOL_VERSION,
+  type DataMsg, type OpDoneMsg, type OpStartMsg,
+} from "../../shared/protocol/index.js";
+import type { ActorContext, ActorLogic, Outbound, Step } from "../../shared/runtime/index.js";
+import type { Topology } from "../../shared/topology/index.js";
+import type { NpuId, SimNs } from "../../shared/units/index.js";
+import { drive, OpRun, transferKey, type DriveOutcome } from "./op-run.js";
+import { transmit } from "./transmit.js";
+
+/** Counters an endpoint keeps about what it refused. */
+export interface NpuCounters {
+  rejected: number;
+  badChecksum: number;
+  staleEpoch: number;
+}
+
+export interface NpuState {
+  readonly self: NpuId;
+  readonly inc: number;
+  readonly ports: Ports;
+  computeFreeNs: number;
+  readonly ops: Map<number, OpRun>;
+  /** Stripes that arrived before their op-start (possible when transport order differs from virtual order). */
+  readonly early: Map<number, DataMsg[]>;
+  readonly counters: NpuCounters;
+}
+
+/** The NPU (or die) actor: runs its rank's program of each collective and moves its data through its ports. */
+export const npuLogic: ActorLogic<NpuState> = {
+  kind: "npu",
+  init: (self, _t: Topology) => ({
+    self: self as NpuId, inc: 0, ports: new Ports(), computeFreeNs: 0, ops: new Map(), early: new Map(),
+    counters: { rejected: 0, badChecksum: 0, staleEpoch: 0 },
+  }),
+  receive(state, msg, ctx) {
+    const out: Outbound[] = [];
+    switch (msg.type) {
+      case "op-start": start(state, msg, ctx, out); break;
+      case "data": onData(state, msg, ctx, out); break;
+      case "op-abort": state.ops.delete(msg.op); state.early.delete(msg.op); break;
+      case "op-done":
+        state.counters.rejected++;
+        ctx.log.warn({ from: msg.from, type: msg.type }, "endpoint got a coordinator-only message");
+        break;
+      default: {
+        const never: never = msg;
+        throw new Error(`unhandled message ${JSON.stringify(never)}`);
+      }
+    }
+    return { state, outbound: out } satisfies Step<NpuState>;
+  },
+};
+
+function start(s: NpuState, m: OpStartMsg, ctx: ActorContext, out: Outbound[]): void {
+  const rank = m.spec.group.indexOf(s.self);
+  if (rank < 0) return;
+  const run = new OpRun(m.spec, rank, m.epoch, m.startNs);
+  s.ops.set(m.spec.op, run);
+  s.computeFreeNs = Math.max(s.computeFreeNs, m.startNs);
+  advance(s, run, undefined, ctx, out);
+  for (const d of s.early.get(m.spec.op) ?? []) onData(s, d, ctx, out);
+  s.early.delete(m.spec.op);
+}
+
+function onData(s: NpuState, m: DataMsg, ctx: ActorContext, out: Outbound[]): void {
+  const t = ctx.topology;
+  if (m.dst !== s.self || t.links[m.path[m.hop]!]?.to !== s.self || m.hop !== m.path.length - 1) {
+    s.counters.rejected++;
+    ctx.log.warn({ from: m.from, op: m.op, dst: m.dst }, "data message not addressed to this endpoint");
+    return;
+  }
+  const run = s.ops.get(m.op);
+  if (!run) {
+    const list = s.early.get(m.op) ?? [];
+    list.push(m);
+    s.early.set(m.op, list);
+    return;
+  }
+  if (m.epoch !== run.epoch) { s.counters.staleEpoch++; return; }
+  if (crc32(m.payload) !== m.crc) {
+    s.counters.badChecksum++;
+    ctx.log.error({ from: m.from, op: m.op, src: m.src, stripe: m.stripe }, "payload checksum mismatch");
+    return;
+  }
+  const fromRank = run.rankOf.get(m.src);
+  if (fromRank === undefined) { s.counters.rejected++; return; }
+  const key = transferKey(fromRank, m.tag);
+  const whole = run.reassembly.add(key, m, t.endpointOverheadNs);
+  if (!whole) return;
+  if (run.waitingFor === key) advance(s, run, whole, ctx, out, true);
+  else run.mailbox.set(key, whole);
+}
+
+/** Drives a rank's program; a fault inside it fails this op on this rank (reported), never the host. */
+function advance(s: NpuState, run: OpRun, d: Parameters<typeof drive>[1], ctx: ActorContext, out: Outbound[], resumed = false): void {
+  const fx = {
+    computeFreeNs: s.computeFreeNs,
+    send: (to: number, tag: number, bytes: number, data: Float64Array) => transmit(ctx.topology, s.ports, {
+      op: run.spec.op, epoch: run.epoch, inc: s.inc, src: s.self, dst: run.spec.group[to]!, tag, bytes, data, nowNs: run.nowNs,
+    }, out),
+  };
+  let outcome: DriveOutcome;
+  try {
+    if (resumed && d) { run.nowNs = Math.max(run.nowNs, d.deliveredNs); run.waitingFor = undefined; }
+    outcome = drive(run, d, fx, ctx.topology.endpoint);
+  } catch (err) {
+    s.ops.delete(run.spec.op);
+    ctx.log.error({ err, op: run.spec.op, rank: run.rank }, "collective program failed");
+    out.push(done(s, run, new Float64Array(0), toWireError(err)));
+    return;
+  } finally {
+    s.computeFreeNs = fx.computeFreeNs;
+  }
+  if (outcome.kind === "done") {
+    s.ops.delete(run.spec.op);
+    out.push(done(s, run, outcome.result));
+  }
+}
+
+function done(s: NpuState, run: OpRun, result: Float64Array, error?: OpDoneMsg["error"]): Outbound {
+  const msg: OpDoneMsg = {
+    v: PROTOCOL_VERSION, type: "op-done", from: s.self, epoch: run.epoch, inc: s.inc,
+    op: run.spec.op, rank: run.rank, startNs: run.startNs as SimNs, endNs: run.nowNs as SimNs, result,
+    sentMessages: run.sent, ...(error ? { error } : {}),
+  };
+  return { to: COORDINATOR, atNs: run.nowNs as SimNs, msg };
+}

@@ -1,0 +1,1 @@
+export { switchLogic, type SwitchState } from "./switch-actor.js";

@@ -1,0 +1,54 @@
+import { handleAtNs, Ports, traverse } from "../../shared/linkmodel/index.js";
+import type { DataMsg } from "../../shared/protocol/index.js";
+import type { ActorContext, ActorLogic, Outbound } from "../../shared/runtime/index.js";
+import type { SwitchId } from "../../shared/units/index.js";
+
+export interface SwitchState {
+  readonly self: SwitchId;
+  readonly ports: Ports;
+  forwarded: number;
+  rejected: number;
+}
+
+/**
+ * A switch chip on the data path: each stripe pays the traversal latency, then queues for the egress
+ * port of the next link of its path (source-routed), cut-through.
+ */
+export const switchLogic: ActorLogic<SwitchState> = {
+  kind: "switch",
+  init: (self) => ({ self: self as SwitchId, ports: new Ports(), forwarded: 0, rejected: 0 }),
+  receive(state, msg, ctx) {
+    const out: Outbound[] = [];
+    switch (msg.type) {
+      case "data": forward(state, msg, ctx, out); break;
+      case "op-start":
+      case "op-abort":
+        break; // switches keep no per-op state
+      case "op-done":
+        state.rejected++;
+        ctx.log.warn({ from: msg.from, type: msg.type }, "switch got a message it does not handle");
+        break;
+      default: {
+        const never: never = msg;
+        throw new Error(`unhandled message ${JSON.stringify(never)}`);
+      }
+    }
+    return { state, outbound: out };
+  },
+};
+
+function forward(s: SwitchState, m: DataMsg, ctx: ActorContext, out: Outbound[]): void {
+  const t = ctx.topology;
+  const inLink = t.links[m.path[m.hop]!];
+  const next = t.links[m.path[m.hop + 1] ?? -1];
+  if (!inLink || inLink.to !== s.self || !next || next.from !== s.self) {
+    s.rejected++;
+    ctx.log.warn({ from: m.from, op: m.op, hop: m.hop }, "data message whose path does not cross this switch here");
+    return;
+  }
+  const lat = t.devices[s.self]!.switchLatencyNs;
+  const hop = traverse(s.ports.get(next.id), next, m.bytes, m.headNs + lat, m.tailNs + lat);
+  s.forwarded++;
+  const fwd: DataMsg = { ...m, from: s.self, hop: m.hop + 1, headNs: hop.headNs, tailNs: hop.tailNs };
+  out.push({ to: next.to, atNs: handleAtNs(t, next.to, hop.headNs, hop.tailNs), msg: fwd });
+}

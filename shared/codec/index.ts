@@ -1,0 +1,2 @@
+export { crc32 } from "./crc32.js";
+export { encode, decode, MAX_MESSAGE_BYTES } from "./codec.js";

@@ -1,0 +1,60 @@
+import { chunking, chunkStart, chunkSlice } from "./chunks.js";
+import { mod, phaseTag, recv, reduceInto, send, type Delivered, type Program, type ProgramEnv } from "./program.js";
+import { allRanks, ringAllGather, ringReduceScatter } from "./ring.js";
+
+/** Ring all-reduce: reduce-scatter then all-gather around one ring of all ranks. 2(n-1) steps of size/n. */
+export function* ringAllReduce(env: ProgramEnv): Program {
+  const buf = env.input.slice();
+  const c = chunking(buf.length, env.spec.sizeBytes, env.size);
+  yield* ringReduceScatter(allRanks(env), env.rank, buf, c, phaseTag(0, 0));
+  yield* ringAllGather(allRanks(env), env.rank, buf, c, phaseTag(1, 0));
+  return buf;
+}
+
+/**
+ * Hierarchical all-reduce over G ranks per node and M nodes: intra-node ring reduce-scatter (chunk
+ * size/G), inter-node ring all-reduce of my chunk among the ranks with my local index (size/(G·M)
+ * per step), intra-node ring all-gather.
+ */
+export function* hierarchicalAllReduce(env: ProgramEnv): Program {
+  const groups = env.spec.nodeGroups;
+  const myNode = groups.findIndex((g) => g.includes(env.rank));
+  const local = groups[myNode]!;
+  const lp = local.indexOf(env.rank);
+  const peers = groups.map((g) => g[lp]!); // same local index on every node
+  const buf = env.input.slice();
+  const intra = chunking(buf.length, env.spec.sizeBytes, local.length);
+  yield* ringReduceScatter(local, lp, buf, intra, phaseTag(0, 0));
+  const inter = chunking(intra.offsets[lp + 1]! - intra.offsets[lp]!, intra.bytes[lp]!, peers.length, chunkStart(intra, lp));
+  yield* ringReduceScatter(peers, myNode, buf, inter, phaseTag(1, 0));
+  yield* ringAllGather(peers, myNode, buf, inter, phaseTag(2, 0));
+  yield* ringAllGather(local, lp, buf, intra, phaseTag(3, 0));
+  return buf;
+}
+
+/**
+ * Direct all-reduce: every rank sends chunk j straight to rank j (in shifted order, so each round is a
+ * permutation), reduces the chunk it owns in rank order, then sends the result straight to everyone.
+ */
+export function* directAllReduce(env: ProgramEnv): Program {
+  const n = env.size, me = env.rank;
+  const buf = env.input.slice();
+  const c = chunking(buf.length, env.spec.sizeBytes, n);
+  for (let j = 1; j < n; j++) {
+    const to = mod(me + j, n);
+    yield* send(to, phaseTag(0, 0), c.bytes[to]!, chunkSlice(buf, c, to));
+  }
+  const got = new Array<Delivered>(n);
+  for (let j = 1; j < n; j++) got[mod(me - j, n)] = yield* recv(mod(me - j, n), phaseTag(0, 0));
+  for (let i = 0; i < n; i++) {
+    if (i !== me) yield* reduceInto(buf, chunkStart(c, me), got[i]!);
+  }
+  const mine = chunkSlice(buf, c, me);
+  for (let j = 1; j < n; j++) yield* send(mod(me + j, n), phaseTag(1, 0), c.bytes[me]!, mine);
+  for (let j = 1; j < n; j++) {
+    const from = mod(me - j, n);
+    const d = yield* recv(from, phaseTag(1, 0));
+    buf.set(d.data, chunkStart(c, from));
+  }
+  return buf;
+}

@@ -1,0 +1,55 @@
+import type { OpSpec } from "../protocol/index.js";
+import type { SimNs } from "../units/index.js";
+
+/** A transfer as the receiving rank's program sees it. */
+export interface Delivered {
+  readonly data: Float64Array;
+  /** Modelled bytes of the transfer. */
+  readonly bytes: number;
+  /** Virtual time the first byte reached this endpoint, and the time the whole transfer was delivered. */
+  readonly firstByteNs: SimNs;
+  readonly deliveredNs: SimNs;
+}
+
+/**
+ * What a collective's per-rank program may ask of its endpoint. Ranks are communicator ranks; the
+ * endpoint maps them to devices, stripes the bytes over the fabric and keeps virtual time.
+ */
+export type Command =
+  | { readonly kind: "send"; readonly to: number; readonly tag: number; readonly bytes: number; readonly data: Float64Array }
+  | { readonly kind: "recv"; readonly from: number; readonly tag: number }
+  | { readonly kind: "reduce"; readonly operand: Delivered; readonly bytes: number };
+
+/** A rank's side of a collective: yields commands, gets back deliveries, returns its output buffer. */
+export type Program<T = Float64Array> = Generator<Command, T, Delivered | undefined>;
+
+export interface ProgramEnv {
+  readonly rank: number;
+  readonly size: number;
+  readonly spec: OpSpec;
+  readonly input: Float64Array;
+}
+
+/** Non-blocking send of `bytes` modelled bytes carrying `data` to communicator rank `to`. */
+export function* send(to: number, tag: number, bytes: number, data: Float64Array): Program<void> {
+  yield { kind: "send", to, tag, bytes, data };
+}
+
+/** Blocks until the transfer (from, tag) is delivered; matching never depends on arrival order. */
+export function* recv(from: number, tag: number): Program<Delivered> {
+  const d = yield { kind: "recv", from, tag };
+  if (d === undefined) throw new Error(`recv(${from}, ${tag}) resumed without a delivery`);
+  return d;
+}
+
+/** Adds `operand` into `into[at…]` element by element, and charges the reduction's compute time. */
+export function* reduceInto(into: Float64Array, at: number, operand: Delivered): Program<void> {
+  const src = operand.data;
+  for (let i = 0; i < src.length; i++) into[at + i] = (into[at + i] as number) + (src[i] as number);
+  yield { kind: "reduce", operand, bytes: operand.bytes };
+}
+
+export const mod = (a: number, n: number): number => ((a % n) + n) % n;
+
+/** Tags of one phase of a multi-phase algorithm do not collide with another's. */
+export const phaseTag = (phase: number, step: number): number => phase * 65_536 + step;

@@ -1,0 +1,106 @@
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { parse, parseDocument } from "yaml";
+import { ScenarioError } from "../errors/index.js";
+import { buildTopology, type Topology } from "../topology/index.js";
+import { resolveScenario, type Scenario } from "./resolve.js";
+import { scenarioSchema } from "./schema.js";
+
+/** The scenario `supernode run` uses with no file: a collective on a small CloudMatrix384. */
+export const DEFAULT_SCENARIO = {
+  name: "default: ring all-reduce on a 2-node CloudMatrix384 slice",
+  topology: { preset: "cloudmatrix384", nodes: 2, npusPerNode: 4, switches: "aggregated" },
+  workload: { kind: "collective", collective: "all-reduce", algorithm: "ring", sizes: ["4KiB", "1MiB", "64MiB", "1GiB"], ranks: "all" },
+  seed: 1,
+} as const;
+
+export interface LoadOptions {
+  /** Scenario file path; the default scenario when absent. */
+  readonly file?: string | undefined;
+  /** `key=value` overrides with dotted keys; values are parsed as YAML (`2`, `[4KiB, 1GiB]`, `ring`). */
+  readonly sets?: readonly string[];
+  /** Replaces the whole topology section with this preset at full size. */
+  readonly preset?: string | undefined;
+  readonly engine?: string | undefined;
+}
+
+/** A scenario, its compiled topology, and the hash that names it in reports. */
+export interface Loaded {
+  readonly scenario: Scenario;
+  readonly topology: Topology;
+  readonly resolved: unknown;
+  readonly hash: string;
+}
+
+function readRaw(file: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (err) {
+    throw new ScenarioError("", `cannot read scenario file ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+  const e = doc.errors[0];
+  if (e) {
+    const line = e.linePos?.[0];
+    throw new ScenarioError("", `malformed YAML in ${file}${line ? ` at line ${line.line}, column ${line.col}` : ""}: ${e.message.split("\n")[0]}`);
+  }
+  const raw = doc.toJS() as unknown;
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw new ScenarioError("", `${file} is not a YAML mapping`);
+  return raw;
+}
+
+/** Applies `a.b.c=value`, creating maps on the way; the value is parsed as YAML. */
+export function applySet(raw: Record<string, unknown>, assignment: string): void {
+  const eq = assignment.indexOf("=");
+  if (eq <= 0) throw new ScenarioError("", `--set expects key=value, got "${assignment}"`);
+  const keys = assignment.slice(0, eq).trim().split(".");
+  let value: unknown;
+  try { value = parse(assignment.slice(eq + 1)); } catch { value = assignment.slice(eq + 1); }
+  let at: Record<string, unknown> = raw;
+  keys.slice(0, -1).forEach((k, i) => {
+    const next = at[k];
+    if (next === undefined) at[k] = {};
+    else if (typeof next !== "object" || next === null || Array.isArray(next)) {
+      throw new ScenarioError(keys.slice(0, i + 1).join("."), `--set ${assignment}: not a map`);
+    }
+    at = at[k] as Record<string, unknown>;
+  });
+  at[keys[keys.length - 1]!] = value;
+}
+
+/** Sorted-key JSON: the same scenario always hashes the same. */
+export function canonicalJson(x: unknown): string {
+  if (Array.isArray(x)) return `[${x.map(canonicalJson).join(",")}]`;
+  if (x && typeof x === "object") {
+    return `{${Object.keys(x).sort().map((k) => `${JSON.stringify(k)}:${canonicalJson((x as Record<string, unknown>)[k])}`).join(",")}}`;
+  }
+  return JSON.stringify(x);
+}
+
+/** Reads, overrides, validates and compiles a scenario. Every failure is a ScenarioError naming its field. */
+export function loadScenario(opts: LoadOptions): Loaded {
+  const raw = structuredClone(opts.file ? readRaw(opts.file) : DEFAULT_SCENARIO) as Record<string, unknown>;
+  if (opts.preset) raw.topology = { preset: opts.preset };
+  if (opts.engine) raw.engine = opts.engine;
+  for (const s of opts.sets ?? []) applySet(raw, s);
+  const parsed = scenarioSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const keys = issue.code === "unrecognized_keys" ? (issue as { keys: string[] }).keys : [];
+    const path = [...issue.path.map(String), ...(keys.length ? [keys[0]!] : [])].join(".");
+    throw new ScenarioError(path, keys.length ? "unknown key" : issue.message);
+  }
+  const scenario = resolveScenario(parsed.data);
+  const topology = buildTopology(scenario.topology);
+  const w = scenario.workload;
+  const npus = topology.endpoints.length;
+  if (w.ranks !== "all" && w.ranks > npus) throw new ScenarioError("workload.ranks", `${w.ranks} ranks but the topology has ${npus} NPUs`);
+  const ranks = w.ranks === "all" ? npus : w.ranks;
+  if (ranks < 2) throw new ScenarioError("workload.ranks", "a collective needs at least 2 ranks");
+  if (w.root >= ranks) throw new ScenarioError("workload.root", `root ${w.root} is not one of the ${ranks} ranks`);
+  const resolvedScenario: Scenario = { ...scenario, workload: { ...w, ranks } };
+  const resolved = JSON.parse(JSON.stringify({ ...resolvedScenario, topology: { ...scenario.topology } }));
+  const hash = createHash("sha256").update(canonicalJson(resolved)).digest("hex");
+  return { scenario: resolvedScenario, topology, resolved, hash };
+}

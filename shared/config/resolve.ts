@@ -1,0 +1,124 @@
+import { ScenarioError } from "../errors/index.js";
+import { algorithmsOf } from "../collectives/index.js";
+import type { Algorithm, Collective } from "../protocol/index.js";
+import {
+  PRESETS, PRESET_NAMES,
+  type CustomSpec, type PresetName, type SingleTierParams, type TopologySpec, type TwoTierParams,
+} from "../topology/index.js";
+import { parseSize } from "../units/index.js";
+import { checkHardwareValue, HW_KEYS } from "./hardware-keys.js";
+import type { RawScenario } from "./schema.js";
+
+export const DTYPE_BYTES = { bf16: 2, fp16: 2, fp32: 4, int8: 1 } as const;
+export const DEFAULT_CHUNK_BYTES = 1024 * 1024;
+/** Real elements moved per rank are about this many, so payloads stay small while data is real. */
+export const TARGET_REAL_ELEMENTS = 64;
+
+export interface CollectiveWorkload {
+  readonly kind: "collective";
+  readonly collective: Collective;
+  readonly algorithm: Algorithm;
+  readonly sizes: readonly number[];
+  /** "all" until the topology is known; then a number. */
+  readonly ranks: number | "all";
+  readonly dtype: keyof typeof DTYPE_BYTES;
+  readonly root: number;
+  readonly chunkBytes: number;
+  readonly realElementsPerChunk: number | undefined;
+}
+
+/** A validated scenario with every default filled in and every unit resolved. */
+export interface Scenario {
+  readonly name: string;
+  readonly topology: TopologySpec;
+  readonly workload: CollectiveWorkload;
+  readonly engine: "sim" | "nats";
+  readonly seed: number;
+  readonly outputs: { readonly dir: string };
+}
+
+function sizeAt(path: string, v: string | number): number {
+  const s = parseSize(v);
+  if (typeof s === "string") throw new ScenarioError(path, s);
+  if (s <= 0) throw new ScenarioError(path, "must be > 0 bytes");
+  return s;
+}
+
+function resolveSizes(raw: RawScenario["workload"]["sizes"]): number[] {
+  if (Array.isArray(raw)) return raw.map((v, i) => sizeAt(`workload.sizes[${i}]`, v));
+  const from = sizeAt("workload.sizes.from", raw.from), to = sizeAt("workload.sizes.to", raw.to);
+  if (to < from) throw new ScenarioError("workload.sizes.to", "must be ≥ from");
+  const out: number[] = [];
+  for (let s = from; s <= to; s *= raw.factor) out.push(s);
+  return out;
+}
+
+function resolveTopology(raw: RawScenario["topology"]): TopologySpec {
+  const { preset, switches, rankUnit, custom, ...hw } = raw;
+  if (preset !== "custom" && !PRESET_NAMES.includes(preset as PresetName)) {
+    throw new ScenarioError("topology.preset", `unknown preset "${preset}" (one of: ${[...PRESET_NAMES, "custom"].join(", ")})`);
+  }
+  const base: Record<string, number> = preset === "custom"
+    ? { switchLatencyNs: 150, endpointOverheadNs: 400, npuPeakTflopsBf16: 752, hbmBandwidthGBps: 3200, hbmGB: 128, computeEfficiency: 1, hbmEfficiency: 1, linkEfficiency: 1 }
+    : Object.fromEntries(Object.entries(PRESETS[preset as PresetName]).filter(([k]) => k !== "kind")) as Record<string, number>;
+  const allowed = new Set(Object.keys(base));
+  if (preset === "cloudmatrix384") allowed.add("linkLatencyNs");
+  const params: Record<string, number> = { ...base };
+  for (const [k, v] of Object.entries(hw)) {
+    const kind = HW_KEYS[k];
+    if (!kind) throw new ScenarioError(`topology.${k}`, `unknown key (hardware parameters: ${Object.keys(HW_KEYS).join(", ")})`);
+    if (!allowed.has(k)) throw new ScenarioError(`topology.${k}`, `not a parameter of preset ${preset} (it has: ${[...allowed].join(", ")})`);
+    params[k] = checkHardwareValue(`topology.${k}`, kind, v);
+  }
+  if (preset === "cloudmatrix384" && "linkLatencyNs" in hw) {
+    // One knob for both link kinds, unless each is given on its own.
+    if (!("intraNodeLinkLatencyNs" in hw)) params.intraNodeLinkLatencyNs = params.linkLatencyNs!;
+    if (!("interNodeLinkLatencyNs" in hw)) params.interNodeLinkLatencyNs = params.linkLatencyNs!;
+    delete params.linkLatencyNs;
+  }
+  const common = { preset, switches: switches ?? "aggregated", rankUnit: rankUnit ?? "npu" } as const;
+  if (preset === "custom") {
+    if (!custom) throw new ScenarioError("topology.custom", "preset custom needs a custom: { devices, links } section");
+    return { kind: "custom", spec: { ...params, devices: custom.devices, links: custom.links } as unknown as CustomSpec };
+  }
+  if (custom) throw new ScenarioError("topology.custom", `only allowed with preset custom, not ${preset}`);
+  if (preset === "cloudmatrix384") {
+    if (common.rankUnit === "die" && params.linksPerNpuPerL1! % params.diesPerNpu! !== 0) {
+      throw new ScenarioError("topology.linksPerNpuPerL1", `must be a multiple of diesPerNpu (${params.diesPerNpu}) with rankUnit die`);
+    }
+    return { kind: "two-tier", params: { ...params, ...common } as unknown as TwoTierParams };
+  }
+  if (common.rankUnit === "die") throw new ScenarioError("topology.rankUnit", `${preset} exposes each GPU as one device; use npu`);
+  return { kind: "single-tier", params: { ...params, ...common } as unknown as SingleTierParams };
+}
+
+function resolveWorkload(w: RawScenario["workload"]): CollectiveWorkload {
+  const algos = algorithmsOf(w.collective);
+  const algorithm = w.algorithm ?? algos[0]!;
+  if (!algos.includes(algorithm)) {
+    throw new ScenarioError("workload.algorithm", `${w.collective} has no ${algorithm} algorithm (one of: ${algos.join(", ")})`);
+  }
+  return {
+    kind: "collective",
+    collective: w.collective,
+    algorithm,
+    sizes: resolveSizes(w.sizes),
+    ranks: w.ranks ?? "all",
+    dtype: w.dtype ?? "bf16",
+    root: w.root ?? 0,
+    chunkBytes: w.chunkBytes === undefined ? DEFAULT_CHUNK_BYTES : sizeAt("workload.chunkBytes", w.chunkBytes),
+    realElementsPerChunk: w.realElementsPerChunk,
+  };
+}
+
+/** Raw (schema-checked) scenario → resolved scenario; throws ScenarioError naming the field. */
+export function resolveScenario(raw: RawScenario): Scenario {
+  return {
+    name: raw.name ?? "",
+    topology: resolveTopology(raw.topology),
+    workload: resolveWorkload(raw.workload),
+    engine: raw.engine ?? "sim",
+    seed: raw.seed ?? 1,
+    outputs: { dir: raw.outputs?.dir ?? "out" },
+  };
+}

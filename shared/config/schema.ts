@@ -1,0 +1,57 @@
+import { z } from "zod";
+import { Algorithm, Collective } from "../protocol/index.js";
+
+const sizeLike = z.union([z.string(), z.number()]);
+const nonneg = z.number().finite().nonnegative();
+const positive = z.number().finite().positive();
+
+const customDevice = z.object({
+  name: z.string().regex(/^[A-Za-z_][\w.-]*$/, "a name of letters, digits, _ . -"),
+  kind: z.enum(["npu", "switch"]),
+  count: z.number().int().positive().optional(),
+  switchLatencyNs: nonneg.optional(),
+}).strict();
+
+const customLink = z.object({
+  from: z.string(),
+  to: z.string(),
+  bandwidthGBps: positive,
+  latencyNs: nonneg,
+  duplex: z.boolean().optional(),
+}).strict();
+
+/**
+ * The raw scenario file. Hardware overrides are any keys of HW_KEYS under `topology` (checked
+ * against the chosen preset later, so the error can say which preset lacks the key).
+ */
+export const scenarioSchema = z.object({
+  name: z.string().optional(),
+  topology: z.object({
+    preset: z.string(),
+    switches: z.enum(["physical", "aggregated"]).optional(),
+    rankUnit: z.enum(["npu", "die"]).optional(),
+    custom: z.object({
+      devices: z.array(customDevice).min(1),
+      links: z.array(customLink).min(1),
+    }).strict().optional(),
+  }).catchall(z.unknown()),
+  workload: z.object({
+    kind: z.literal("collective"),
+    collective: z.enum(Object.values(Collective) as [Collective, ...Collective[]]),
+    algorithm: z.enum(Object.values(Algorithm) as [Algorithm, ...Algorithm[]]).optional(),
+    sizes: z.union([
+      z.array(sizeLike).min(1),
+      z.object({ from: sizeLike, to: sizeLike, factor: z.number().int().min(2) }).strict(),
+    ]),
+    ranks: z.union([z.literal("all"), z.number().int().positive()]).optional(),
+    dtype: z.enum(["bf16", "fp16", "fp32", "int8"]).optional(),
+    root: z.number().int().nonnegative().optional(),
+    chunkBytes: sizeLike.optional(),
+    realElementsPerChunk: z.number().int().positive().max(4096).optional(),
+  }).strict(),
+  engine: z.enum(["sim", "nats"]).optional(),
+  seed: z.number().int().nonnegative().optional(),
+  outputs: z.object({ dir: z.string().optional() }).strict().optional(),
+}).strict();
+
+export type RawScenario = z.infer<typeof scenarioSchema>;

@@ -1,0 +1,91 @@
+import { DeviceKind, type EndpointModel, type Link, type Route, type Topology } from "../topology/index.js";
+import type { SimNs } from "../units/index.js";
+import type { Port } from "./port.js";
+
+/**
+ * The timing formulas of the fabric model. Nothing else in the code base turns bytes into time.
+ * Times are integer nanoseconds; bandwidth in GB/s is bytes per ns.
+ */
+
+/** Time for `bytes` to pass a port of `bandwidthGBps`, rounded up to whole ns. */
+export function serializationNs(bytes: number, bandwidthGBps: number): number {
+  return bytes <= 0 ? 0 : Math.ceil(bytes / bandwidthGBps);
+}
+
+/** Head and tail of a message as seen at the input of the next device. */
+export interface HopTimes {
+  readonly headNs: SimNs;
+  readonly tailNs: SimNs;
+  /** ns the message waited for the port behind earlier reservations. */
+  readonly queuedNs: number;
+}
+
+/**
+ * One cut-through hop through an egress port: the head may start once it is ready and the port is
+ * free; the tail leaves after the message's bytes at this port's rate, but never before the tail has
+ * arrived from upstream. So an uncontended path costs Σ latencies + bytes / bottleneck, not h × bytes / bw.
+ */
+export function traverse(port: Port, link: Link, bytes: number, readyNs: number, tailInNs: number): HopTimes {
+  const ser = serializationNs(bytes, link.bandwidthGBps);
+  const { startNs, endNs } = port.reserve(readyNs, tailInNs, ser);
+  return {
+    headNs: (startNs + link.latencyNs) as SimNs,
+    tailNs: (endNs + link.latencyNs) as SimNs,
+    queuedNs: startNs - readyNs,
+  };
+}
+
+/** When a message is handed to the receiving endpoint: its tail has arrived and the endpoint overhead is paid. */
+export function deliveredAtNs(tailNs: number, endpointOverheadNs: number): SimNs {
+  return (tailNs + endpointOverheadNs) as SimNs;
+}
+
+/** Roofline time of a kernel: max(flops at peak × efficiency, bytes at HBM bandwidth × efficiency). */
+export function rooflineNs(flops: number, hbmBytes: number, m: EndpointModel): number {
+  const computeNs = flops / (m.peakTflops * 1e3 * m.computeEfficiency); // 1 TFLOPS = 1e3 flop/ns
+  const memoryNs = hbmBytes / (m.hbmBandwidthGBps * m.hbmEfficiency);
+  return Math.ceil(Math.max(computeNs, memoryNs));
+}
+
+/** Element-wise sum of a received buffer into a local one: 1 flop per element; read two, write one. */
+export function reductionNs(bytes: number, bytesPerElement: number, m: EndpointModel): number {
+  return rooflineNs(bytes / bytesPerElement, 3 * bytes, m);
+}
+
+/**
+ * A reduction streamed as its operand arrives (how NCCL/HCCL pipeline a ring step): it may start when
+ * the first byte arrives and the compute engine is free, and it ends no earlier than the delivery.
+ * So when compute is faster than the link, the reduction hides entirely behind the transfer.
+ */
+export function streamedComputeEnd(firstByteNs: number, deliveredNs: number, engineFreeNs: number, computeNs: number): SimNs {
+  const start = Math.max(firstByteNs, engineFreeNs);
+  return Math.max(deliveredNs, start + computeNs) as SimNs;
+}
+
+/** α-β summary of a route: α = overhead + Σ link and switch latencies, β = Σ over stripes of the bottleneck. */
+export interface AlphaBeta {
+  readonly alphaNs: number;
+  readonly betaGBps: number;
+}
+
+export function routeAlphaBeta(t: Topology, route: Route): AlphaBeta {
+  let alpha = Infinity, beta = 0;
+  for (const stripe of route.stripes) {
+    let lat = t.endpointOverheadNs as number, bottleneck = Infinity;
+    stripe.forEach((lid, i) => {
+      const l = t.links[lid]!;
+      lat += l.latencyNs;
+      if (i > 0) lat += t.devices[l.from]!.switchLatencyNs;
+      bottleneck = Math.min(bottleneck, l.bandwidthGBps);
+    });
+    alpha = Math.min(alpha, lat);
+    beta += bottleneck;
+  }
+  return { alphaNs: alpha, betaGBps: beta };
+}
+
+/** Virtual time at which `to` handles a message: a switch when the head arrives, an endpoint on delivery. */
+export function handleAtNs(t: Topology, to: number, headNs: number, tailNs: number): SimNs {
+  return t.devices[to]!.kind === DeviceKind.Switch ? (headNs as SimNs) : deliveredAtNs(tailNs, t.endpointOverheadNs);
+}
+

@@ -1,0 +1,114 @@
+import type { WireError } from "../errors/index.js";
+import type { LinkId, NpuId, SimNs } from "../units/index.js";
+
+export const PROTOCOL_VERSION = 1;
+
+/** An actor address: a device id of the topology, or the coordinator. */
+export type ActorRef = number;
+export const COORDINATOR: ActorRef = -1;
+
+/** Fields every message carries. `epoch` fences a run (or, later, a recovery); `inc` is the sender's incarnation. */
+export interface Header {
+  readonly v: typeof PROTOCOL_VERSION;
+  readonly from: ActorRef;
+  readonly epoch: number;
+  readonly inc: number;
+}
+
+/** The collectives an operation can run. */
+export const Collective = {
+  AllReduce: "all-reduce",
+  ReduceScatter: "reduce-scatter",
+  AllGather: "all-gather",
+  AllToAll: "all-to-all",
+  AllToAllV: "all-to-all-v",
+  Broadcast: "broadcast",
+} as const;
+export type Collective = (typeof Collective)[keyof typeof Collective];
+
+export const Algorithm = {
+  Ring: "ring",
+  Hierarchical: "hierarchical",
+  Direct: "direct",
+  HalvingDoubling: "halving-doubling",
+  Pipeline: "pipeline",
+} as const;
+export type Algorithm = (typeof Algorithm)[keyof typeof Algorithm];
+
+/** What every rank of a communicator needs to run one collective. Small: sizes and seeds, never data. */
+export interface OpSpec {
+  readonly op: number;
+  readonly collective: Collective;
+  readonly algorithm: Algorithm;
+  /** NCCL-tests `size`: total bytes of the buffer being reduced/gathered/exchanged per rank. */
+  readonly sizeBytes: number;
+  /** Modelled bytes per element (2 for bf16): sets reduction flops. */
+  readonly elementBytes: number;
+  /** The communicator: endpoint ids in rank order. */
+  readonly group: readonly NpuId[];
+  /** Ranks of `group` per node, for hierarchical algorithms. */
+  readonly nodeGroups: readonly (readonly number[])[];
+  /** Real elements per rank, and seed of the real data. */
+  readonly realElements: number;
+  readonly seed: number;
+  readonly root: number;
+  /** Pipelined broadcast: bytes per chunk. */
+  readonly chunkBytes: number;
+}
+
+/** One stripe of a transfer between two endpoints, on its way through the fabric. */
+export interface DataMsg extends Header {
+  readonly type: "data";
+  readonly op: number;
+  readonly src: NpuId;
+  readonly dst: NpuId;
+  /** Algorithm-defined step tag; with (op, src) it names the transfer. */
+  readonly tag: number;
+  readonly stripe: number;
+  readonly stripes: number;
+  /** Modelled bytes of this stripe, and of the whole transfer. */
+  readonly bytes: number;
+  readonly totalBytes: number;
+  /** Virtual time the source issued the transfer. */
+  readonly sentNs: SimNs;
+  /** Head and tail as seen at the input of the receiving device. */
+  readonly headNs: SimNs;
+  readonly tailNs: SimNs;
+  readonly path: readonly LinkId[];
+  /** Index in `path` of the link that brought this message to its receiver. */
+  readonly hop: number;
+  readonly payload: Float64Array;
+  /** CRC-32 of the payload bytes, checked by the destination endpoint. */
+  readonly crc: number;
+}
+
+/** Coordinator → endpoint: run a collective, starting at a virtual time. */
+export interface OpStartMsg extends Header {
+  readonly type: "op-start";
+  readonly spec: OpSpec;
+  readonly startNs: SimNs;
+}
+
+/** Coordinator → endpoint: drop all state of an operation (it will be retried under a new op id). */
+export interface OpAbortMsg extends Header {
+  readonly type: "op-abort";
+  readonly op: number;
+  readonly reason: string;
+}
+
+/** Endpoint → coordinator: a rank finished (or failed) its part of an operation. */
+export interface OpDoneMsg extends Header {
+  readonly type: "op-done";
+  readonly op: number;
+  readonly rank: number;
+  readonly startNs: SimNs;
+  readonly endNs: SimNs;
+  readonly result: Float64Array;
+  readonly sentMessages: number;
+  readonly error?: WireError;
+}
+
+/** The one union of everything actors say to each other. */
+export type Message = DataMsg | OpStartMsg | OpAbortMsg | OpDoneMsg;
+export type MessageType = Message["type"];
+export const MESSAGE_TYPES: readonly MessageType[] = ["data", "op-start", "op-abort", "op-done"];

@@ -1,0 +1,51 @@
+import type { ActorRef, Message } from "../protocol/index.js";
+import type { Topology } from "../topology/index.js";
+import type { SimNs } from "../units/index.js";
+
+/** The subset of pino's API that actor logic may use; actors never import pino themselves. */
+export interface Logger {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+
+/** What the engine gives an actor with each message. */
+export interface ActorContext {
+  readonly self: ActorRef;
+  readonly topology: Topology;
+  readonly log: Logger;
+}
+
+/**
+ * A message to send. `atNs` is the virtual time at which the receiver handles it (a switch: when the
+ * head arrives; an endpoint: when the transfer is delivered). The sim engine orders its event queue by
+ * it; the NATS engine just publishes, and the receiver's logic works from the message's own times.
+ */
+export interface Outbound {
+  readonly to: ActorRef;
+  readonly atNs: SimNs;
+  readonly msg: Message;
+}
+
+export interface Step<S> {
+  readonly state: S;
+  readonly outbound: readonly Outbound[];
+}
+
+/**
+ * Pure actor logic: (state, message, ctx) → { state, outbound }. It reads no clock, no timers, no
+ * process and no transport, so it runs the same in one process or in many. For speed a step may update
+ * `state` in place and return it; the engine never shares one actor's state with another.
+ */
+export interface ActorLogic<S> {
+  readonly kind: string;
+  init(self: ActorRef, topology: Topology): S;
+  receive(state: S, msg: Message, ctx: ActorContext): Step<S>;
+}
+
+/** An actor's lifecycle, as its host sees it. */
+export const ActorPhase = { Init: "init", Running: "running", Draining: "draining", Stopped: "stopped", Failed: "failed" } as const;
+export type ActorPhase = (typeof ActorPhase)[keyof typeof ActorPhase];

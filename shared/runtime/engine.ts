@@ -1,0 +1,25 @@
+import type { OpDoneMsg, OpSpec } from "../protocol/index.js";
+import type { SimNs } from "../units/index.js";
+
+/** What an engine reports for one operation. */
+export interface OpOutcome {
+  /** One per rank that finished (or failed) its part. */
+  readonly done: readonly OpDoneMsg[];
+  /** Messages delivered to actors for this op (each stripe at each hop counts once). */
+  readonly messages: number;
+  /** Actors whose logic threw, by name. */
+  readonly failedActors: readonly string[];
+  /** Set when the op could not complete (e.g. ranks still waiting when nothing is left to deliver). */
+  readonly stalled?: string;
+}
+
+/**
+ * Runs operations on actors. Two implementations: the deterministic in-process engine (`sim`) and
+ * the NATS engine (`nats`). Neither changes what the actor logic does.
+ */
+export interface Engine extends AsyncDisposable {
+  readonly name: string;
+  /** OS processes hosting actors (1 for the sim engine). */
+  readonly processes: number;
+  runOp(spec: OpSpec, startNs: SimNs, epoch: number, signal?: AbortSignal): Promise<OpOutcome>;
+}

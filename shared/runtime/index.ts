@@ -1,0 +1,4 @@
+export * from "./actor.js";
+export { EventQueue } from "./event-queue.js";
+export type { Engine, OpOutcome } from "./engine.js";
+export { SimEngine, type SimEngineOptions } from "./sim-engine.js";

@@ -1,0 +1,57 @@
+import {
+  deviceId, gbps, linkId, simNs,
+  type DeviceId, type LinkId, type NpuId, type SwitchId,
+} from "../units/index.js";
+import { DeviceKind, type Device, type Link } from "./types.js";
+
+/** Accumulates devices and directed links with dense ids; used by every topology builder. */
+export class GraphBuilder {
+  readonly devices: Device[] = [];
+  readonly links: Link[] = [];
+  readonly endpoints: NpuId[] = [];
+  readonly switches: SwitchId[] = [];
+
+  endpoint(name: string, node: number): NpuId {
+    const id = this.add({ kind: DeviceKind.Npu, name, node, tier: 0, switchLatencyNs: 0 });
+    this.endpoints.push(id as NpuId);
+    return id as NpuId;
+  }
+
+  switch(name: string, node: number, tier: number, switchLatencyNs: number): SwitchId {
+    const id = this.add({ kind: DeviceKind.Switch, name, node, tier, switchLatencyNs });
+    this.switches.push(id as SwitchId);
+    return id as SwitchId;
+  }
+
+  /** Adds one directed link; returns its id. */
+  link(from: DeviceId, to: DeviceId, bandwidthGBps: number, latencyNs: number): LinkId {
+    const id = linkId(this.links.length);
+    this.links.push({ id, from, to, bandwidthGBps: gbps(bandwidthGBps), latencyNs: simNs(latencyNs) });
+    return id;
+  }
+
+  /** Adds a full-duplex pair of links; returns [a->b, b->a]. */
+  duplex(a: DeviceId, b: DeviceId, bandwidthGBps: number, latencyNs: number): [LinkId, LinkId] {
+    return [this.link(a, b, bandwidthGBps, latencyNs), this.link(b, a, bandwidthGBps, latencyNs)];
+  }
+
+  private add(d: Omit<Device, "id" | "switchLatencyNs"> & { switchLatencyNs: number }): DeviceId {
+    const id = deviceId(this.devices.length);
+    this.devices.push({ ...d, id, switchLatencyNs: simNs(d.switchLatencyNs) });
+    return id;
+  }
+}
+
+/** Caches routes per ordered endpoint pair; routes are pure functions of the topology. */
+export function memoRoutes<R>(compute: (src: NpuId, dst: NpuId) => R): (src: NpuId, dst: NpuId) => R {
+  const cache = new Map<number, R>();
+  return (src, dst) => {
+    const key = src * 1_048_576 + dst;
+    let r = cache.get(key);
+    if (r === undefined) {
+      r = compute(src, dst);
+      cache.set(key, r);
+    }
+    return r;
+  };
+}

@@ -1,0 +1,3 @@
+export * from "./brand.js";
+export { parseSize, formatSize } from "./size.js";
+export { splitEven, splitOffsets } from "./split.js";

@@ -32,8 +32,8 @@ export interface NpuState {
 /** The NPU (or die) actor: runs its rank's program of each collective and moves its data through its ports. */
 export const npuLogic: ActorLogic<NpuState> = {
   kind: "npu",
-  init: (self, _t: Topology) => ({
-    self: self as NpuId, inc: 0, ports: new Ports(), computeFreeNs: 0, ops: new Map(), early: new Map(),
+  init: (self, t: Topology) => ({
+    self: self as NpuId, inc: 0, ports: new Ports(t, self as NpuId), computeFreeNs: 0, ops: new Map(), early: new Map(),
     counters: { rejected: 0, badChecksum: 0, staleEpoch: 0 },
   }),
   receive(state, msg, ctx) {

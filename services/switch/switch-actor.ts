@@ -16,7 +16,7 @@ export interface SwitchState {
  */
 export const switchLogic: ActorLogic<SwitchState> = {
   kind: "switch",
-  init: (self) => ({ self: self as SwitchId, ports: new Ports(), forwarded: 0, rejected: 0 }),
+  init: (self, t) => ({ self: self as SwitchId, ports: new Ports(t, self as SwitchId), forwarded: 0, rejected: 0 }),
   receive(state, msg, ctx) {
     const out: Outbound[] = [];
     switch (msg.type) {
@@ -49,6 +49,10 @@ function forward(s: SwitchState, m: DataMsg, ctx: ActorContext, out: Outbound[])
   const lat = t.devices[s.self]!.switchLatencyNs;
   const hop = traverse(s.ports.get(next.id), next, m.bytes, m.headNs + lat, m.tailNs + lat);
   s.forwarded++;
-  const fwd: DataMsg = { ...m, from: s.self, hop: m.hop + 1, headNs: hop.headNs, tailNs: hop.tailNs };
+  const fwd: DataMsg = {
+    v: m.v, type: m.type, from: s.self, epoch: m.epoch, inc: m.inc, op: m.op, src: m.src, dst: m.dst, tag: m.tag,
+    stripe: m.stripe, stripes: m.stripes, bytes: m.bytes, totalBytes: m.totalBytes, sentNs: m.sentNs,
+    headNs: hop.headNs, tailNs: hop.tailNs, path: m.path, hop: m.hop + 1, payload: m.payload, crc: m.crc,
+  };
   out.push({ to: next.to, atNs: handleAtNs(t, next.to, hop.headNs, hop.tailNs), msg: fwd });
 }

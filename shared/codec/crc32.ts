@@ -10,6 +10,7 @@ const TABLE = (() => {
 
 /** CRC-32 (IEEE) of a payload's bytes; every data message carries it and the destination checks it. */
 export function crc32(data: Float64Array): number {
+  if (data.length === 0) return 0;
   const b = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   let c = 0xffffffff;
   for (let i = 0; i < b.length; i++) c = (TABLE[(c ^ (b[i] as number)) & 0xff] as number) ^ (c >>> 8);

@@ -51,24 +51,34 @@ class Forms {
   }
 
   /**
-   * Consecutive ring phases over `members` (e.g. reduce-scatter then all-gather). Rank p's step s
-   * waits for p-1's step s-1, so the run takes the largest sum of τ along a chain of consecutive ring
-   * edges ending at some rank — (Σ steps) × (α + c/β) on a uniform ring.
+   * Consecutive ring phases over `members` (e.g. reduce-scatter then all-gather), as a max-plus
+   * recurrence: rank r starts its step-s send at S(r,s) = max(R(r,s-1), S(r,s-1) + c/β_r) — it needs
+   * the chunk from its left and its port free — and the right neighbour has it at R(r+1,s) = S(r,s) + τ_r.
+   * On a uniform ring this is (Σ steps) × (α + c/β); on a mixed ring the slowest link sets the pace.
    */
   ring(members: readonly number[], phases: readonly { steps: number; bytes: number; reduce: boolean }[]): number {
     const n = members.length;
     if (n < 2) return 0;
-    const edges = phases.map((ph) => members.map((m, i) => this.tau(m, members[(i + 1) % n]!, ph.bytes, ph.reduce)));
-    if (edges.every((e) => e.every((x) => x === e[0]))) return phases.reduce((s, ph, i) => s + ph.steps * edges[i]![0]!, 0);
-    let best = 0;
-    for (let end = 0; end < n; end++) {
-      let sum = 0, k = 0;
-      for (let i = phases.length - 1; i >= 0; i--) {
-        for (let s = 0; s < phases[i]!.steps; s++, k++) sum += edges[i]![mod(end - 1 - k, n)]!;
+    const right = (i: number) => members[(i + 1) % n]!;
+    let send = new Float64Array(n); // S(r, s) for the current step
+    let got = new Float64Array(n); // R(r, s) for the current step
+    let first = true;
+    for (const ph of phases) {
+      const tau = members.map((m, i) => this.tau(m, right(i), ph.bytes, ph.reduce));
+      const ser = members.map((m, i) => ph.bytes / this.beta(m, right(i)));
+      for (let s = 0; s < ph.steps; s++) {
+        if (!first) {
+          const next = new Float64Array(n);
+          for (let i = 0; i < n; i++) next[i] = Math.max(got[i]!, send[i]! + ser[i]!);
+          send = next;
+        }
+        first = false;
+        const arrived = new Float64Array(n);
+        for (let i = 0; i < n; i++) arrived[(i + 1) % n] = send[i]! + tau[i]!;
+        got = arrived;
       }
-      best = Math.max(best, sum);
     }
-    return best;
+    return Math.max(...got);
   }
 
   hierarchical(): number {

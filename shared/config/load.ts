@@ -17,6 +17,8 @@ export const DEFAULT_SCENARIO = {
 export interface LoadOptions {
   /** Scenario file path; the default scenario when absent. */
   readonly file?: string | undefined;
+  /** A scenario given as an object (tests, programs driving the coordinator); wins over `file`. */
+  readonly raw?: unknown;
   /** `key=value` overrides with dotted keys; values are parsed as YAML (`2`, `[4KiB, 1GiB]`, `ring`). */
   readonly sets?: readonly string[];
   /** Replaces the whole topology section with this preset at full size. */
@@ -39,32 +41,56 @@ function readRaw(file: string): unknown {
   } catch (err) {
     throw new ScenarioError("", `cannot read scenario file ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
   }
-  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   const e = doc.errors[0];
   if (e) {
     const line = e.linePos?.[0];
-    throw new ScenarioError("", `malformed YAML in ${file}${line ? ` at line ${line.line}, column ${line.col}` : ""}: ${e.message.split("\n")[0]}`);
+    const what = e.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "");
+    throw new ScenarioError("", `malformed YAML in ${file}${line ? ` at line ${line.line}, column ${line.col}` : ""}: ${what}`);
   }
   const raw = doc.toJS() as unknown;
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw new ScenarioError("", `${file} is not a YAML mapping`);
   return raw;
 }
 
-/** Applies `a.b.c=value`, creating maps on the way; the value is parsed as YAML. */
+const FORBIDDEN_KEYS = new Set(["__proto__", "constructor", "prototype"]);
+
+/** `a.b[2].c` → ["a", "b", 2, "c"]. */
+function splitKeyPath(path: string): (string | number)[] {
+  const out: (string | number)[] = [];
+  for (const part of path.split(".")) {
+    const m = /^([^[\]]*)((?:\[\d+\])*)$/.exec(part);
+    if (!m) throw new ScenarioError(path, "--set key is not a dotted path (e.g. topology.nodes, topology.custom.links[0].latencyNs)");
+    if (m[1]) out.push(m[1]);
+    for (const idx of m[2]!.matchAll(/\[(\d+)\]/g)) out.push(Number(idx[1]));
+  }
+  return out;
+}
+
+/** Formats a key path the way error messages name fields: `topology.custom.links[0].to`. */
+export function formatPath(keys: readonly PropertyKey[]): string {
+  return keys.reduce<string>((s, k) => (typeof k === "number" ? `${s}[${k}]` : s ? `${s}.${String(k)}` : String(k)), "");
+}
+
+/** Applies `a.b.c=value` (or `a.list[1].c=value`), creating maps on the way; the value is parsed as YAML. */
 export function applySet(raw: Record<string, unknown>, assignment: string): void {
   const eq = assignment.indexOf("=");
   if (eq <= 0) throw new ScenarioError("", `--set expects key=value, got "${assignment}"`);
-  const keys = assignment.slice(0, eq).trim().split(".");
+  const keys = splitKeyPath(assignment.slice(0, eq).trim());
+  const bad = keys.findIndex((k) => typeof k === "string" && FORBIDDEN_KEYS.has(k));
+  if (bad >= 0) throw new ScenarioError(formatPath(keys.slice(0, bad + 1)), "unknown key");
   let value: unknown;
   try { value = parse(assignment.slice(eq + 1)); } catch { value = assignment.slice(eq + 1); }
-  let at: Record<string, unknown> = raw;
+  let at = raw as Record<string | number, unknown>;
   keys.slice(0, -1).forEach((k, i) => {
-    const next = at[k];
-    if (next === undefined) at[k] = {};
-    else if (typeof next !== "object" || next === null || Array.isArray(next)) {
-      throw new ScenarioError(keys.slice(0, i + 1).join("."), `--set ${assignment}: not a map`);
+    const next = Object.hasOwn(at, k) ? at[k] : undefined;
+    if (next === undefined) {
+      if (typeof k === "number") throw new ScenarioError(formatPath(keys.slice(0, i + 1)), "no such list element");
+      at[k] = {};
+    } else if (typeof next !== "object" || next === null) {
+      throw new ScenarioError(formatPath(keys.slice(0, i + 1)), `--set ${assignment}: not a map or list`);
     }
-    at = at[k] as Record<string, unknown>;
+    at = at[k] as Record<string | number, unknown>;
   });
   at[keys[keys.length - 1]!] = value;
 }
@@ -80,7 +106,7 @@ export function canonicalJson(x: unknown): string {
 
 /** Reads, overrides, validates and compiles a scenario. Every failure is a ScenarioError naming its field. */
 export function loadScenario(opts: LoadOptions): Loaded {
-  const raw = structuredClone(opts.file ? readRaw(opts.file) : DEFAULT_SCENARIO) as Record<string, unknown>;
+  const raw = structuredClone(opts.raw ?? (opts.file ? readRaw(opts.file) : DEFAULT_SCENARIO)) as Record<string, unknown>;
   if (opts.preset) raw.topology = { preset: opts.preset };
   if (opts.engine) raw.engine = opts.engine;
   for (const s of opts.sets ?? []) applySet(raw, s);
@@ -88,7 +114,7 @@ export function loadScenario(opts: LoadOptions): Loaded {
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const keys = issue.code === "unrecognized_keys" ? (issue as { keys: string[] }).keys : [];
-    const path = [...issue.path.map(String), ...(keys.length ? [keys[0]!] : [])].join(".");
+    const path = formatPath([...issue.path, ...(keys.length ? [keys[0]!] : [])]);
     throw new ScenarioError(path, keys.length ? "unknown key" : issue.message);
   }
   const scenario = resolveScenario(parsed.data);

@@ -1,14 +1,25 @@
-import type { LinkId } from "../units/index.js";
+import type { Topology } from "../topology/index.js";
+import type { DeviceId, LinkId } from "../units/index.js";
 import { Port } from "./port.js";
 
-/** Egress ports of one device, created on first use. */
+/** Egress ports of one device, indexed by the topology's dense port numbers, created on first use. */
 export class Ports {
-  private readonly ports = new Map<LinkId, Port>();
+  private readonly ports: (Port | undefined)[];
+  constructor(private readonly t: Topology, private readonly self: DeviceId) {
+    this.ports = new Array<Port | undefined>(t.portCount[self] ?? 0).fill(undefined);
+  }
   get(id: LinkId): Port {
-    let p = this.ports.get(id);
-    if (!p) { p = new Port(); this.ports.set(id, p); }
+    const i = this.t.portIndex[id]!;
+    let p = this.ports[i];
+    if (!p) { p = new Port(); this.ports[i] = p; }
     return p;
   }
-  entries(): IterableIterator<[LinkId, Port]> { return this.ports.entries(); }
+  /** Ports in use, by link id. */
+  *entries(): IterableIterator<[LinkId, Port]> {
+    for (const l of this.t.links) {
+      if (l.from !== this.self) continue;
+      const p = this.ports[this.t.portIndex[l.id]!];
+      if (p) yield [l.id, p];
+    }
+  }
 }
-

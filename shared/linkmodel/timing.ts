@@ -27,10 +27,10 @@ export interface HopTimes {
  */
 export function traverse(port: Port, link: Link, bytes: number, readyNs: number, tailInNs: number): HopTimes {
   const ser = serializationNs(bytes, link.bandwidthGBps);
-  const { startNs, endNs } = port.reserve(readyNs, tailInNs, ser);
+  const startNs = port.reserve(readyNs, tailInNs, ser);
   return {
     headNs: (startNs + link.latencyNs) as SimNs,
-    tailNs: (endNs + link.latencyNs) as SimNs,
+    tailNs: (port.lastEndNs + link.latencyNs) as SimNs,
     queuedNs: startNs - readyNs,
   };
 }

@@ -42,16 +42,16 @@ export class SimEngine implements Engine {
   }
 
   async runOp(spec: OpSpec, startNs: SimNs, epoch: number, signal?: AbortSignal): Promise<OpOutcome> {
-    const q = new EventQueue<{ to: number; msg: Message }>();
+    const q = new EventQueue<Message>();
     for (const id of spec.group) {
-      q.push(startNs, { to: id, msg: { v: PROTOCOL_VERSION, type: "op-start", from: COORDINATOR, epoch, inc: 0, spec, startNs } });
+      q.push(startNs, id, { v: PROTOCOL_VERSION, type: "op-start", from: COORDINATOR, epoch, inc: 0, spec, startNs });
     }
     const done: OpDoneMsg[] = [];
     const failed: string[] = [];
     let messages = 0;
-    for (let ev = q.pop(); ev; ev = q.pop()) {
+    for (let msg = q.pop(); msg; msg = q.pop()) {
       if ((messages & 0xffff) === 0 && signal?.aborted) throw signal.reason;
-      const { to, msg } = ev.item;
+      const to = q.to;
       if (to === COORDINATOR) { done.push(msg as OpDoneMsg); continue; }
       messages++;
       const a = this.actors[to]!;
@@ -59,7 +59,7 @@ export class SimEngine implements Engine {
       try {
         const step = a.logic.receive(a.state, msg, a.ctx);
         a.state = step.state;
-        for (const o of step.outbound) q.push(o.atNs, { to: o.to, msg: o.msg });
+        for (const o of step.outbound) q.push(o.atNs, o.to, o.msg);
       } catch (err) {
         a.phase = ActorPhase.Failed;
         failed.push(this.opts.topology.devices[to]!.name);

@@ -115,6 +115,7 @@ export function buildCustom(spec: CustomSpec, base = "topology.custom"): Topolog
     },
     nodes: [...nodeOf.values()],
     params: { ...spec },
+    ...g.ports(),
     route,
   };
 }

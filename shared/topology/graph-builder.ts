@@ -35,6 +35,13 @@ export class GraphBuilder {
     return [this.link(a, b, bandwidthGBps, latencyNs), this.link(b, a, bandwidthGBps, latencyNs)];
   }
 
+  /** Dense per-device port numbers: link → index among its source's egress links. */
+  ports(): { portIndex: Int32Array; portCount: Int32Array } {
+    const portIndex = new Int32Array(this.links.length), portCount = new Int32Array(this.devices.length);
+    for (const l of this.links) portIndex[l.id] = portCount[l.from]!++;
+    return { portIndex, portCount };
+  }
+
   private add(d: Omit<Device, "id" | "switchLatencyNs"> & { switchLatencyNs: number }): DeviceId {
     const id = deviceId(this.devices.length);
     this.devices.push({ ...d, id, switchLatencyNs: simNs(d.switchLatencyNs) });

@@ -77,6 +77,7 @@ export function buildSingleTier(p: SingleTierParams): Topology {
     },
     nodes,
     params: { ...p },
+    ...g.ports(),
     route,
   };
 }

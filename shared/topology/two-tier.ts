@@ -148,6 +148,7 @@ export function buildTwoTier(p: TwoTierParams): Topology {
     },
     nodes: ep,
     params: { ...p },
+    ...g.ports(),
     route,
   };
 }

@@ -65,5 +65,9 @@ export interface Topology {
   readonly nodes: readonly (readonly NpuId[])[];
   /** The resolved hardware parameters, as used (for the report). */
   readonly params: Readonly<Record<string, unknown>>;
+  /** For each link, its index among the egress links of its source device (a dense port number). */
+  readonly portIndex: Int32Array;
+  /** Egress link count per device. */
+  readonly portCount: Int32Array;
   route(src: NpuId, dst: NpuId): Route;
 }

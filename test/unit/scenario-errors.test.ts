@@ -1,0 +1,170 @@
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { stringify } from "yaml";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+// The CLI is the user's edge: every bad scenario must end as one `scenario error` line and exit 2,
+// so these tests run the built binary rather than loadScenario.
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+const CLI = join(ROOT, "dist/services/cli/main.js");
+const EXIT_USAGE = 2;
+const PREFIX = "supernode: scenario error: ";
+/** Wall-time guard per CLI run; a valid 8-NPU scenario finishes in well under a second. */
+const CLI_TIMEOUT_MS = 30_000;
+
+/** Small and valid: every bad case below changes exactly one thing in it. */
+const BASE = {
+  topology: { preset: "cloudmatrix384", nodes: 2, npusPerNode: 4 },
+  workload: { kind: "collective", collective: "all-reduce", algorithm: "ring", sizes: ["4KiB"] },
+  engine: "sim",
+  seed: 1,
+} as const;
+
+type Doc = { topology: Record<string, unknown>; workload: Record<string, unknown>; [k: string]: unknown };
+
+function base(): Doc {
+  return structuredClone(BASE) as unknown as Doc;
+}
+
+function withTopology(extra: Record<string, unknown>): Doc {
+  const d = base();
+  d.topology = { ...d.topology, ...extra };
+  return d;
+}
+
+function withWorkload(extra: Record<string, unknown>): Doc {
+  const d = base();
+  d.workload = { ...d.workload, ...extra };
+  return d;
+}
+
+/** A one-switch custom fabric with 4 NPUs and the given link list. */
+function customWith(links: Record<string, unknown>[]): Doc {
+  const d = base();
+  d.topology = { preset: "custom", custom: { devices: [{ name: "sw", kind: "switch" }, { name: "npu", kind: "npu", count: 4 }], links } };
+  return d;
+}
+
+let dir = "";
+
+function write(name: string, content: Doc | string): string {
+  const file = join(dir, name);
+  writeFileSync(file, typeof content === "string" ? content : stringify(content));
+  return file;
+}
+
+function cli(file: string, ...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [CLI, "run", file, "--out", join(dir, "out"), ...args], {
+    cwd: ROOT, encoding: "utf8", timeout: CLI_TIMEOUT_MS,
+  });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** The contract for every user error: exit 2, one line, the prefix, no stack trace. */
+function expectScenarioError(r: { status: number | null; stderr: string }): string {
+  expect(r.stderr).not.toContain("    at ");
+  const lines = r.stderr.split("\n");
+  expect(lines, `stderr: ${r.stderr}`).toHaveLength(2); // one line and its newline
+  expect(lines[1]).toBe("");
+  expect(lines[0]!.startsWith(PREFIX), `stderr: ${r.stderr}`).toBe(true);
+  expect(r.status).toBe(EXIT_USAGE);
+  return lines[0]!.slice(PREFIX.length);
+}
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), "supernode-scenario-errors-"));
+  if (!existsSync(CLI)) {
+    const b = spawnSync("npx", ["tsc", "-p", "."], { cwd: ROOT, encoding: "utf8" });
+    expect(b.status, b.stdout + b.stderr).toBe(0);
+  }
+});
+
+afterAll(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe("supernode run: the base scenario", () => {
+  it("is valid, so each case below fails only for its one change", () => {
+    const r = cli(write("base.yaml", base()));
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain("status ok");
+  });
+});
+
+/** Cases whose error names a field: the message after the prefix starts with `<path>: `. */
+const FIELD_CASES: readonly { name: string; doc: Doc; args?: string[]; path: string; message: RegExp }[] = [
+  { name: "unknown top-level key", doc: { ...base(), bogus: 1 }, path: "bogus", message: /unknown key/ },
+  { name: "unknown key under workload", doc: withWorkload({ sizez: [1] }), path: "workload.sizez", message: /unknown key/ },
+  { name: "hardware key typo under topology", doc: withTopology({ linkBandwithGBps: 28 }), path: "topology.linkBandwithGBps", message: /unknown key/ },
+  { name: "negative bandwidth", doc: withTopology({ linkBandwidthGBps: -28 }), path: "topology.linkBandwidthGBps", message: /-28/ },
+  { name: "efficiency above 1", doc: withTopology({ linkEfficiency: 1.5 }), path: "topology.linkEfficiency", message: /1\.5/ },
+  { name: "zero nodes", doc: withTopology({ nodes: 0 }), path: "topology.nodes", message: /positive integer/ },
+  { name: "more ranks than NPUs", doc: withWorkload({ ranks: 999 }), path: "workload.ranks", message: /999.*8 NPUs/ },
+  { name: "unknown preset", doc: withTopology({ preset: "cloudmatrix385" }), path: "topology.preset", message: /cloudmatrix385/ },
+  { name: "unknown collective", doc: withWorkload({ collective: "all-reduse" }), path: "workload.collective", message: /all-reduce/ },
+  {
+    name: "algorithm the collective does not have",
+    doc: withWorkload({ collective: "all-gather", algorithm: "halving-doubling" }),
+    path: "workload.algorithm", message: /all-gather.*halving-doubling/,
+  },
+  { name: "bad size string", doc: withWorkload({ sizes: ["4 KiBs"] }), path: "workload.sizes[0]", message: /4 KiBs/ },
+  { name: "rankUnit die on nvl72", doc: { ...base(), topology: { preset: "nvl72", rankUnit: "die" } }, path: "topology.rankUnit", message: /nvl72/ },
+  {
+    name: "custom link to a device that does not exist",
+    doc: customWith([{ from: "npu*", to: "sw9", bandwidthGBps: 100, latencyNs: 100 }]),
+    path: "topology.custom.links[0].to", message: /sw9/,
+  },
+  {
+    // Same bracket form as links[0].to above, so a user can paste the path back into their file.
+    name: "custom link with a negative bandwidth",
+    doc: customWith([{ from: "npu*", to: "sw", bandwidthGBps: -1, latencyNs: 100 }]),
+    path: "topology.custom.links[0].bandwidthGBps", message: />\s*0/,
+  },
+  { name: "--set with a bad value", doc: base(), args: ["--set", "topology.nodes=-1"], path: "topology.nodes", message: /-1/ },
+  {
+    // 6 ranks on 2 nodes of 4: node 0 full, node 1 half.
+    name: "hierarchical with ranks not filling whole nodes",
+    doc: withWorkload({ algorithm: "hierarchical", ranks: 6 }),
+    path: "workload.ranks", message: /4,2/,
+  },
+  { name: "--engine nats (not built yet)", doc: base(), args: ["--engine", "nats"], path: "engine", message: /sim/ },
+  {
+    // `__proto__` must be refused as a key, not walked into Object.prototype.
+    name: "--set through __proto__",
+    doc: base(), args: ["--set", "__proto__.x=1"], path: "__proto__", message: /./,
+  },
+];
+
+describe("supernode run: a bad scenario is one line naming the field, exit 2", () => {
+  it.each(FIELD_CASES.map((c, i) => [c.name, c, i] as const))("%s", (_name, c, i) => {
+    const msg = expectScenarioError(cli(write(`case-${i}.yaml`, c.doc), ...(c.args ?? [])));
+    expect(msg.startsWith(`${c.path}: `), `got: ${msg}`).toBe(true);
+    expect(msg.slice(c.path.length + 2)).toMatch(c.message);
+  });
+
+  it("malformed YAML: says so, names the file and the line", () => {
+    const file = write("malformed.yaml", [
+      "topology: { preset: cloudmatrix384, nodes: 2 }",
+      "workload:",
+      "  kind: collective",
+      "  collective: all-reduce",
+      "  sizes: [4KiB, 1MiB",
+      "",
+    ].join("\n"));
+    const msg = expectScenarioError(cli(file));
+    expect(msg).toContain("malformed YAML");
+    expect(msg).toContain(file);
+    expect(msg).toMatch(/line \d+/);
+  });
+
+  it("missing file: names the file", () => {
+    const file = join(dir, "no-such-scenario.yaml");
+    const msg = expectScenarioError(cli(file));
+    expect(msg).toContain(file);
+    expect(msg).toMatch(/ENOENT/);
+  });
+});

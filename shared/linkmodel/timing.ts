@@ -21,17 +21,23 @@ export interface HopTimes {
 }
 
 /**
- * One cut-through hop through an egress port: the head may start once it is ready and the port is
- * free; the tail leaves after the message's bytes at this port's rate, but never before the tail has
- * arrived from upstream. So an uncontended path costs Σ latencies + bytes / bottleneck, not h × bytes / bw.
+ * One cut-through hop through an egress port. The port gives the message `bytes / bandwidth` of its
+ * time, in the earliest free slot at or after the head is ready; the tail leaves when that work is
+ * done, but never before the tail has arrived from upstream. The head leaves as early as the message's
+ * spread allows: the output keeps the input's duration (head-to-tail), shifted only by the delay the
+ * tail suffered. So an uncontended path costs Σ latencies + bytes / bottleneck (not h × bytes / bw),
+ * a message queued behind others is delayed head and tail alike, and several slow streams sharing a
+ * fast port pass through it side by side, as interleaved packets would.
  */
 export function traverse(port: Port, link: Link, bytes: number, readyNs: number, tailInNs: number): HopTimes {
   const ser = serializationNs(bytes, link.bandwidthGBps);
-  const startNs = port.reserve(readyNs, tailInNs, ser);
+  port.reserve(readyNs, tailInNs, ser);
+  const tailOut = port.lastEndNs;
+  const headOut = tailOut - Math.max(ser, tailInNs - readyNs);
   return {
-    headNs: (startNs + link.latencyNs) as SimNs,
-    tailNs: (port.lastEndNs + link.latencyNs) as SimNs,
-    queuedNs: startNs - readyNs,
+    headNs: (headOut + link.latencyNs) as SimNs,
+    tailNs: (tailOut + link.latencyNs) as SimNs,
+    queuedNs: headOut - readyNs,
   };
 }
 

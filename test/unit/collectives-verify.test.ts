@@ -1,0 +1,90 @@
+import { describe, expect, it } from "vitest";
+import { crc32 } from "../../shared/codec/index.js";
+import { loadScenario } from "../../shared/config/index.js";
+import type { DataMsg } from "../../shared/protocol/index.js";
+import { SimEngine, type ActorLogic } from "../../shared/runtime/index.js";
+import { npuLogic, type NpuState } from "../../services/npu/index.js";
+import { switchLogic, type SwitchState } from "../../services/switch/index.js";
+import { runScenario } from "../../services/coordinator/index.js";
+import { runSim, scenario, singleSwitch } from "../helpers/run.js";
+
+const COMBOS: [string, string][] = [
+  ["all-reduce", "ring"], ["all-reduce", "direct"], ["all-reduce", "halving-doubling"],
+  ["reduce-scatter", "ring"], ["all-gather", "ring"], ["all-to-all", "direct"], ["all-to-all-v", "direct"],
+  ["broadcast", "pipeline"], ["broadcast", "direct"],
+];
+const TOPOLOGIES: [string, Record<string, unknown>][] = [
+  ["one switch, 7 ranks", singleSwitch(7)],
+  ["CM384 2 nodes × 4, physical", { preset: "cloudmatrix384", nodes: 2, npusPerNode: 4, switches: "physical" }],
+  ["CM384 1 node as 16 dies", { preset: "cloudmatrix384", nodes: 1, rankUnit: "die" }],
+  ["NVL72 physical", { preset: "nvl72", switches: "physical" }],
+];
+
+describe("every collective delivers exactly the independently computed result", () => {
+  for (const [tname, topology] of TOPOLOGIES) {
+    for (const [collective, algorithm] of COMBOS) {
+      it(`${collective}/${algorithm} on ${tname}`, async () => {
+        const rep = await runSim(scenario(topology, { collective, algorithm, sizes: ["4KiB", "16MiB"], root: 1 }));
+        for (const r of rep.results) expect(r.verifyError ?? "ok").toBe("ok");
+        expect(rep.status).toBe("ok");
+      });
+    }
+  }
+  it("hierarchical all-reduce on CM384 3 nodes × 8", async () => {
+    const rep = await runSim(scenario({ preset: "cloudmatrix384", nodes: 3 }, { collective: "all-reduce", algorithm: "hierarchical", sizes: ["1MiB"] }));
+    expect(rep.results[0]!.verifyError ?? "ok").toBe("ok");
+  });
+  it("all-to-all-v is never faster than its busiest port allows", async () => {
+    const rep = await runSim(scenario(singleSwitch(9), { collective: "all-to-all-v", algorithm: "direct", sizes: ["1MiB", "256MiB"] }));
+    for (const r of rep.results) expect(r.virtualTimeNs).toBeGreaterThanOrEqual(r.closedFormNs * 0.999);
+  });
+});
+
+/** A switch that corrupts the first non-empty payload it forwards, optionally re-signing it. */
+function corruptingSwitch(resign: boolean): ActorLogic<SwitchState> {
+  let done = false;
+  return {
+    ...switchLogic,
+    receive(state, msg, ctx) {
+      const step = switchLogic.receive(state, msg, ctx);
+      if (done) return step;
+      const outbound = step.outbound.map((o) => {
+        const m = o.msg as DataMsg;
+        if (done || m.type !== "data" || m.payload.length === 0) return o;
+        done = true;
+        const payload = m.payload.slice();
+        payload[0] = payload[0]! + 1;
+        return { ...o, msg: { ...m, payload, crc: resign ? crc32(payload) : m.crc } };
+      });
+      return { state: step.state, outbound };
+    },
+  };
+}
+
+describe("verification can fail", () => {
+  const raw = scenario(singleSwitch(4), { collective: "all-reduce", algorithm: "ring", sizes: ["1MiB"] });
+  for (const resign of [false, true]) {
+    it(resign ? "a wrong value with a valid checksum fails the reference check" : "a corrupted payload is caught by its checksum and the op fails", async () => {
+      const loaded = loadScenario({ raw });
+      const engine = new SimEngine({ topology: loaded.topology, npu: npuLogic as ActorLogic<never>, switch: corruptingSwitch(resign) as ActorLogic<never> });
+      const rep = await runScenario(loaded, engine);
+      expect(rep.status).toBe("failed");
+      expect(rep.results[0]!.verifyError).toMatch(resign ? /element \d+ is/ : /never finished/);
+      if (!resign) {
+        // Exactly one stripe was corrupted, so exactly one endpoint counted one bad checksum.
+        const bad = loaded.topology.endpoints.map((id) => (engine.stateOf(id) as NpuState).counters.badChecksum);
+        expect(bad.reduce((a, b) => a + b, 0)).toBe(1);
+      }
+    });
+  }
+});
+
+describe("determinism", () => {
+  it("three runs of one scenario give identical reports apart from wall-time fields", async () => {
+    const raw = scenario({ preset: "cloudmatrix384", nodes: 2, switches: "physical" }, { collective: "all-to-all-v", algorithm: "direct", sizes: ["4KiB", "64MiB"] });
+    const strip = (r: unknown) => JSON.stringify(r, (k, v) => (k === "wallMs" ? undefined : v));
+    const reports = await Promise.all([1, 2, 3].map(() => runSim(raw)));
+    expect(strip(reports[1])).toBe(strip(reports[0]));
+    expect(strip(reports[2])).toBe(strip(reports[0]));
+  });
+});

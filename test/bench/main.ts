@@ -1,0 +1,34 @@
+// `npm run bench`: wall-clock figures of the engines on this machine (not a test: nothing here fails a build).
+import { execFileSync } from "node:child_process";
+import { cpus, totalmem } from "node:os";
+import { fileURLToPath } from "node:url";
+
+interface CaseResult { status: string; actors: number; wallMs: number; messages: number; maxRssMB: number; results: { size: number; virtualUs: number; errorPct: number; verified: boolean }[] }
+
+const CASE = fileURLToPath(new URL("./case.js", import.meta.url));
+const NODE_FLAGS = ["--max-semi-space-size=64"];
+
+function runCase(raw: unknown): CaseResult {
+  const out = execFileSync(process.execPath, [...NODE_FLAGS, CASE, JSON.stringify(raw)], { encoding: "utf8", maxBuffer: 64 << 20 });
+  return JSON.parse(out.trim().split("\n").pop()!) as CaseResult;
+}
+
+const collective = (topology: object, collective: string, algorithm: string, sizes: string[]) =>
+  ({ topology, workload: { kind: "collective", collective, algorithm, sizes, ranks: "all" }, engine: "sim", seed: 1 });
+
+const CASES: [string, unknown][] = [
+  ["sim · CM384 physical (832 actors) · ring all-reduce 1GiB", collective({ preset: "cloudmatrix384", switches: "physical" }, "all-reduce", "ring", ["1GiB"])],
+  ["sim · CM384 aggregated (448 actors) · ring all-reduce 1GiB", collective({ preset: "cloudmatrix384", switches: "aggregated" }, "all-reduce", "ring", ["1GiB"])],
+  ["sim · CM384 aggregated · hierarchical all-reduce 1GiB", collective({ preset: "cloudmatrix384", switches: "aggregated" }, "all-reduce", "hierarchical", ["1GiB"])],
+  ["sim · CM384 aggregated · direct all-to-all 64MiB", collective({ preset: "cloudmatrix384", switches: "aggregated" }, "all-to-all", "direct", ["64MiB"])],
+  ["sim · NVL72 physical (90 actors) · ring all-reduce 1GiB", collective({ preset: "nvl72", switches: "physical" }, "all-reduce", "ring", ["1GiB"])],
+];
+
+console.log(`# supernode bench · ${new Date().toISOString().slice(0, 10)} · ${cpus().length} cores · ${(totalmem() / 2 ** 30).toFixed(0)} GiB · node ${process.version}`);
+console.log("| case | wall s | messages | messages/s | peak RSS MB | virtual µs | verified |");
+console.log("|---|---|---|---|---|---|---|");
+for (const [name, raw] of CASES) {
+  const r = runCase(raw);
+  const v = r.results.map((x) => x.virtualUs.toFixed(1)).join(", ");
+  console.log(`| ${name} | ${(r.wallMs / 1000).toFixed(2)} | ${r.messages} | ${Math.round(r.messages / (r.wallMs / 1000))} | ${r.maxRssMB.toFixed(0)} | ${v} | ${r.results.every((x) => x.verified) ? "yes" : "NO"} |`);
+}

@@ -12,4 +12,5 @@ run_tier() {
   node -e 'const r=require(process.argv[1]); console.log(`${process.argv[2]}: ${r.numPassedTests} passed, ${r.numFailedTests} failed`)' "$PWD/out/vitest-$tier.json" "$tier" || status=1
 }
 run_tier unit
+run_tier integration
 exit $status

@@ -1,11 +1,11 @@
 import type { Loaded } from "../../shared/config/index.js";
-import { ScenarioError } from "../../shared/errors/index.js";
 import { SimEngine, type ActorLogic, type Engine, type Logger } from "../../shared/runtime/index.js";
+import { NatsEngine } from "../coordinator/index.js";
 import { npuLogic } from "../npu/index.js";
 import { switchLogic } from "../switch/index.js";
 
-/** Builds the engine a scenario asks for. */
-export function makeEngine(loaded: Loaded, log: Logger): Engine {
+/** Builds the engine a scenario asks for (the NATS one starts its server and hosts first). */
+export async function makeEngine(loaded: Loaded, log: Logger, signal?: AbortSignal): Promise<Engine> {
   switch (loaded.scenario.engine) {
     case "sim":
       return new SimEngine({
@@ -15,6 +15,6 @@ export function makeEngine(loaded: Loaded, log: Logger): Engine {
         log,
       });
     case "nats":
-      throw new ScenarioError("engine", "the nats engine is not built yet (issue #3); use --engine sim");
+      return NatsEngine.start(loaded, log, signal);
   }
 }

@@ -2,23 +2,34 @@
 import { Command } from "commander";
 import { pino } from "pino";
 import { loadScenario } from "../../shared/config/index.js";
-import { ScenarioError } from "../../shared/errors/index.js";
+import { ScenarioError, SupernodeError } from "../../shared/errors/index.js";
 import { formatTable, runScenario, writeReport } from "../coordinator/index.js";
 import { makeEngine } from "./engines.js";
 
 const EXIT_FAILED = 1;
 const EXIT_USAGE = 2;
+const EXIT_INTERRUPTED = 130;
 
-interface RunFlags { preset?: string; engine?: string; set: string[]; out?: string; json?: boolean; logLevel: string }
+/** Ctrl-C or SIGTERM: everything was stopped on the way out (engine disposal). */
+class Interrupted extends Error {
+  constructor(readonly signal: string) { super(`interrupted by ${signal}`); }
+}
+
+interface RunFlags { preset?: string; engine?: string; nats?: string; placement?: string; set: string[]; out?: string; json?: boolean; logLevel: string }
 
 async function run(file: string | undefined, flags: RunFlags): Promise<number> {
   const log = pino({ level: flags.logLevel, base: { svc: "supernode" } }, pino.destination(2));
-  const loaded = loadScenario({ file, sets: flags.set, preset: flags.preset, engine: flags.engine });
+  const sets = [
+    ...(flags.nats ? [`deployment.nats=${flags.nats}`] : []),
+    ...(flags.placement ? [`deployment.placement=${flags.placement}`] : []),
+    ...flags.set,
+  ];
+  const loaded = loadScenario({ file, sets, preset: flags.preset, engine: flags.engine });
   const ac = new AbortController();
-  const stop = () => ac.abort(new Error("interrupted"));
-  process.once("SIGINT", stop);
-  process.once("SIGTERM", stop);
-  await using engine = makeEngine(loaded, log);
+  const stop = (sig: string) => () => ac.abort(new Interrupted(sig));
+  process.once("SIGINT", stop("SIGINT"));
+  process.once("SIGTERM", stop("SIGTERM"));
+  await using engine = await makeEngine(loaded, log, ac.signal);
   const report = await runScenario(loaded, engine, ac.signal);
   const path = writeReport(flags.out ?? loaded.scenario.outputs.dir, report);
   process.stdout.write(flags.json ? JSON.stringify(report, null, 2) + "\n" : formatTable(report) + `\n# report: ${path}\n`);
@@ -33,7 +44,9 @@ program.command("run")
   .description("run a scenario (default: ring all-reduce on a small CloudMatrix384) and print an NCCL-tests-style table")
   .argument("[scenario]", "scenario YAML file")
   .option("--preset <name>", "use this preset at full size (cloudmatrix384, nvl72) instead of the scenario's topology")
-  .option("--engine <name>", "sim (in-process, deterministic) or nats")
+  .option("--engine <name>", "nats (actors as processes on NATS; the default) or sim (in-process, deterministic)")
+  .option("--nats <urls>", "use this NATS server or cluster (comma-separated URLs) instead of a private nats-server")
+  .option("--placement <mode>", "auto | per-actor | grouped (which actors share a host process)")
   .option("--set <key=value>", "override a scenario field by dotted path (repeatable)", (v: string, acc: string[]) => [...acc, v], [])
   .option("--out <dir>", "directory for report.json (default: the scenario's outputs.dir, else ./out)")
   .option("--json", "print report.json instead of the table")
@@ -48,6 +61,12 @@ try {
   if (err instanceof ScenarioError) {
     process.stderr.write(`supernode: scenario error: ${err.message}\n`);
     process.exitCode = EXIT_USAGE;
+  } else if (err instanceof Interrupted) {
+    process.stderr.write(`supernode: ${err.message}; all actor processes and the embedded server stopped\n`);
+    process.exitCode = EXIT_INTERRUPTED;
+  } else if (err instanceof SupernodeError) {
+    process.stderr.write(`supernode: ${err.message}\n`);
+    process.exitCode = EXIT_FAILED;
   } else {
     throw err;
   }

@@ -4,6 +4,9 @@ import { Algorithm, type OpSpec } from "../../shared/protocol/index.js";
 import type { Topology } from "../../shared/topology/index.js";
 import type { NpuId } from "../../shared/units/index.js";
 
+/** Real elements per rank the protocol accepts (see the op-start guard). */
+export const MAX_REAL_ELEMENTS = 1_048_576;
+
 /** Ranks of the communicator grouped by the node their endpoint sits in, in rank order. */
 function nodeGroups(group: readonly NpuId[], t: Topology): number[][] {
   const nodeOf = new Map<number, number>();
@@ -27,6 +30,9 @@ export function planOps(s: Scenario, t: Topology): OpSpec[] {
     throw new ScenarioError("workload.ranks", `hierarchical needs every node equally filled; ranks per node: ${groups.map((g) => g.length).join(",")}`);
   }
   const perChunk = w.realElementsPerChunk ?? Math.max(1, Math.ceil(TARGET_REAL_ELEMENTS / n));
+  if (n * perChunk > MAX_REAL_ELEMENTS) {
+    throw new ScenarioError("workload.realElementsPerChunk", `${n} ranks × ${perChunk} = ${n * perChunk} real elements per rank, more than ${MAX_REAL_ELEMENTS}`);
+  }
   return w.sizes.map((sizeBytes, i) => ({
     op: i + 1,
     collective: w.collective,

@@ -3,16 +3,22 @@ import { Ports } from "../../shared/linkmodel/index.js";
 import { toWireError } from "../../shared/errors/index.js";
 import {
   COORDINATOR, PROTOCOL_VERSION,
-  type DataMsg, type OpDoneMsg, type OpStartMsg,
+  type DataMsg, type OpDoneMsg, type OpStartMsg, type StatusMsg, type WaitFor,
 } from "../../shared/protocol/index.js";
 import type { ActorContext, ActorLogic, Outbound, Step } from "../../shared/runtime/index.js";
 import type { Topology } from "../../shared/topology/index.js";
 import type { NpuId, SimNs } from "../../shared/units/index.js";
-import { drive, OpRun, transferKey, type DriveOutcome } from "./op-run.js";
+import { drive, OpRun, splitTransferKey, transferKey, type DriveOutcome } from "./op-run.js";
 import { transmit } from "./transmit.js";
+
+/** Ops remembered as finished, and ops whose early stripes may be buffered, per endpoint. */
+export const MAX_FINISHED_OPS = 64;
+export const MAX_EARLY_OPS = 16;
 
 /** Counters an endpoint keeps about what it refused. */
 export interface NpuCounters {
+  /** Data stripes received. */
+  received: number;
   rejected: number;
   badChecksum: number;
   staleEpoch: number;
@@ -26,6 +32,8 @@ export interface NpuState {
   readonly ops: Map<number, OpRun>;
   /** Stripes that arrived before their op-start (possible when transport order differs from virtual order). */
   readonly early: Map<number, DataMsg[]>;
+  /** Recently finished op ids: late or duplicate stripes of these are dropped, not buffered. */
+  readonly finished: Set<number>;
   readonly counters: NpuCounters;
 }
 
@@ -33,16 +41,19 @@ export interface NpuState {
 export const npuLogic: ActorLogic<NpuState> = {
   kind: "npu",
   init: (self, t: Topology) => ({
-    self: self as NpuId, inc: 0, ports: new Ports(t, self as NpuId), computeFreeNs: 0, ops: new Map(), early: new Map(),
-    counters: { rejected: 0, badChecksum: 0, staleEpoch: 0 },
+    self: self as NpuId, inc: 0, ports: new Ports(t, self as NpuId), computeFreeNs: 0, ops: new Map(), early: new Map(), finished: new Set(),
+    counters: { received: 0, rejected: 0, badChecksum: 0, staleEpoch: 0 },
   }),
   receive(state, msg, ctx) {
     const out: Outbound[] = [];
     switch (msg.type) {
       case "op-start": start(state, msg, ctx, out); break;
-      case "data": onData(state, msg, ctx, out); break;
-      case "op-abort": state.ops.delete(msg.op); state.early.delete(msg.op); break;
+      case "data": state.counters.received++; onData(state, msg, ctx, out); break;
+      case "op-abort": if (state.ops.has(msg.op)) retire(state, msg.op); state.early.delete(msg.op); break;
+      case "status-req": out.push(status(state, msg.op)); break;
       case "op-done":
+      case "heartbeat":
+      case "status":
         state.counters.rejected++;
         ctx.log.warn({ from: msg.from, type: msg.type }, "endpoint got a coordinator-only message");
         break;
@@ -58,12 +69,25 @@ export const npuLogic: ActorLogic<NpuState> = {
 function start(s: NpuState, m: OpStartMsg, ctx: ActorContext, out: Outbound[]): void {
   const rank = m.spec.group.indexOf(s.self);
   if (rank < 0) return;
+  if (s.ops.has(m.spec.op) || s.finished.has(m.spec.op)) {
+    s.counters.rejected++;
+    ctx.log.warn({ op: m.spec.op }, "op-start for an op this endpoint already has: ignored");
+    return;
+  }
   const run = new OpRun(m.spec, rank, m.epoch, m.startNs);
   s.ops.set(m.spec.op, run);
   s.computeFreeNs = Math.max(s.computeFreeNs, m.startNs);
-  advance(s, run, undefined, ctx, out);
-  for (const d of s.early.get(m.spec.op) ?? []) onData(s, d, ctx, out);
+  const early = s.early.get(m.spec.op) ?? [];
   s.early.delete(m.spec.op);
+  advance(s, run, undefined, ctx, out);
+  for (const d of early) onData(s, d, ctx, out);
+}
+
+/** Remembers that an op ended here, so its stragglers are dropped (bounded memory). */
+function retire(s: NpuState, op: number): void {
+  s.ops.delete(op);
+  s.finished.add(op);
+  if (s.finished.size > MAX_FINISHED_OPS) s.finished.delete(s.finished.values().next().value as number);
 }
 
 function onData(s: NpuState, m: DataMsg, ctx: ActorContext, out: Outbound[]): void {
@@ -74,7 +98,9 @@ function onData(s: NpuState, m: DataMsg, ctx: ActorContext, out: Outbound[]): vo
     return;
   }
   const run = s.ops.get(m.op);
+  if (!run && s.finished.has(m.op)) { s.counters.staleEpoch++; return; }
   if (!run) {
+    if (s.early.size >= MAX_EARLY_OPS && !s.early.has(m.op)) { s.counters.rejected++; return; }
     const list = s.early.get(m.op) ?? [];
     list.push(m);
     s.early.set(m.op, list);
@@ -90,6 +116,11 @@ function onData(s: NpuState, m: DataMsg, ctx: ActorContext, out: Outbound[]): vo
   if (fromRank === undefined) { s.counters.rejected++; return; }
   const key = transferKey(fromRank, m.tag);
   const whole = run.reassembly.add(key, m, t.endpointOverheadNs);
+  if (whole === "mismatch") {
+    s.counters.rejected++;
+    ctx.log.warn({ from: m.from, op: m.op, stripe: m.stripe, stripes: m.stripes }, "stripe count differs from the transfer's other stripes");
+    return;
+  }
   if (!whole) return;
   if (run.waitingFor === key) advance(s, run, whole, ctx, out, true);
   else run.mailbox.set(key, whole);
@@ -108,7 +139,7 @@ function advance(s: NpuState, run: OpRun, d: Parameters<typeof drive>[1], ctx: A
     if (resumed && d) { run.nowNs = Math.max(run.nowNs, d.deliveredNs); run.waitingFor = undefined; }
     outcome = drive(run, d, fx, ctx.topology.endpoint);
   } catch (err) {
-    s.ops.delete(run.spec.op);
+    retire(s, run.spec.op);
     ctx.log.error({ err, op: run.spec.op, rank: run.rank }, "collective program failed");
     out.push(done(s, run, new Float64Array(0), toWireError(err)));
     return;
@@ -116,9 +147,23 @@ function advance(s: NpuState, run: OpRun, d: Parameters<typeof drive>[1], ctx: A
     s.computeFreeNs = fx.computeFreeNs;
   }
   if (outcome.kind === "done") {
-    s.ops.delete(run.spec.op);
+    retire(s, run.spec.op);
     out.push(done(s, run, outcome.result));
   }
+}
+
+/** What this endpoint waits for: one entry per op blocked in a receive. */
+function status(s: NpuState, op: number): Outbound {
+  const waits: WaitFor[] = [];
+  let partial = 0;
+  for (const run of s.ops.values()) {
+    partial += run.reassembly.pending;
+    if (run.waitingFor === undefined) continue;
+    const { fromRank, tag } = splitTransferKey(run.waitingFor);
+    waits.push({ op: run.spec.op, rank: run.rank, fromRank, fromActor: run.spec.group[fromRank] ?? -1, tag });
+  }
+  const msg: StatusMsg = { v: PROTOCOL_VERSION, type: "status", from: s.self, epoch: 0, inc: s.inc, op, waits, partialTransfers: partial, dataHandled: s.counters.received };
+  return { to: COORDINATOR, atNs: 0 as SimNs, msg };
 }
 
 function done(s: NpuState, run: OpRun, result: Float64Array, error?: OpDoneMsg["error"]): Outbound {

@@ -5,7 +5,10 @@ import type { NpuId } from "../../shared/units/index.js";
 import { Reassembly } from "./reassembly.js";
 
 /** Key of a transfer within an op: (source rank, tag). */
-export const transferKey = (fromRank: number, tag: number): number => fromRank * 4_194_304 + tag;
+const TAG_SPAN = 4_194_304;
+export const transferKey = (fromRank: number, tag: number): number => fromRank * TAG_SPAN + tag;
+export const splitTransferKey = (key: number): { fromRank: number; tag: number } =>
+  ({ fromRank: Math.floor(key / TAG_SPAN), tag: key % TAG_SPAN });
 
 /** One endpoint's part in one collective: its program, its clock for the op, and what has arrived. */
 export class OpRun {

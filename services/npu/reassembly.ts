@@ -17,13 +17,17 @@ interface Partial {
 export class Reassembly {
   private readonly partial = new Map<number, Partial>();
 
-  /** Adds a stripe; returns the whole transfer once every stripe is in, else undefined. Duplicates are ignored. */
-  add(key: number, m: DataMsg, endpointOverheadNs: number): Delivered | undefined {
+  /**
+   * Adds a stripe; returns the whole transfer once every stripe is in, else undefined. Duplicates are
+   * ignored; a stripe whose count disagrees with the transfer's first stripe is a "mismatch".
+   */
+  add(key: number, m: DataMsg, endpointOverheadNs: number): Delivered | undefined | "mismatch" {
     let p = this.partial.get(key);
     if (!p) {
       p = { parts: new Array(m.stripes).fill(undefined), got: 0, firstByteNs: Infinity, deliveredNs: 0 };
       this.partial.set(key, p);
     }
+    if (p.parts.length !== m.stripes || m.stripe >= m.stripes) return "mismatch";
     if (p.parts[m.stripe] !== undefined) return undefined;
     p.parts[m.stripe] = m.payload;
     p.got++;

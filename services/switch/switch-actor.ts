@@ -1,7 +1,7 @@
 import { handleAtNs, Ports, traverse } from "../../shared/linkmodel/index.js";
-import type { DataMsg } from "../../shared/protocol/index.js";
+import { COORDINATOR, PROTOCOL_VERSION, type DataMsg, type StatusMsg } from "../../shared/protocol/index.js";
 import type { ActorContext, ActorLogic, Outbound } from "../../shared/runtime/index.js";
-import type { SwitchId } from "../../shared/units/index.js";
+import type { SimNs, SwitchId } from "../../shared/units/index.js";
 
 export interface SwitchState {
   readonly self: SwitchId;
@@ -24,7 +24,14 @@ export const switchLogic: ActorLogic<SwitchState> = {
       case "op-start":
       case "op-abort":
         break; // switches keep no per-op state
+      case "status-req": {
+        const reply: StatusMsg = { v: PROTOCOL_VERSION, type: "status", from: state.self, epoch: 0, inc: 0, op: msg.op, waits: [], partialTransfers: 0, dataHandled: state.forwarded + state.rejected };
+        out.push({ to: COORDINATOR, atNs: 0 as SimNs, msg: reply });
+        break;
+      }
       case "op-done":
+      case "heartbeat":
+      case "status":
         state.rejected++;
         ctx.log.warn({ from: msg.from, type: msg.type }, "switch got a message it does not handle");
         break;

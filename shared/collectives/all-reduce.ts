@@ -1,5 +1,5 @@
 import { chunking, chunkStart, chunkSlice } from "./chunks.js";
-import { mod, phaseTag, recv, reduceInto, send, type Delivered, type Program, type ProgramEnv } from "./program.js";
+import { mod, phaseTag, recv, reduceInto, send, type Program, type ProgramEnv } from "./program.js";
 import { allRanks, ringAllGather, ringReduceScatter } from "./ring.js";
 
 /** Ring all-reduce: reduce-scatter then all-gather around one ring of all ranks. 2(n-1) steps of size/n. */
@@ -44,11 +44,9 @@ export function* directAllReduce(env: ProgramEnv): Program {
     const to = mod(me + j, n);
     yield* send(to, phaseTag(0, 0), c.bytes[to]!, chunkSlice(buf, c, to));
   }
-  const got = new Array<Delivered>(n);
-  for (let j = 1; j < n; j++) got[mod(me - j, n)] = yield* recv(mod(me - j, n), phaseTag(0, 0));
-  for (let i = 0; i < n; i++) {
-    if (i !== me) yield* reduceInto(buf, chunkStart(c, me), got[i]!);
-  }
+  // Reduce each chunk as it is received, in the order the schedule delivers them (me-1, me-2, …):
+  // fixed by the algorithm, not by arrival, and streamed behind the transfers like a ring's reductions.
+  for (let j = 1; j < n; j++) yield* reduceInto(buf, chunkStart(c, me), yield* recv(mod(me - j, n), phaseTag(0, 0)));
   const mine = chunkSlice(buf, c, me);
   for (let j = 1; j < n; j++) yield* send(mod(me + j, n), phaseTag(1, 0), c.bytes[me]!, mine);
   for (let j = 1; j < n; j++) {

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { parse, parseDocument } from "yaml";
+import { canonicalJson } from "../codec/index.js";
 import { ScenarioError } from "../errors/index.js";
 import { buildTopology, type Topology } from "../topology/index.js";
 import { resolveScenario, type Scenario } from "./resolve.js";
@@ -32,6 +33,8 @@ export interface Loaded {
   readonly topology: Topology;
   readonly resolved: unknown;
   readonly hash: string;
+  /** The scenario object after overrides and before defaults: what actor hosts load to rebuild the same run. */
+  readonly raw: unknown;
 }
 
 function readRaw(file: string): unknown {
@@ -95,15 +98,6 @@ export function applySet(raw: Record<string, unknown>, assignment: string): void
   at[keys[keys.length - 1]!] = value;
 }
 
-/** Sorted-key JSON: the same scenario always hashes the same. */
-export function canonicalJson(x: unknown): string {
-  if (Array.isArray(x)) return `[${x.map(canonicalJson).join(",")}]`;
-  if (x && typeof x === "object") {
-    return `{${Object.keys(x).sort().map((k) => `${JSON.stringify(k)}:${canonicalJson((x as Record<string, unknown>)[k])}`).join(",")}}`;
-  }
-  return JSON.stringify(x);
-}
-
 /** Reads, overrides, validates and compiles a scenario. Every failure is a ScenarioError naming its field. */
 export function loadScenario(opts: LoadOptions): Loaded {
   const raw = structuredClone(opts.raw ?? (opts.file ? readRaw(opts.file) : DEFAULT_SCENARIO)) as Record<string, unknown>;
@@ -127,6 +121,9 @@ export function loadScenario(opts: LoadOptions): Loaded {
   if (w.root >= ranks) throw new ScenarioError("workload.root", `root ${w.root} is not one of the ${ranks} ranks`);
   const resolvedScenario: Scenario = { ...scenario, workload: { ...w, ranks } };
   const resolved = JSON.parse(JSON.stringify({ ...resolvedScenario, topology: { ...scenario.topology } }));
-  const hash = createHash("sha256").update(canonicalJson(resolved)).digest("hex");
-  return { scenario: resolvedScenario, topology, resolved, hash };
+  // The hash names the modelled run, so sim and NATS reports of one scenario share it: the engine,
+  // the deployment (where actors run, wall-time guards) and the output directory are left out.
+  const { deployment: _d, engine: _e, outputs: _o, ...modelled } = resolved as Record<string, unknown>;
+  const hash = createHash("sha256").update(canonicalJson(modelled)).digest("hex");
+  return { scenario: resolvedScenario, topology, resolved, hash, raw };
 }

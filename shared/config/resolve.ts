@@ -27,12 +27,30 @@ export interface CollectiveWorkload {
   readonly realElementsPerChunk: number | undefined;
 }
 
+/** Which actor runs where, and the wall-time guards of the NATS engine (never part of the model). */
+export interface Deployment {
+  /** auto: one process per actor up to MAX_PER_ACTOR_PROCESSES actors, else grouped by node. */
+  readonly placement: "auto" | "per-actor" | "grouped";
+  /** NATS server URL(s), comma-separated; empty: start a private nats-server. */
+  readonly nats: string;
+  readonly heartbeatMs: number;
+  readonly heartbeatTimeoutMs: number;
+  /** No progress for this long ends the run as stalled. */
+  readonly watchdogMs: number;
+  readonly startTimeoutMs: number;
+}
+
+export const DEFAULT_DEPLOYMENT: Deployment = {
+  placement: "auto", nats: "", heartbeatMs: 500, heartbeatTimeoutMs: 3_000, watchdogMs: 10_000, startTimeoutMs: 120_000,
+};
+
 /** A validated scenario with every default filled in and every unit resolved. */
 export interface Scenario {
   readonly name: string;
   readonly topology: TopologySpec;
   readonly workload: CollectiveWorkload;
   readonly engine: "sim" | "nats";
+  readonly deployment: Deployment;
   readonly seed: number;
   readonly outputs: { readonly dir: string };
 }
@@ -83,6 +101,9 @@ function resolveTopology(raw: RawScenario["topology"]): TopologySpec {
   }
   if (custom) throw new ScenarioError("topology.custom", `only allowed with preset custom, not ${preset}`);
   if (preset === "cloudmatrix384") {
+    if (common.rankUnit === "die" && params.diesPerNpu !== 2) {
+      throw new ScenarioError("topology.diesPerNpu", "rankUnit die models two dies joined by the on-package link: diesPerNpu must be 2");
+    }
     if (common.rankUnit === "die" && params.linksPerNpuPerL1! % params.diesPerNpu! !== 0) {
       throw new ScenarioError("topology.linksPerNpuPerL1", `must be a multiple of diesPerNpu (${params.diesPerNpu}) with rankUnit die`);
     }
@@ -118,6 +139,7 @@ export function resolveScenario(raw: RawScenario): Scenario {
     topology: resolveTopology(raw.topology),
     workload: resolveWorkload(raw.workload),
     engine: raw.engine ?? "sim",
+    deployment: { ...DEFAULT_DEPLOYMENT, ...raw.deployment },
     seed: raw.seed ?? 1,
     outputs: { dir: raw.outputs?.dir ?? "out" },
   };

@@ -50,7 +50,15 @@ export const scenarioSchema = z.object({
     realElementsPerChunk: z.number().int().positive().max(4096).optional(),
   }).strict(),
   engine: z.enum(["sim", "nats"]).optional(),
-  seed: z.number().int().nonnegative().optional(),
+  deployment: z.object({
+    placement: z.enum(["auto", "per-actor", "grouped"]).optional(),
+    nats: z.string().optional(),
+    heartbeatMs: z.number().int().min(50).max(60_000).optional(),
+    heartbeatTimeoutMs: z.number().int().min(100).max(600_000).optional(),
+    watchdogMs: z.number().int().min(100).max(3_600_000).optional(),
+    startTimeoutMs: z.number().int().min(1_000).max(600_000).optional(),
+  }).strict().optional(),
+  seed: z.number().int().nonnegative().max(2 ** 32 - 1).optional(),
   outputs: z.object({ dir: z.string().optional() }).strict().optional(),
 }).strict();
 

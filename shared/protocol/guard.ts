@@ -1,37 +1,207 @@
 import { ProtocolError } from "../errors/index.js";
-import { MESSAGE_TYPES, PROTOCOL_VERSION, type Message } from "./messages.js";
+import { Algorithm, Collective, MESSAGE_TYPES, PROTOCOL_VERSION, type Message } from "./messages.js";
 
-const isInt = (x: unknown): x is number => typeof x === "number" && Number.isInteger(x);
-const isNum = (x: unknown): x is number => typeof x === "number" && Number.isFinite(x);
+// Bounds on what a peer may ask of an actor: generous for a real run, and low enough that a message
+// within them cannot make an actor allocate or loop without bound.
+const MAX_SIZE_BYTES = 2 ** 50;
+const MAX_GROUP_RANKS = 1_000_000;
+const MAX_REAL_ELEMENTS = 1_048_576;
+const MAX_SEED = 2 ** 53;
+const MAX_STRIPES = 4096;
+const MAX_PATH_LINKS = 64;
+const MAX_PAYLOAD_ELEMENTS = 1_048_576;
+const MAX_REASON_CHARS = 1000;
+const MAX_LABEL_CHARS = 256;
+const MAX_WAITS = 1_000_000;
+const MAX_UINT32 = 0xffff_ffff;
+const ELEMENT_BYTES: readonly number[] = [1, 2, 4, 8];
 
 /**
- * Turns a decoded value into a protocol message or throws ProtocolError. Checks the header and the
- * fields a handler relies on, so a handler never meets a shape it does not expect.
+ * The algorithms each collective has. It mirrors `ALGORITHMS` of shared/collectives, which the guard
+ * cannot import (collectives import the protocol); protocol-guard.test.ts keeps the two equal. An
+ * endpoint builds the program of an op-start outside its fault boundary, so a pair without a program
+ * must stop here.
+ */
+const ALGORITHMS_OF: Readonly<Record<Collective, readonly Algorithm[]>> = {
+  [Collective.AllReduce]: [Algorithm.Ring, Algorithm.Hierarchical, Algorithm.Direct, Algorithm.HalvingDoubling],
+  [Collective.ReduceScatter]: [Algorithm.Ring],
+  [Collective.AllGather]: [Algorithm.Ring],
+  [Collective.AllToAll]: [Algorithm.Direct],
+  [Collective.AllToAllV]: [Algorithm.Direct],
+  [Collective.Broadcast]: [Algorithm.Pipeline, Algorithm.Direct],
+};
+
+type Fields = Record<string, unknown>;
+
+/** A short description of a rejected value: never the value itself, which may be large. */
+function describe(x: unknown): string {
+  if (typeof x === "number" || typeof x === "boolean") return String(x);
+  if (x === null) return "null";
+  if (Array.isArray(x)) return `array(${x.length})`;
+  // The tag, not `constructor.name`: a decoded map may carry a key named "constructor".
+  return typeof x === "object" ? Object.prototype.toString.call(x).slice(8, -1) : typeof x;
+}
+
+function reject(field: string, want: string, got: unknown): never {
+  throw new ProtocolError(`${field}: expected ${want}, got ${describe(got)}`);
+}
+
+function map(x: unknown, field: string): Fields {
+  const proto = typeof x === "object" && x !== null ? Object.getPrototypeOf(x) : undefined;
+  if (proto !== Object.prototype && proto !== null) reject(field, "a map", x);
+  return x as Fields;
+}
+
+function int(x: unknown, field: string, min = 0, max = Number.MAX_SAFE_INTEGER): number {
+  if (typeof x !== "number" || !Number.isInteger(x) || x < min || x > max) reject(field, `an integer in [${min}, ${max}]`, x);
+  return x;
+}
+
+/** A virtual time: finite, and not before the start of the run unless `min` says otherwise. */
+function time(x: unknown, field: string, min = 0): number {
+  if (typeof x !== "number" || !Number.isFinite(x) || x < min) reject(field, min === -Infinity ? "a finite time" : `a finite time ≥ ${min}`, x);
+  return x;
+}
+
+function oneOf<T>(x: unknown, values: readonly T[], field: string): T {
+  if (!values.includes(x as T)) reject(field, `one of ${values.join("|")}`, x);
+  return x as T;
+}
+
+function array(x: unknown, field: string, minLength: number, maxLength: number): readonly unknown[] {
+  if (!Array.isArray(x) || x.length < minLength || x.length > maxLength) reject(field, `an array of ${minLength}..${maxLength} entries`, x);
+  return x;
+}
+
+function text(x: unknown, field: string, maxLength: number): string {
+  if (typeof x !== "string" || x.length > maxLength) reject(field, `a string of ≤ ${maxLength} chars`, x);
+  return x;
+}
+
+function float64s(x: unknown, field: string, maxLength = Number.MAX_SAFE_INTEGER): Float64Array {
+  if (!(x instanceof Float64Array) || x.length > maxLength) reject(field, `a Float64Array of ≤ ${maxLength} elements`, x);
+  return x;
+}
+
+function checkHeader(m: Fields): void {
+  int(m.from, "header.from", -1);
+  int(m.epoch, "header.epoch");
+  int(m.inc, "header.inc");
+}
+
+function checkData(m: Fields): void {
+  for (const k of ["op", "src", "dst", "tag", "bytes", "totalBytes"]) int(m[k], `data.${k}`);
+  const stripes = int(m.stripes, "data.stripes", 1, MAX_STRIPES);
+  int(m.stripe, "data.stripe", 0, stripes - 1);
+  time(m.sentNs, "data.sentNs");
+  const head = time(m.headNs, "data.headNs");
+  time(m.tailNs, "data.tailNs", head);
+  const path = array(m.path, "data.path", 1, MAX_PATH_LINKS);
+  path.forEach((l, i) => int(l, `data.path[${i}]`));
+  int(m.hop, "data.hop", 0, path.length - 1);
+  float64s(m.payload, "data.payload", MAX_PAYLOAD_ELEMENTS);
+  int(m.crc, "data.crc", 0, MAX_UINT32);
+}
+
+/** The communicator: distinct endpoint ids. Returns its size. */
+function checkGroup(x: unknown): number {
+  const group = array(x, "op-start.spec.group", 1, MAX_GROUP_RANKS);
+  const seen = new Set<number>();
+  group.forEach((id, r) => {
+    const field = `op-start.spec.group[${r}]`;
+    if (seen.has(int(id, field))) reject(field, "an id not already in the group", id);
+    seen.add(id as number);
+  });
+  return group.length;
+}
+
+/** Ranks of the group per node: at most one node per rank, every entry a rank of the group. */
+function checkNodeGroups(x: unknown, ranks: number): void {
+  array(x, "op-start.spec.nodeGroups", 0, ranks).forEach((g, i) => {
+    const field = `op-start.spec.nodeGroups[${i}]`;
+    array(g, field, 0, ranks).forEach((r, j) => int(r, `${field}[${j}]`, 0, ranks - 1));
+  });
+}
+
+function checkSpec(x: unknown): void {
+  const s = map(x, "op-start.spec");
+  const f = (k: string) => `op-start.spec.${k}`;
+  int(s.op, f("op"));
+  const collective = oneOf(s.collective, Object.values(Collective), f("collective"));
+  oneOf(s.algorithm, ALGORITHMS_OF[collective], f("algorithm"));
+  int(s.sizeBytes, f("sizeBytes"), 0, MAX_SIZE_BYTES);
+  oneOf(s.elementBytes, ELEMENT_BYTES, f("elementBytes"));
+  const ranks = checkGroup(s.group);
+  checkNodeGroups(s.nodeGroups, ranks);
+  int(s.realElements, f("realElements"), 1, MAX_REAL_ELEMENTS);
+  int(s.seed, f("seed"), 0, MAX_SEED);
+  int(s.root, f("root"), 0, ranks - 1);
+  int(s.chunkBytes, f("chunkBytes"), 1);
+}
+
+function checkOpStart(m: Fields): void {
+  checkSpec(m.spec);
+  time(m.startNs, "op-start.startNs");
+}
+
+function checkOpAbort(m: Fields): void {
+  int(m.op, "op-abort.op");
+  text(m.reason, "op-abort.reason", MAX_REASON_CHARS);
+}
+
+/** A WireError: what the failing rank reported, in plain fields. */
+function checkWireError(x: unknown): void {
+  const e = map(x, "op-done.error");
+  for (const k of ["name", "message"]) if (typeof e[k] !== "string") reject(`op-done.error.${k}`, "a string", e[k]);
+  if (typeof e.retryable !== "boolean") reject("op-done.error.retryable", "a boolean", e.retryable);
+  if (e.path !== undefined && typeof e.path !== "string") reject("op-done.error.path", "a string", e.path);
+}
+
+function checkOpDone(m: Fields): void {
+  for (const k of ["op", "rank", "sentMessages"]) int(m[k], `op-done.${k}`);
+  time(m.startNs, "op-done.startNs", -Infinity);
+  time(m.endNs, "op-done.endNs");
+  float64s(m.result, "op-done.result");
+  if (m.error !== undefined) checkWireError(m.error);
+}
+
+function checkHeartbeat(m: Fields): void {
+  for (const k of ["pid", "handled", "rejected"]) int(m[k], `heartbeat.${k}`);
+  text(m.host, "heartbeat.host", MAX_LABEL_CHARS);
+  text(m.phase, "heartbeat.phase", MAX_LABEL_CHARS);
+}
+
+function checkStatus(m: Fields): void {
+  for (const k of ["op", "partialTransfers", "dataHandled"]) int(m[k], `status.${k}`);
+  array(m.waits, "status.waits", 0, MAX_WAITS).forEach((x, i) => {
+    const w = map(x, `status.waits[${i}]`);
+    for (const k of ["op", "rank", "fromRank", "tag"]) int(w[k], `status.waits[${i}].${k}`);
+    int(w.fromActor, `status.waits[${i}].fromActor`, -1);
+  });
+}
+
+/**
+ * Turns a decoded value into a protocol message or throws a ProtocolError naming the first bad field.
+ * Checks every field a handler relies on, with bounds, so a handler never meets a shape or a size it
+ * does not expect.
  */
 export function asMessage(x: unknown): Message {
-  if (typeof x !== "object" || x === null || Array.isArray(x)) throw new ProtocolError("message is not a map");
-  const m = x as Record<string, unknown>;
-  if (m.v !== PROTOCOL_VERSION) throw new ProtocolError(`protocol version ${String(m.v)} is not ${PROTOCOL_VERSION}`);
-  if (!MESSAGE_TYPES.includes(m.type as Message["type"])) throw new ProtocolError(`unknown message type ${JSON.stringify(m.type)}`);
-  if (!isInt(m.from) || !isInt(m.epoch) || !isInt(m.inc)) throw new ProtocolError("bad header (from/epoch/inc)");
-  switch (m.type as Message["type"]) {
-    case "data":
-      if (![m.op, m.src, m.dst, m.tag, m.stripe, m.stripes, m.bytes, m.totalBytes, m.hop, m.crc].every(isInt)) throw new ProtocolError("data: bad integer field");
-      if (![m.sentNs, m.headNs, m.tailNs].every(isNum)) throw new ProtocolError("data: bad time field");
-      if (!Array.isArray(m.path) || !m.path.every(isInt)) throw new ProtocolError("data: bad path");
-      if (!(m.payload instanceof Float64Array)) throw new ProtocolError("data: payload is not a Float64Array");
-      if ((m.hop as number) < 0 || (m.hop as number) >= m.path.length) throw new ProtocolError("data: hop outside path");
-      if ((m.stripe as number) < 0 || (m.stripe as number) >= (m.stripes as number)) throw new ProtocolError("data: stripe outside stripes");
-      break;
-    case "op-start":
-      if (typeof m.spec !== "object" || m.spec === null || !isNum(m.startNs)) throw new ProtocolError("op-start: bad spec");
-      break;
-    case "op-abort":
-      if (!isInt(m.op) || typeof m.reason !== "string") throw new ProtocolError("op-abort: bad fields");
-      break;
-    case "op-done":
-      if (![m.op, m.rank, m.sentMessages].every(isInt) || !isNum(m.endNs) || !(m.result instanceof Float64Array)) throw new ProtocolError("op-done: bad fields");
-      break;
+  const m = map(x, "message");
+  if (m.v !== PROTOCOL_VERSION) reject("v", `protocol version ${PROTOCOL_VERSION}`, m.v);
+  const type = oneOf(m.type, MESSAGE_TYPES, "type");
+  checkHeader(m);
+  switch (type) {
+    case "data": checkData(m); break;
+    case "op-start": checkOpStart(m); break;
+    case "op-abort": checkOpAbort(m); break;
+    case "op-done": checkOpDone(m); break;
+    case "heartbeat": checkHeartbeat(m); break;
+    case "status-req": int(m.op, "status-req.op"); break;
+    case "status": checkStatus(m); break;
+    default: {
+      const never: never = type;
+      reject("type", "a message type", never);
+    }
   }
   return m as unknown as Message;
 }

@@ -108,7 +108,45 @@ export interface OpDoneMsg extends Header {
   readonly error?: WireError;
 }
 
+/** Actor → coordinator, every heartbeat interval (the first one registers the actor). */
+export interface HeartbeatMsg extends Header {
+  readonly type: "heartbeat";
+  readonly pid: number;
+  readonly host: string;
+  /** Lifecycle phase of the actor (init, running, draining, stopped, failed). */
+  readonly phase: string;
+  /** Messages this actor has handled, and rejected (undecodable, invalid, misaddressed). */
+  readonly handled: number;
+  readonly rejected: number;
+}
+
+/** Coordinator → actor: report what you are waiting for. */
+export interface StatusRequestMsg extends Header {
+  readonly type: "status-req";
+  readonly op: number;
+}
+
+/** One thing an endpoint waits for: the transfer (fromRank, tag) of an op, with the stripes it has. */
+export interface WaitFor {
+  readonly op: number;
+  readonly rank: number;
+  readonly fromRank: number;
+  readonly fromActor: number;
+  readonly tag: number;
+}
+
+/** Actor → coordinator: the answer to a status request. */
+export interface StatusMsg extends Header {
+  readonly type: "status";
+  readonly op: number;
+  readonly waits: readonly WaitFor[];
+  /** Transfers with some but not all stripes in. */
+  readonly partialTransfers: number;
+  /** Data messages this actor has handled since it started (each stripe at each hop counts once). */
+  readonly dataHandled: number;
+}
+
 /** The one union of everything actors say to each other. */
-export type Message = DataMsg | OpStartMsg | OpAbortMsg | OpDoneMsg;
+export type Message = DataMsg | OpStartMsg | OpAbortMsg | OpDoneMsg | HeartbeatMsg | StatusRequestMsg | StatusMsg;
 export type MessageType = Message["type"];
-export const MESSAGE_TYPES: readonly MessageType[] = ["data", "op-start", "op-abort", "op-done"];
+export const MESSAGE_TYPES: readonly MessageType[] = ["data", "op-start", "op-abort", "op-done", "heartbeat", "status-req", "status"];

@@ -5,7 +5,7 @@ import type { SimNs } from "../units/index.js";
 export interface OpOutcome {
   /** One per rank that finished (or failed) its part. */
   readonly done: readonly OpDoneMsg[];
-  /** Messages delivered to actors for this op (each stripe at each hop counts once). */
+  /** Data messages delivered to actors for this op (each stripe at each hop counts once). */
   readonly messages: number;
   /** Actors whose logic threw, by name. */
   readonly failedActors: readonly string[];

@@ -48,12 +48,15 @@ export class SimEngine implements Engine {
     }
     const done: OpDoneMsg[] = [];
     const failed: string[] = [];
-    let messages = 0;
+    let messages = 0, polls = 0;
     for (let msg = q.pop(); msg; msg = q.pop()) {
-      if ((messages & 0xffff) === 0 && signal?.aborted) throw signal.reason;
+      if ((++polls & 0xffff) === 0 && signal?.aborted) throw signal.reason;
       const to = q.to;
-      if (to === COORDINATOR) { done.push(msg as OpDoneMsg); continue; }
-      messages++;
+      if (to === COORDINATOR) {
+        if (msg.type === "op-done") done.push(msg);
+        continue;
+      }
+      if (msg.type === "data") messages++;
       const a = this.actors[to]!;
       if (a.phase !== ActorPhase.Running) continue;
       try {

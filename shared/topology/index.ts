@@ -5,3 +5,4 @@ export { buildSingleTier, type SingleTierParams } from "./single-tier.js";
 export { buildCustom, type CustomSpec } from "./custom.js";
 export { buildTopology, type TopologySpec } from "./build.js";
 export { describeTopology, type TopologySummary } from "./describe.js";
+export { topologyHash } from "./hash.js";

@@ -1,7 +1,7 @@
 /** Nominal typing for ids and units: a number that the compiler will not mix with another kind. */
 export type Brand<T, B extends string> = T & { readonly __brand: B };
 
-/** Virtual time in integer nanoseconds. Never a wall-clock reading. */
+/** Virtual time in nanoseconds, on the 1/1024 ns grid of shared/linkmodel. Never a wall-clock reading. */
 export type SimNs = Brand<number, "SimNs">;
 /** A modelled size in bytes (integer). */
 export type Bytes = Brand<number, "Bytes">;

@@ -29,6 +29,10 @@ describe("one switch (custom: 100 GB/s links, 100 ns each, 150 ns switch, 400 ns
         expectAgreement(rep.results);
       });
     }
+    it(`all-reduce direct, ${n} ranks`, async () => {
+      const rep = await runSim(scenario(singleSwitch(n), { collective: "all-reduce", algorithm: "direct", sizes: SIZES }));
+      expectAgreement(rep.results);
+    });
     it(`all-reduce halving-doubling, ${n} ranks`, async () => {
       const rep = await runSim(scenario(singleSwitch(n), { collective: "all-reduce", algorithm: "halving-doubling", sizes: SIZES }));
       expectAgreement(rep.results);

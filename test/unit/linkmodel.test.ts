@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import fc from "fast-check";
 import { Port, reductionNs, rooflineNs, routeAlphaBeta, serializationNs, streamedComputeEnd, traverse } from "../../shared/linkmodel/index.js";
 import type { Link } from "../../shared/topology/index.js";
 import { buildTopology } from "../../shared/topology/index.js";
@@ -8,9 +9,10 @@ import { gbps, linkId, simNs, deviceId } from "../../shared/units/index.js";
 const link = (bw: number, lat: number): Link => ({ id: linkId(0), from: deviceId(0), to: deviceId(1), bandwidthGBps: gbps(bw), latencyNs: simNs(lat) });
 
 describe("serialization and cut-through", () => {
-  it("bytes / GB/s is ns, rounded up", () => {
+  it("bytes / GB/s is ns, rounded up to the 1/1024 ns grid", () => {
     expect(serializationNs(28_000, 28)).toBe(1000); // 28 kB at 28 bytes/ns
-    expect(serializationNs(1, 28)).toBe(1); // 0.036 ns rounds up to 1
+    expect(serializationNs(1, 28)).toBe(37 / 1024); // 1/28 = 0.0357 ns = 36.6 ticks → 37 ticks
+    expect(serializationNs(1024, 100)).toBe(10.240234375); // 10.24 ns = 10485.76 ticks → 10486 ticks
     expect(serializationNs(0, 28)).toBe(0);
   });
 
@@ -34,14 +36,34 @@ describe("serialization and cut-through", () => {
     expect(p.queuedNs).toBe(0 + 100 + 200);
   });
 
-  it("a message that is early in virtual time but late in wall time takes the gap before later reservations", () => {
+  it("a message that is early in virtual time but late in wall time uses the free time before later reservations", () => {
     // Reservations [0,100) and [300,400); a 100 ns message ready at 100 fits in [100,200) — it does not queue behind 400.
     const p = new Port();
     p.reserve(0, 0, 100);
     p.reserve(300, 0, 100);
     expect(p.reserve(100, 0, 100)).toBe(100);
-    // A 250 ns message ready at 100 does not fit in the 200 ns gap: it goes after 400.
-    expect(p.reserve(100, 0, 250)).toBe(400);
+    expect(p.lastEndNs).toBe(200);
+    // A 250 ns message ready at 100 takes the free [200,300) and 150 ns after 400: starts 200, ends 550.
+    expect(p.reserve(100, 0, 250)).toBe(200);
+    expect(p.lastEndNs).toBe(550);
+  });
+
+  it("is work-conserving: the last message finishes at the same time whatever order messages arrive in", () => {
+    // Single-machine scheduling with release times: every work-conserving order has the same makespan.
+    fc.assert(fc.property(
+      fc.array(fc.tuple(fc.integer({ min: 0, max: 5_000 }), fc.integer({ min: 0, max: 700 })), { minLength: 1, maxLength: 40 }),
+      fc.integer(),
+      (jobs, seed) => {
+        const makespan = (order: [number, number][]) => {
+          const p = new Port();
+          let last = 0;
+          for (const [ready, dur] of order) { p.reserve(ready, 0, dur); last = Math.max(last, p.lastEndNs); }
+          return last;
+        };
+        const virtualOrder = [...jobs].sort((a, b) => a[0] - b[0]);
+        const shuffled = [...jobs].sort((a, b) => ((a[0] * 7919 + a[1] * 31 + seed) % 97) - ((b[0] * 7919 + b[1] * 31 + seed) % 97));
+        expect(makespan(shuffled)).toBe(makespan(virtualOrder));
+      }), { seed: 7, numRuns: 300 });
   });
 
   it("four 100 GB/s streams share a 400 GB/s port side by side", () => {
@@ -57,13 +79,15 @@ describe("serialization and cut-through", () => {
 describe("roofline compute", () => {
   const m = { peakTflops: 752, hbmBandwidthGBps: gbps(3200), hbmGB: 128, computeEfficiency: 1, hbmEfficiency: 1 };
   it("takes the slower of compute and memory", () => {
-    // 88.1 MFLOP at 752 TFLOPS = 88.1e6 / 752e3 flop/ns = 117.2 ns → 118; 1 MB at 3200 B/ns = 312.5 → memory-bound 313.
-    expect(rooflineNs(88.1e6, 0, m)).toBe(118);
-    expect(rooflineNs(88.1e6, 1e6, m)).toBe(313);
+    // 88.1 MFLOP at 752 TFLOPS = 88.1e6 / 752e3 flop/ns = 117.154… ns → 119 966 ticks = 117.154296875 ns;
+    // 1 MB at 3200 B/ns = 312.5 ns (on the grid) → memory-bound.
+    expect(rooflineNs(88.1e6, 0, m)).toBe(117.154296875);
+    expect(rooflineNs(88.1e6, 1e6, m)).toBe(312.5);
   });
   it("a bf16 reduction of 64 MiB reads two and writes one buffer", () => {
-    // Memory: 3 × 67 108 864 B / 3200 B/ns = 62 914.56 → 62 915 ns. Compute: 33 554 432 adds / 752e3 flop/ns = 44.6 ns.
-    expect(reductionNs(64 * 2 ** 20, 2, m)).toBe(62_915);
+    // Memory: 3 × 67 108 864 B / 3200 B/ns = 62 914.56 ns → 64 424 510 ticks of 1/1024 ns = 62 914.560546875 ns.
+    // Compute: 33 554 432 adds / 752e3 flop/ns = 44.6 ns, so memory-bound.
+    expect(reductionNs(64 * 2 ** 20, 2, m)).toBe(62_914.560546875);
   });
   it("a streamed reduction ends with the transfer when compute is faster than the wire", () => {
     // Data arrives over [1000, 5000]; the reduction needs 2000 ns from the first byte → hidden: ends at 5000.

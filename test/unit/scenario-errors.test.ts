@@ -131,7 +131,7 @@ const FIELD_CASES: readonly { name: string; doc: Doc; args?: string[]; path: str
     doc: withWorkload({ algorithm: "hierarchical", ranks: 6 }),
     path: "workload.ranks", message: /4,2/,
   },
-  { name: "--engine nats (not built yet)", doc: base(), args: ["--engine", "nats"], path: "engine", message: /sim/ },
+  { name: "unknown engine", doc: base(), args: ["--engine", "warp"], path: "engine", message: /sim|nats/ },
   {
     // `__proto__` must be refused as a key, not walked into Object.prototype.
     name: "--set through __proto__",

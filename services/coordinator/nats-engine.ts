@@ -1,0 +1,203 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { randomBytes } from "node:crypto";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { decode, encode } from "../../shared/codec/index.js";
+import type { Loaded } from "../../shared/config/index.js";
+import { RunError, toWireError } from "../../shared/errors/index.js";
+import { startEmbeddedServer, type EmbeddedServer } from "../../shared/natsserver/index.js";
+import {
+  COORDINATOR, PROTOCOL_VERSION, Channel, Subjects,
+  type Message, type OpDoneMsg, type OpSpec, type StatusMsg,
+} from "../../shared/protocol/index.js";
+import type { Engine, Logger, OpOutcome } from "../../shared/runtime/index.js";
+import { topologyHash } from "../../shared/topology/index.js";
+import type { SimNs } from "../../shared/units/index.js";
+import { Launcher } from "./launcher.js";
+import { placeActors } from "./placement.js";
+import { ActorRegistry } from "./registry.js";
+import { describeStall } from "./stall.js";
+
+/** How often the watchdog looks at progress and liveness. */
+export const WATCHDOG_TICK_MS = 100;
+/** How long the coordinator waits for status replies when it diagnoses a stall. */
+export const STATUS_WAIT_MS = 1_000;
+
+interface CurrentOp {
+  readonly spec: OpSpec;
+  readonly done: Map<number, OpDoneMsg>;
+  finish(): void;
+}
+
+/**
+ * The distributed engine: actors run in separate host processes with their own NATS connections;
+ * this side starts them (and a private nats-server unless one is given), holds the readiness barrier,
+ * starts each op, gathers results, and watches for stalls and dead actors.
+ */
+export class NatsEngine implements Engine {
+  readonly name = "nats";
+  private readonly registry: ActorRegistry;
+  private current: CurrentOp | undefined;
+  private statusReplies: StatusMsg[] | undefined;
+  private dataHandledTotal = 0;
+  private rejected = 0;
+
+  private constructor(
+    private readonly loaded: Loaded,
+    private readonly log: Logger,
+    private readonly nc: NatsConnection,
+    private readonly subjects: Subjects,
+    private readonly launcher: Launcher,
+    private readonly server: EmbeddedServer | undefined,
+    private readonly workDir: string,
+  ) {
+    this.registry = new ActorRegistry(() => Date.now(), loaded.scenario.deployment.heartbeatTimeoutMs);
+  }
+
+  get processes(): number { return this.launcher.hosts.length; }
+  get url(): string { return this.nc.getServer(); }
+  get run(): string { return this.subjects.run; }
+  get hostPids(): number[] { return this.launcher.pids; }
+
+  /** Starts the server (if needed), the hosts, and waits until every actor has registered as running. */
+  static async start(loaded: Loaded, log: Logger, signal?: AbortSignal): Promise<NatsEngine> {
+    const dep = loaded.scenario.deployment;
+    const server = dep.nats ? undefined : await startEmbeddedServer({ jetstream: true });
+    const servers = dep.nats ? dep.nats.split(",") : [server!.url];
+    const workDir = mkdtempSync(join(tmpdir(), "supernode-run-"));
+    let engine: NatsEngine | undefined;
+    try {
+      const nc = await connect({ servers, name: "supernode-coordinator", maxReconnectAttempts: -1, reconnectTimeWait: 250 });
+      const subjects = new Subjects(`r${randomBytes(5).toString("hex")}`);
+      engine = new NatsEngine(loaded, log, nc, subjects, new Launcher(log), server, workDir);
+      await engine.launch(servers, signal);
+      return engine;
+    } catch (err) {
+      if (engine) await engine[Symbol.asyncDispose]();
+      else { await server?.stop(); rmSync(workDir, { recursive: true, force: true }); }
+      throw err;
+    }
+  }
+
+  private async launch(servers: readonly string[], signal?: AbortSignal): Promise<void> {
+    const dep = this.loaded.scenario.deployment;
+    this.nc.subscribe(this.subjects.inbox(COORDINATOR), { callback: (err, m) => { if (!err) this.onBytes(m.data); } });
+    await this.nc.flush();
+    const scenarioFile = join(this.workDir, "scenario.json");
+    const topology = this.loaded.scenario.topology;
+    writeFileSync(scenarioFile, JSON.stringify({ topology, hash: topologyHash(topology) }));
+    const groups = placeActors(this.loaded.topology, dep.placement);
+    for (const actors of groups) {
+      this.launcher.spawnHost(actors, [
+        "--nats", servers.join(","), "--run", this.subjects.run, "--topology", scenarioFile,
+        "--actors", actors.join(","), "--heartbeat-ms", String(dep.heartbeatMs),
+      ]);
+    }
+    const all = this.loaded.topology.devices.map((d) => d.id);
+    const deadline = Date.now() + dep.startTimeoutMs;
+    for (;;) {
+      const missing = this.registry.missing(all);
+      if (missing.length === 0) break;
+      const crashed = this.launcher.exited();
+      if (crashed.length) throw new RunError(`actor host exited during start (pid ${crashed[0]!.child.pid}, code ${crashed[0]!.exit?.code}); actors ${crashed[0]!.actors.join(",")}`);
+      if (Date.now() > deadline) throw new RunError(`${missing.length} actors did not register within ${dep.startTimeoutMs} ms (first: ${this.names(missing.slice(0, 5))})`);
+      if (signal?.aborted) throw signal.reason;
+      await sleep(50);
+    }
+    this.log.info({ actors: all.length, processes: groups.length, run: this.subjects.run }, "all actors registered");
+  }
+
+  private names(ids: readonly number[]): string {
+    return ids.map((id) => this.loaded.topology.devices[id]?.name ?? String(id)).join(", ");
+  }
+
+  private onBytes(bytes: Uint8Array): void {
+    let m: Message;
+    try { m = decode(bytes); } catch (err) {
+      this.rejected++;
+      this.log.warn({ err: toWireError(err) }, "coordinator dropped a message that does not decode");
+      return;
+    }
+    switch (m.type) {
+      case "heartbeat": this.registry.onHeartbeat(m); break;
+      case "op-done":
+        if (this.current && m.op === this.current.spec.op) {
+          this.current.done.set(m.rank, m);
+          this.registry.noteProgress();
+          if (this.current.done.size === this.current.spec.group.length) this.current.finish();
+        }
+        break;
+      case "status": this.statusReplies?.push(m); break;
+      default: this.rejected++;
+    }
+  }
+
+  private control(to: number, msg: Message): void {
+    this.nc.publish(this.subjects.to(Channel.Control, COORDINATOR, to), encode(msg));
+  }
+
+  async runOp(spec: OpSpec, startNs: SimNs, epoch: number, signal?: AbortSignal): Promise<OpOutcome> {
+    const done = new Map<number, OpDoneMsg>();
+    const finished = new Promise<void>((resolve) => { this.current = { spec, done, finish: resolve }; });
+    for (const id of spec.group) this.control(id, { v: PROTOCOL_VERSION, type: "op-start", from: COORDINATOR, epoch, inc: 0, spec, startNs });
+    const stalled = await this.watch(finished, signal);
+    this.current = undefined;
+    const statuses = await this.collectStatus(spec.op);
+    const total = statuses.reduce((s, m) => s + m.dataHandled, 0);
+    const messages = total - this.dataHandledTotal;
+    this.dataHandledTotal = total;
+    const failed = this.registry.dead(this.loaded.topology.devices.map((d) => d.id)).map((r) => this.names([r.id]));
+    return { done: [...done.values()], messages, failedActors: failed, ...(stalled ? { stalled } : {}) };
+  }
+
+  /** Resolves when the op finishes (undefined) or the watchdog gives up (a description of the stall). */
+  private async watch(finished: Promise<void>, signal?: AbortSignal): Promise<string | undefined> {
+    const dep = this.loaded.scenario.deployment;
+    const all = this.loaded.topology.devices.map((d) => d.id);
+    let isDone = false;
+    void finished.then(() => { isDone = true; });
+    let mark = this.registry.progress, since = Date.now();
+    while (!isDone) {
+      await Promise.race([finished, sleep(WATCHDOG_TICK_MS)]);
+      if (isDone) break;
+      if (signal?.aborted) throw signal.reason;
+      const dead = this.registry.dead(all);
+      const exited = this.launcher.exited();
+      if (dead.length || exited.length) {
+        const reason = exited.length
+          ? `actor host exited (pid ${exited.map((h) => `${h.child.pid}: ${this.names(h.actors)}`).join("; ")})`
+          : "actors stopped heartbeating";
+        return describeStall(this.loaded.topology, `stalled: ${reason}`, dead, await this.collectStatus(this.current?.spec.op ?? 0), Date.now());
+      }
+      if (this.registry.progress !== mark) { mark = this.registry.progress; since = Date.now(); continue; }
+      if (Date.now() - since > dep.watchdogMs) {
+        return describeStall(this.loaded.topology, `stalled: no progress for ${(dep.watchdogMs / 1000).toFixed(1)} s`, dead, await this.collectStatus(this.current?.spec.op ?? 0), Date.now());
+      }
+    }
+    return undefined;
+  }
+
+  /** Asks every live actor what it waits for; returns the replies that arrive within STATUS_WAIT_MS. */
+  private async collectStatus(op: number): Promise<StatusMsg[]> {
+    const replies: StatusMsg[] = [];
+    this.statusReplies = replies;
+    const ids = this.loaded.topology.devices.map((d) => d.id);
+    for (const id of ids) this.control(id, { v: PROTOCOL_VERSION, type: "status-req", from: COORDINATOR, epoch: 0, inc: 0, op });
+    await this.nc.flush();
+    const live = ids.length - this.registry.dead(ids).length;
+    const deadline = Date.now() + STATUS_WAIT_MS;
+    while (replies.length < live && Date.now() < deadline) await sleep(5);
+    this.statusReplies = undefined;
+    return replies;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.launcher.stop();
+    try { await this.nc.drain(); } catch { /* already closed */ }
+    await this.server?.stop();
+    rmSync(this.workDir, { recursive: true, force: true });
+  }
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

@@ -1,0 +1,55 @@
+import { hostname } from "node:os";
+import type { Logger as PinoLogger } from "pino";
+import { Subjects } from "../../shared/protocol/index.js";
+import { NatsActor, type ActorLogic } from "../../shared/runtime/index.js";
+import { buildTopology, DeviceKind, topologyHash, type TopologySpec } from "../../shared/topology/index.js";
+import { npuLogic } from "../npu/index.js";
+import { switchLogic } from "../switch/index.js";
+
+export interface HostOptions {
+  readonly servers: readonly string[];
+  readonly run: string;
+  /** The resolved topology section, and the hash the coordinator computed for it (topologyHash). */
+  readonly topology: TopologySpec;
+  readonly hash: string;
+  readonly actors: readonly number[];
+  readonly heartbeatMs: number;
+  readonly inc: number;
+  readonly connectOptions?: Record<string, unknown>;
+}
+
+/**
+ * A host process's actors: it rebuilds the topology from the same resolved section (and refuses to
+ * run if its hash differs from the coordinator's), then starts one NatsActor per hosted device. It
+ * loads no scenario parser: hosts start fast, and there may be hundreds of them.
+ */
+export class ActorHost implements AsyncDisposable {
+  readonly actors: NatsActor[] = [];
+
+  constructor(private readonly o: HostOptions, private readonly log: PinoLogger) {}
+
+  async start(): Promise<void> {
+    const hash = topologyHash(this.o.topology);
+    if (hash !== this.o.hash) throw new Error(`topology hash ${hash.slice(0, 12)} differs from the coordinator's ${this.o.hash.slice(0, 12)}`);
+    const t = buildTopology(this.o.topology);
+    const subjects = new Subjects(this.o.run);
+    for (const id of this.o.actors) {
+      const d = t.devices[id];
+      if (!d) throw new Error(`actor ${id} is not a device of this topology (${t.devices.length} devices)`);
+      const logic = (d.kind === DeviceKind.Npu ? npuLogic : switchLogic) as ActorLogic<unknown>;
+      this.actors.push(new NatsActor({
+        servers: this.o.servers, subjects, self: id, name: d.name, logic, topology: t,
+        log: this.log.child({ actor: d.name, id }), inc: this.o.inc, heartbeatMs: this.o.heartbeatMs,
+        host: hostname(), pid: process.pid, ...(this.o.connectOptions ? { connectOptions: this.o.connectOptions } : {}),
+      }));
+    }
+    await Promise.all(this.actors.map((a) => a.start()));
+    this.log.info({ actors: this.actors.length }, "actors running");
+  }
+
+  async stop(): Promise<void> {
+    await Promise.allSettled(this.actors.map((a) => a.stop()));
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> { await this.stop(); }
+}

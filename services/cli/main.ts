@@ -5,9 +5,11 @@ import { loadScenario } from "../../shared/config/index.js";
 import { ScenarioError, SupernodeError } from "../../shared/errors/index.js";
 import { formatTable, runScenario, writeReport } from "../coordinator/index.js";
 import { makeEngine } from "./engines.js";
+import { serve, withControlService } from "./serve.js";
 
 const EXIT_FAILED = 1;
 const EXIT_USAGE = 2;
+const EXIT_STALLED = 3;
 const EXIT_INTERRUPTED = 130;
 
 /** Ctrl-C or SIGTERM: everything was stopped on the way out (engine disposal). */
@@ -30,10 +32,10 @@ async function run(file: string | undefined, flags: RunFlags): Promise<number> {
   process.once("SIGINT", stop("SIGINT"));
   process.once("SIGTERM", stop("SIGTERM"));
   await using engine = await makeEngine(loaded, log, ac.signal);
-  const report = await runScenario(loaded, engine, ac.signal);
+  const report = await withControlService(engine, (why) => ac.abort(new Interrupted(why)), () => runScenario(loaded, engine, ac.signal));
   const path = writeReport(flags.out ?? loaded.scenario.outputs.dir, report);
   process.stdout.write(flags.json ? JSON.stringify(report, null, 2) + "\n" : formatTable(report) + `\n# report: ${path}\n`);
-  return report.status === "ok" ? 0 : EXIT_FAILED;
+  return report.status === "ok" ? 0 : report.status === "stalled" ? EXIT_STALLED : EXIT_FAILED;
 }
 
 const program = new Command("supernode")
@@ -53,6 +55,25 @@ program.command("run")
   .option("--log-level <level>", "pino log level on stderr", "warn")
   .action(async (file: string | undefined, flags: RunFlags) => {
     process.exitCode = await run(file, flags);
+  });
+
+program.command("coordinator")
+  .description("start a supernode's actors (or await external ones) and serve runs over NATS until stopped")
+  .argument("[scenario]", "scenario YAML file")
+  .option("--preset <name>", "use this preset at full size")
+  .option("--nats <urls>", "NATS server or cluster (comma-separated URLs); default: a private nats-server")
+  .option("--placement <mode>", "auto | per-actor | grouped | external")
+  .option("--set <key=value>", "override a scenario field (repeatable)", (v: string, acc: string[]) => [...acc, v], [])
+  .option("--log-level <level>", "pino log level on stderr", "warn")
+  .action(async (file: string | undefined, flags: RunFlags) => {
+    const log = pino({ level: flags.logLevel, base: { svc: "coordinator" } }, pino.destination(2));
+    const sets = [...(flags.nats ? [`deployment.nats=${flags.nats}`] : []), ...(flags.placement ? [`deployment.placement=${flags.placement}`] : []), ...flags.set];
+    const loaded = loadScenario({ file, sets, preset: flags.preset, engine: "nats" });
+    const ac = new AbortController();
+    process.once("SIGINT", () => ac.abort(new Interrupted("SIGINT")));
+    process.once("SIGTERM", () => ac.abort(new Interrupted("SIGTERM")));
+    await using engine = await makeEngine(loaded, log, ac.signal);
+    await serve(loaded, engine, ac.signal, (why) => ac.abort(new Interrupted(why)), (s) => process.stdout.write(s + "\n"));
   });
 
 try {

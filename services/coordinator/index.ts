@@ -5,3 +5,4 @@ export { buildReport, writeReport, REPORT_SCHEMA_VERSION, type Report } from "./
 export { formatTable } from "./table.js";
 export { NatsEngine } from "./nats-engine.js";
 export { placeActors, MAX_PER_ACTOR_PROCESSES } from "./placement.js";
+export { startControlService, controlSubject, CONTROL_SERVICE_NAME, type ControlHandlers } from "./control-service.js";

@@ -11,7 +11,7 @@ import {
   COORDINATOR, PROTOCOL_VERSION, Channel, Subjects,
   type Message, type OpDoneMsg, type OpSpec, type StatusMsg,
 } from "../../shared/protocol/index.js";
-import type { Engine, Logger, OpOutcome } from "../../shared/runtime/index.js";
+import { credentialsFromEnv, type Engine, type Logger, type OpOutcome } from "../../shared/runtime/index.js";
 import { topologyHash } from "../../shared/topology/index.js";
 import type { SimNs } from "../../shared/units/index.js";
 import { Launcher } from "./launcher.js";
@@ -59,6 +59,19 @@ export class NatsEngine implements Engine {
   get url(): string { return this.nc.getServer(); }
   get run(): string { return this.subjects.run; }
   get hostPids(): number[] { return this.launcher.pids; }
+  /** The coordinator's own connection (for its control service). */
+  get connection(): NatsConnection { return this.nc; }
+
+  /** What the control service's `status` reports. */
+  summary(): Record<string, unknown> {
+    const all = this.loaded.topology.devices.map((d) => d.id);
+    return {
+      run: this.subjects.run, engine: this.name, processes: this.processes, actors: all.length,
+      registered: all.length - this.registry.missing(all).length,
+      dead: this.registry.dead(all).map((r) => this.names([r.id])),
+      currentOp: this.current?.spec.op ?? null, rejectedByCoordinator: this.rejected,
+    };
+  }
 
   /** Starts the server (if needed), the hosts, and waits until every actor has registered as running. */
   static async start(loaded: Loaded, log: Logger, signal?: AbortSignal): Promise<NatsEngine> {
@@ -68,8 +81,8 @@ export class NatsEngine implements Engine {
     const workDir = mkdtempSync(join(tmpdir(), "supernode-run-"));
     let engine: NatsEngine | undefined;
     try {
-      const nc = await connect({ servers, name: "supernode-coordinator", maxReconnectAttempts: -1, reconnectTimeWait: 250 });
-      const subjects = new Subjects(`r${randomBytes(5).toString("hex")}`);
+      const nc = await connect({ servers, name: "supernode-coordinator", maxReconnectAttempts: -1, reconnectTimeWait: 250, ...credentialsFromEnv() });
+      const subjects = new Subjects(dep.run || `r${randomBytes(5).toString("hex")}`);
       engine = new NatsEngine(loaded, log, nc, subjects, new Launcher(log), server, workDir);
       await engine.launch(servers, signal);
       return engine;
@@ -84,10 +97,11 @@ export class NatsEngine implements Engine {
     const dep = this.loaded.scenario.deployment;
     this.nc.subscribe(this.subjects.inbox(COORDINATOR), { callback: (err, m) => { if (!err) this.onBytes(m.data); } });
     await this.nc.flush();
-    const scenarioFile = join(this.workDir, "scenario.json");
+    const scenarioFile = join(this.workDir, "topology.json");
     const topology = this.loaded.scenario.topology;
-    writeFileSync(scenarioFile, JSON.stringify({ topology, hash: topologyHash(topology) }));
-    const groups = placeActors(this.loaded.topology, dep.placement);
+    const hash = topologyHash(topology);
+    writeFileSync(scenarioFile, JSON.stringify({ topology, hash }));
+    const groups = dep.placement === "external" ? [] : placeActors(this.loaded.topology, dep.placement);
     for (const actors of groups) {
       this.launcher.spawnHost(actors, [
         "--nats", servers.join(","), "--run", this.subjects.run, "--topology", scenarioFile,
@@ -97,6 +111,8 @@ export class NatsEngine implements Engine {
     const all = this.loaded.topology.devices.map((d) => d.id);
     const deadline = Date.now() + dep.startTimeoutMs;
     for (;;) {
+      const foreign = this.registry.foreign(hash);
+      if (foreign.length) throw new RunError(`actors built another topology (hash ${foreign[0]!.topology.slice(0, 12)}, expected ${hash.slice(0, 12)}): ${this.names(foreign.slice(0, 5).map((r) => r.id))}`);
       const missing = this.registry.missing(all);
       if (missing.length === 0) break;
       const crashed = this.launcher.exited();
@@ -143,6 +159,10 @@ export class NatsEngine implements Engine {
     for (const id of spec.group) this.control(id, { v: PROTOCOL_VERSION, type: "op-start", from: COORDINATOR, epoch, inc: 0, spec, startNs });
     const stalled = await this.watch(finished, signal);
     this.current = undefined;
+    if (stalled) {
+      // Abort the op everywhere, so a retry under a new op id starts clean.
+      for (const id of spec.group) this.control(id, { v: PROTOCOL_VERSION, type: "op-abort", from: COORDINATOR, epoch, inc: 0, op: spec.op, reason: "stalled" });
+    }
     const statuses = await this.collectStatus(spec.op);
     const total = statuses.reduce((s, m) => s + m.dataHandled, 0);
     const messages = total - this.dataHandledTotal;
@@ -168,11 +188,11 @@ export class NatsEngine implements Engine {
         const reason = exited.length
           ? `actor host exited (pid ${exited.map((h) => `${h.child.pid}: ${this.names(h.actors)}`).join("; ")})`
           : "actors stopped heartbeating";
-        return describeStall(this.loaded.topology, `stalled: ${reason}`, dead, await this.collectStatus(this.current?.spec.op ?? 0), Date.now());
+        return describeStall(this.loaded.topology, reason, dead, await this.collectStatus(this.current?.spec.op ?? 0), Date.now());
       }
       if (this.registry.progress !== mark) { mark = this.registry.progress; since = Date.now(); continue; }
       if (Date.now() - since > dep.watchdogMs) {
-        return describeStall(this.loaded.topology, `stalled: no progress for ${(dep.watchdogMs / 1000).toFixed(1)} s`, dead, await this.collectStatus(this.current?.spec.op ?? 0), Date.now());
+        return describeStall(this.loaded.topology, `no progress for ${(dep.watchdogMs / 1000).toFixed(1)} s`, dead, await this.collectStatus(this.current?.spec.op ?? 0), Date.now());
       }
     }
     return undefined;

@@ -9,6 +9,7 @@ export interface ActorRecord {
   phase: string;
   handled: number;
   rejected: number;
+  topology: string;
   lastSeenMs: number;
 }
 
@@ -26,7 +27,8 @@ export class ActorRegistry {
     const rec = this.actors.get(m.from);
     if (rec && rec.handled !== m.handled) this.progressMark++;
     this.actors.set(m.from, {
-      id: m.from, pid: m.pid, host: m.host, inc: m.inc, phase: m.phase, handled: m.handled, rejected: m.rejected, lastSeenMs: this.now(),
+      id: m.from, pid: m.pid, host: m.host, inc: m.inc, phase: m.phase, handled: m.handled, rejected: m.rejected,
+      topology: m.topology, lastSeenMs: this.now(),
     });
   }
 
@@ -47,6 +49,11 @@ export class ActorRegistry {
     return expected
       .map((id) => this.actors.get(id))
       .filter((r): r is ActorRecord => r !== undefined && (now - r.lastSeenMs > this.heartbeatTimeoutMs || r.phase === "failed"));
+  }
+
+  /** Registered actors that built a different topology than the coordinator's. */
+  foreign(topologyHash: string): ActorRecord[] {
+    return [...this.actors.values()].filter((r) => r.topology !== topologyHash);
   }
 
   all(): ActorRecord[] { return [...this.actors.values()]; }

@@ -10,7 +10,9 @@ export const REPORT_SCHEMA_VERSION = 1;
 export interface Report {
   readonly schemaVersion: number;
   readonly tool: "supernode";
-  readonly status: "ok" | "failed";
+  /** ok: every result verified; failed: some did not; stalled: the watchdog ended the run (see `stall`). */
+  readonly status: "ok" | "failed" | "stalled";
+  readonly stall?: string;
   readonly engine: string;
   readonly scenarioHash: string;
   readonly scenario: unknown;
@@ -20,11 +22,12 @@ export interface Report {
   readonly wallMs: number;
 }
 
-export function buildReport(loaded: Loaded, engine: string, processes: number, results: readonly ResultRow[], wallMs: number): Report {
+export function buildReport(loaded: Loaded, engine: string, processes: number, results: readonly ResultRow[], wallMs: number, stall?: string): Report {
   return {
     schemaVersion: REPORT_SCHEMA_VERSION,
     tool: "supernode",
-    status: results.every((r) => r.verified) ? "ok" : "failed",
+    status: stall ? "stalled" : results.every((r) => r.verified) ? "ok" : "failed",
+    ...(stall ? { stall } : {}),
     engine,
     scenarioHash: loaded.hash,
     scenario: loaded.resolved,

@@ -11,7 +11,7 @@ export const FIRST_EPOCH = 1;
 
 /**
  * Runs a scenario's operations one after another in virtual time (op k starts when op k-1 ended, like
- * NCCL-tests' size sweep) and checks each one.
+ * NCCL-tests' size sweep) and checks each one. A stalled op ends the run (status `stalled`).
  */
 export async function runScenario(loaded: Loaded, engine: Engine, signal?: AbortSignal): Promise<Report> {
   const t0 = performance.now();
@@ -23,6 +23,7 @@ export async function runScenario(loaded: Loaded, engine: Engine, signal?: Abort
     const row = summarize(spec, out, loaded.topology, startNs, performance.now() - w0);
     rows.push(row);
     startNs = row.endNs;
+    if (out.stalled) return buildReport(loaded, engine.name, engine.processes, rows, performance.now() - t0, out.stalled);
   }
   return buildReport(loaded, engine.name, engine.processes, rows, performance.now() - t0);
 }

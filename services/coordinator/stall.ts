@@ -15,7 +15,7 @@ export function describeStall(t: Topology, reason: string, dead: readonly ActorR
   if (dead.length) {
     parts.push(`dead: ${dead.map((d) => `${name(d.id)} (pid ${d.pid}, ${d.phase === "failed" ? "failed" : `last heartbeat ${((nowMs - d.lastSeenMs) / 1000).toFixed(1)} s ago`})`).join(", ")}`);
   }
-  const waits = statuses.flatMap((s) => s.waits.map((w) => `${name(s.from)} (rank ${w.rank}) waits for op ${w.op} tag ${w.tag} from ${name(w.fromActor)} (rank ${w.fromRank})`));
+  const waits = statuses.flatMap((s) => s.waits.map((w) => `${name(s.from)} (rank ${w.rank}) waits for op ${w.op} phase ${Math.floor(w.tag / 65_536)} step ${w.tag % 65_536} from ${name(w.fromActor)} (rank ${w.fromRank})`));
   if (waits.length) {
     const more = waits.length > MAX_WAITS_SHOWN ? `; … and ${waits.length - MAX_WAITS_SHOWN} more` : "";
     parts.push(`waiting: ${waits.slice(0, MAX_WAITS_SHOWN).join("; ")}${more}`);

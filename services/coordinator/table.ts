@@ -25,6 +25,7 @@ export function formatTable(rep: Report): string {
     "# " + COLUMNS.map(([name, w]) => name.padStart(w)).join(" "),
   ];
   const rows = rep.results.map((r) => "  " + cells(r).map((c, i) => c.padStart(COLUMNS[i]![1])).join(" "));
-  const failures = rep.results.filter((r) => !r.verified).map((r) => `# FAILED ${r.collective} ${formatSize(r.sizeBytes)}: ${r.verifyError}`);
-  return [...head, ...rows, ...failures, `# status ${rep.status} · ${rep.processes} process(es) · wall ${rep.wallMs.toFixed(0)} ms`].join("\n");
+  const failures = rep.results.filter((r) => !r.verified && r.verifyError !== rep.stall).map((r) => `# FAILED ${r.collective} ${formatSize(r.sizeBytes)}: ${r.verifyError}`);
+  const stall = rep.stall ? [`# STALLED: ${rep.stall}`] : [];
+  return [...head, ...rows, ...failures, ...stall, `# status ${rep.status} · ${rep.processes} process(es) · wall ${rep.wallMs.toFixed(0)} ms`].join("\n");
 }

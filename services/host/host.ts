@@ -40,7 +40,7 @@ export class ActorHost implements AsyncDisposable {
       this.actors.push(new NatsActor({
         servers: this.o.servers, subjects, self: id, name: d.name, logic, topology: t,
         log: this.log.child({ actor: d.name, id }), inc: this.o.inc, heartbeatMs: this.o.heartbeatMs,
-        host: hostname(), pid: process.pid, ...(this.o.connectOptions ? { connectOptions: this.o.connectOptions } : {}),
+        host: hostname(), pid: process.pid, topologyHash: hash, ...(this.o.connectOptions ? { connectOptions: this.o.connectOptions } : {}),
       }));
     }
     await Promise.all(this.actors.map((a) => a.start()));

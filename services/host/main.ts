@@ -5,6 +5,7 @@ import { readFileSync } from "node:fs";
 import { pino } from "pino";
 import type { TopologySpec } from "../../shared/topology/index.js";
 import { ActorHost } from "./host.js";
+import { credentialsFromEnv } from "../../shared/runtime/index.js";
 import { parseActorList, parseHostArgs } from "./args.js";
 
 const args = parseHostArgs(process.argv.slice(2), process.env);
@@ -12,7 +13,7 @@ const log = pino({ level: args.logLevel, base: { svc: "host", pid: process.pid }
 const { topology, hash } = JSON.parse(readFileSync(args.topologyFile, "utf8")) as { topology: TopologySpec; hash: string };
 const host = new ActorHost({
   servers: args.nats.split(","), run: args.run, topology, hash, actors: parseActorList(args.actors),
-  heartbeatMs: args.heartbeatMs, inc: args.inc,
+  heartbeatMs: args.heartbeatMs, inc: args.inc, connectOptions: credentialsFromEnv(),
 }, log);
 
 let stopping = false;

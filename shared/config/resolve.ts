@@ -29,10 +29,15 @@ export interface CollectiveWorkload {
 
 /** Which actor runs where, and the wall-time guards of the NATS engine (never part of the model). */
 export interface Deployment {
-  /** auto: one process per actor up to MAX_PER_ACTOR_PROCESSES actors, else grouped by node. */
-  readonly placement: "auto" | "per-actor" | "grouped";
+  /**
+   * auto: one process per actor up to MAX_PER_ACTOR_PROCESSES actors, else grouped by node;
+   * external: actors are started by someone else (containers, other machines) and only awaited.
+   */
+  readonly placement: "auto" | "per-actor" | "grouped" | "external";
   /** NATS server URL(s), comma-separated; empty: start a private nats-server. */
   readonly nats: string;
+  /** Subject namespace of the run; empty: a fresh random one (external actors need it fixed). */
+  readonly run: string;
   readonly heartbeatMs: number;
   readonly heartbeatTimeoutMs: number;
   /** No progress for this long ends the run as stalled. */
@@ -41,7 +46,7 @@ export interface Deployment {
 }
 
 export const DEFAULT_DEPLOYMENT: Deployment = {
-  placement: "auto", nats: "", heartbeatMs: 500, heartbeatTimeoutMs: 3_000, watchdogMs: 10_000, startTimeoutMs: 120_000,
+  placement: "auto", nats: "", run: "", heartbeatMs: 500, heartbeatTimeoutMs: 3_000, watchdogMs: 10_000, startTimeoutMs: 120_000,
 };
 
 /** A validated scenario with every default filled in and every unit resolved. */
@@ -138,7 +143,7 @@ export function resolveScenario(raw: RawScenario): Scenario {
     name: raw.name ?? "",
     topology: resolveTopology(raw.topology),
     workload: resolveWorkload(raw.workload),
-    engine: raw.engine ?? "sim",
+    engine: raw.engine ?? "nats",
     deployment: { ...DEFAULT_DEPLOYMENT, ...raw.deployment },
     seed: raw.seed ?? 1,
     outputs: { dir: raw.outputs?.dir ?? "out" },

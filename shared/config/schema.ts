@@ -51,8 +51,9 @@ export const scenarioSchema = z.object({
   }).strict(),
   engine: z.enum(["sim", "nats"]).optional(),
   deployment: z.object({
-    placement: z.enum(["auto", "per-actor", "grouped"]).optional(),
+    placement: z.enum(["auto", "per-actor", "grouped", "external"]).optional(),
     nats: z.string().optional(),
+    run: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "1-64 of A-Z a-z 0-9 _ -").optional(),
     heartbeatMs: z.number().int().min(50).max(60_000).optional(),
     heartbeatTimeoutMs: z.number().int().min(100).max(600_000).optional(),
     watchdogMs: z.number().int().min(100).max(3_600_000).optional(),

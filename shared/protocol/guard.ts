@@ -169,6 +169,7 @@ function checkHeartbeat(m: Fields): void {
   for (const k of ["pid", "handled", "rejected"]) int(m[k], `heartbeat.${k}`);
   text(m.host, "heartbeat.host", MAX_LABEL_CHARS);
   text(m.phase, "heartbeat.phase", MAX_LABEL_CHARS);
+  text(m.topology, "heartbeat.topology", MAX_LABEL_CHARS);
 }
 
 function checkStatus(m: Fields): void {

@@ -118,6 +118,8 @@ export interface HeartbeatMsg extends Header {
   /** Messages this actor has handled, and rejected (undecodable, invalid, misaddressed). */
   readonly handled: number;
   readonly rejected: number;
+  /** Hash of the topology the actor built (topologyHash): the coordinator refuses actors built from another. */
+  readonly topology: string;
 }
 
 /** Coordinator → actor: report what you are waiting for. */

@@ -3,3 +3,4 @@ export { EventQueue } from "./event-queue.js";
 export type { Engine, OpOutcome } from "./engine.js";
 export { SimEngine, type SimEngineOptions } from "./sim-engine.js";
 export { NatsActor, DEFAULT_HEARTBEAT_MS, type NatsActorOptions } from "./nats-actor.js";
+export { credentialsFromEnv } from "./credentials.js";

@@ -21,6 +21,8 @@ export interface NatsActorOptions {
   readonly heartbeatMs: number;
   readonly host: string;
   readonly pid: number;
+  /** topologyHash of the topology this actor runs on, announced in heartbeats. */
+  readonly topologyHash: string;
   /** Extra connection options (credentials, timeouts). */
   readonly connectOptions?: Record<string, unknown>;
 }
@@ -105,7 +107,7 @@ export class NatsActor implements AsyncDisposable {
     if (!this.nc || this.nc.isClosed()) return;
     const msg: HeartbeatMsg = {
       v: PROTOCOL_VERSION, type: "heartbeat", from: this.o.self, epoch: 0, inc: this.o.inc,
-      pid: this.o.pid, host: this.o.host, phase: this.phase, handled: this.handled, rejected: this.rejected,
+      pid: this.o.pid, host: this.o.host, phase: this.phase, handled: this.handled, rejected: this.rejected, topology: this.o.topologyHash,
     };
     this.publish({ to: -1, atNs: 0 as never, msg });
   }

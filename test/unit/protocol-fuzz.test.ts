@@ -213,7 +213,7 @@ function liveness(edge: boolean): fc.Arbitrary<Fields> {
   const wait = fc.record({ op: opId(edge), rank: count, fromRank: count, fromActor: num(edge, -1, MAX_SAFE, fc.constantFrom(-1, ...ENDPOINTS)), tag: count });
   return fc.oneof(
     fc.tuple(header(edge, "heartbeat"), count, fc.string({ maxLength: 20 }), fc.constantFrom("init", "running", "failed"), count, count)
-      .map(([h, pid, host, phase, handled, rejected]) => ({ ...h, pid, host, phase, handled, rejected })),
+      .map(([h, pid, host, phase, handled, rejected]) => ({ ...h, pid, host, phase, handled, rejected, topology: "abc123" })),
     fc.tuple(header(edge, "status-req"), opId(edge)).map(([h, op]) => ({ ...h, op })),
     fc.tuple(header(edge, "status"), opId(edge), fc.array(wait, { maxLength: 3 }), count, count)
       .map(([h, op, waits, partialTransfers, dataHandled]) => ({ ...h, op, waits, partialTransfers, dataHandled })),

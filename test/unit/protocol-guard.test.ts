@@ -25,7 +25,7 @@ const valid = {
     ...header, type: "op-done", op: 1, rank: 2, startNs: 1000, endNs: 5000, result: new Float64Array([4, 4]), sentMessages: 6,
     error: { name: "RunError", message: "recv(1, 0) resumed without a delivery", retryable: false },
   }),
-  heartbeat: (): Fields => ({ ...header, type: "heartbeat", pid: 4242, host: "node-a", phase: "running", handled: 10, rejected: 1 }),
+  heartbeat: (): Fields => ({ ...header, type: "heartbeat", pid: 4242, host: "node-a", phase: "running", handled: 10, rejected: 1, topology: "0123456789ab" }),
   "status-req": (): Fields => ({ ...header, from: -1, type: "status-req", op: 1 }),
   status: (): Fields => ({
     ...header, type: "status", op: 1, partialTransfers: 1, dataHandled: 12,
@@ -157,7 +157,7 @@ describe("asMessage rejects, naming the field", () => {
     // op-abort
     ["op-abort", "op", -1], ["op-abort", "reason", 5], ["op-abort", "reason", "x".repeat(1001)],
     // heartbeat, status-req, status
-    ["heartbeat", "pid", -1], ["heartbeat", "host", 7], ["heartbeat", "phase", "x".repeat(257)],
+    ["heartbeat", "pid", -1], ["heartbeat", "host", 7], ["heartbeat", "phase", "x".repeat(257)], ["heartbeat", "topology", 5],
     ["status-req", "op", "1"], ["status", "waits", {}], ["status", "waits.0.fromActor", -2], ["status", "waits.0.tag", -1],
   ]))("%s with %s = %s", (kind, path, _shown, value) => {
     // The error names the field: header fields as `header.<f>`, others as `<type>.<path>` with [i] for indices.

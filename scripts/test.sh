@@ -1,16 +1,67 @@
 #!/usr/bin/env bash
 # Runs every test tier. Installs what is missing first (scripts/setup.sh). Exit status is the tests'.
+#   unit, integration     always
+#   containers            Docker via testcontainers and docker-compose: needs root or a running Docker.
+#                         With CI=true it must run (no Docker = failure); elsewhere it is skipped loudly.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 mkdir -p out
 status=0
+summary=()
 run_tier() {
-  local tier=$1
+  local tier=$1; shift
   echo "== tier: $tier =="
-  if npx vitest run "test/$tier" --reporter=default --reporter=json --outputFile="out/vitest-$tier.json"; then :; else status=1; fi
-  node -e 'const r=require(process.argv[1]); console.log(`${process.argv[2]}: ${r.numPassedTests} passed, ${r.numFailedTests} failed`)' "$PWD/out/vitest-$tier.json" "$tier" || status=1
+  local t0=$SECONDS
+  if npx vitest run "test/$tier" "$@" --reporter=default --reporter=json --outputFile="out/vitest-$tier.json"; then :; else status=1; fi
+  local line
+  line=$(node -e 'const r=require(process.argv[1]); console.log(`${process.argv[2]}: ${r.numPassedTests} passed, ${r.numFailedTests} failed`)' "$PWD/out/vitest-$tier.json" "$tier") || { status=1; line="$tier: no results"; }
+  echo "$line"
+  summary+=("$line ($((SECONDS - t0)) s)")
 }
+
+# Removes what an interrupted earlier run may have left: containers and networks of the container tier.
+clear_container_leftovers() {
+  local ids
+  ids=$(docker ps -aq --filter label=io.supernode.test --filter label=org.testcontainers=true; docker ps -aq --filter label=com.docker.compose.project=supernode-ctest)
+  [ -z "$ids" ] || docker rm -f $ids >/dev/null
+  ids=$(docker network ls -q --filter label=org.testcontainers=true; docker network ls -q --filter label=com.docker.compose.project=supernode-ctest)
+  [ -z "$ids" ] || docker network rm $ids >/dev/null
+}
+
+container_tier() {
+  local why=""
+  if ! bash scripts/setup.sh --docker; then why="docker.io/docker-compose could not be installed"
+  elif ! bash deploy/docker-daemon.sh; then why="no Docker daemon answers and none could be started (see /var/log/dockerd.log)"
+  fi
+  if [ -n "$why" ]; then
+    if [ "${CI:-}" = true ]; then
+      echo "FAILED container tier: $why — in CI (CI=true) this tier must run" >&2
+      summary+=("containers: FAILED, Docker unavailable: $why"); status=1
+    else
+      echo "SKIPPED container tier: $why" >&2
+      summary+=("containers: SKIPPED ($why)")
+    fi
+    return
+  fi
+  clear_container_leftovers
+  if ! bash deploy/build-images.sh; then
+    echo "FAILED container tier: images did not build" >&2
+    summary+=("containers: FAILED, images did not build"); status=1; return
+  fi
+  # Files one after another: each brings up a NATS cluster and up to 30 containers on 2 cores.
+  TESTCONTAINERS_RYUK_DISABLED=true TESTCONTAINERS_HOST_OVERRIDE=localhost run_tier containers --no-file-parallelism
+  clear_container_leftovers
+}
+
 run_tier unit
 run_tier integration
+if [ "${SUPERNODE_SKIP_CONTAINERS:-}" = 1 ] && [ "${CI:-}" != true ]; then
+  echo "SKIPPED container tier: SUPERNODE_SKIP_CONTAINERS=1" >&2
+  summary+=("containers: SKIPPED (SUPERNODE_SKIP_CONTAINERS=1)")
+else
+  container_tier
+fi
+echo "== summary =="
+printf '%s\n' "${summary[@]}"
 exit $status

@@ -22,6 +22,8 @@ export interface ResultRow {
   readonly endNs: number;
   readonly messages: number;
   readonly wallMs: number;
+  /** Data messages per wall second while the op ran (each stripe at each hop counts once). */
+  readonly wallHopsPerSec: number;
 }
 
 const round = (x: number, digits: number) => Number(x.toFixed(digits));
@@ -60,5 +62,6 @@ export function summarize(spec: OpSpec, out: OpOutcome, t: Topology, startNs: nu
     endNs,
     messages: out.messages,
     wallMs: round(wallMs, 1),
+    wallHopsPerSec: Math.round(out.messages / ((out.activeWallMs ?? wallMs) / 1000)),
   };
 }

@@ -31,7 +31,8 @@ export class Launcher implements AsyncDisposable {
 
   constructor(private readonly log: Logger) {}
 
-  spawnHost(actors: readonly number[], args: readonly string[], nodeFlags: readonly string[] = []): HostProcess {
+  /** Node flags for every host, e.g. `--cpu-prof` when profiling: SUPERNODE_HOST_NODE_FLAGS, space-separated. */
+  spawnHost(actors: readonly number[], args: readonly string[], nodeFlags: readonly string[] = (process.env.SUPERNODE_HOST_NODE_FLAGS ?? "").split(" ").filter(Boolean)): HostProcess {
     const child = spawn(process.execPath, [...nodeFlags, hostMainPath(), ...args, "--watch-stdin"], {
       stdio: ["pipe", "inherit", "inherit"],
       env: process.env,

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
+import { performance } from "node:perf_hooks";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { decode, encode } from "../../shared/codec/index.js";
 import type { Loaded } from "../../shared/config/index.js";
@@ -155,9 +156,11 @@ export class NatsEngine implements Engine {
 
   async runOp(spec: OpSpec, startNs: SimNs, epoch: number, signal?: AbortSignal): Promise<OpOutcome> {
     const done = new Map<number, OpDoneMsg>();
+    const t0 = performance.now();
     const finished = new Promise<void>((resolve) => { this.current = { spec, done, finish: resolve }; });
     for (const id of spec.group) this.control(id, { v: PROTOCOL_VERSION, type: "op-start", from: COORDINATOR, epoch, inc: 0, spec, startNs });
     const stalled = await this.watch(finished, signal);
+    const activeWallMs = performance.now() - t0;
     this.current = undefined;
     if (stalled) {
       // Abort the op everywhere, so a retry under a new op id starts clean.
@@ -168,7 +171,7 @@ export class NatsEngine implements Engine {
     const messages = total - this.dataHandledTotal;
     this.dataHandledTotal = total;
     const failed = this.registry.dead(this.loaded.topology.devices.map((d) => d.id)).map((r) => this.names([r.id]));
-    return { done: [...done.values()], messages, failedActors: failed, ...(stalled ? { stalled } : {}) };
+    return { done: [...done.values()], messages, activeWallMs, failedActors: failed, ...(stalled ? { stalled } : {}) };
   }
 
   /** Resolves when the op finishes (undefined) or the watchdog gives up (a description of the stall). */

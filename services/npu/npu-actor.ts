@@ -1,9 +1,10 @@
 import { crc32 } from "../../shared/codec/index.js";
+import type { Delivered } from "../../shared/collectives/index.js";
 import { Ports } from "../../shared/linkmodel/index.js";
 import { toWireError } from "../../shared/errors/index.js";
 import {
   COORDINATOR, PROTOCOL_VERSION,
-  type DataMsg, type OpDoneMsg, type OpStartMsg, type StatusMsg, type WaitFor,
+  type DataMsg, type OpDoneMsg, type OpStartMsg, type StatusMsg, type StripePart, type WaitFor,
 } from "../../shared/protocol/index.js";
 import type { ActorContext, ActorLogic, Outbound, Step } from "../../shared/runtime/index.js";
 import type { Topology } from "../../shared/topology/index.js";
@@ -48,7 +49,7 @@ export const npuLogic: ActorLogic<NpuState> = {
     const out: Outbound[] = [];
     switch (msg.type) {
       case "op-start": start(state, msg, ctx, out); break;
-      case "data": state.counters.received++; onData(state, msg, ctx, out); break;
+      case "data": state.counters.received++; onData(state, msg, ctx, out); break; // one message, any number of stripes
       case "op-abort": if (state.ops.has(msg.op)) retire(state, msg.op); state.early.delete(msg.op); break;
       case "status-req": out.push(status(state, msg.op)); break;
       case "op-done":
@@ -91,8 +92,7 @@ function retire(s: NpuState, op: number): void {
 }
 
 function onData(s: NpuState, m: DataMsg, ctx: ActorContext, out: Outbound[]): void {
-  const t = ctx.topology;
-  if (m.dst !== s.self || t.links[m.path[m.hop]!]?.to !== s.self || m.hop !== m.path.length - 1) {
+  if (m.dst !== s.self) {
     s.counters.rejected++;
     ctx.log.warn({ from: m.from, op: m.op, dst: m.dst }, "data message not addressed to this endpoint");
     return;
@@ -107,23 +107,36 @@ function onData(s: NpuState, m: DataMsg, ctx: ActorContext, out: Outbound[]): vo
     return;
   }
   if (m.epoch !== run.epoch) { s.counters.staleEpoch++; return; }
-  if (crc32(m.payload) !== m.crc) {
-    s.counters.badChecksum++;
-    ctx.log.error({ from: m.from, op: m.op, src: m.src, stripe: m.stripe }, "payload checksum mismatch");
-    return;
-  }
   const fromRank = run.rankOf.get(m.src);
   if (fromRank === undefined) { s.counters.rejected++; return; }
   const key = transferKey(fromRank, m.tag);
-  const whole = run.reassembly.add(key, m, t.endpointOverheadNs);
-  if (whole === "mismatch") {
-    s.counters.rejected++;
-    ctx.log.warn({ from: m.from, op: m.op, stripe: m.stripe, stripes: m.stripes }, "stripe count differs from the transfer's other stripes");
-    return;
-  }
+  let whole: Delivered | undefined;
+  for (const p of m.parts) whole = onPart(s, m, p, key, run, ctx) ?? whole;
   if (!whole) return;
   if (run.waitingFor === key) advance(s, run, whole, ctx, out, true);
   else run.mailbox.set(key, whole);
+}
+
+/** One stripe of a transfer: checked (path end, CRC) and added to its transfer; the whole transfer once complete. */
+function onPart(s: NpuState, m: DataMsg, p: StripePart, key: number, run: OpRun, ctx: ActorContext): Delivered | undefined {
+  const t = ctx.topology;
+  if (t.links[p.path[p.hop]!]?.to !== s.self || p.hop !== p.path.length - 1) {
+    s.counters.rejected++;
+    ctx.log.warn({ from: m.from, op: m.op, stripe: p.stripe }, "stripe whose path does not end at this endpoint");
+    return undefined;
+  }
+  if (crc32(p.payload) !== p.crc) {
+    s.counters.badChecksum++;
+    ctx.log.error({ from: m.from, op: m.op, src: m.src, stripe: p.stripe }, "payload checksum mismatch");
+    return undefined;
+  }
+  const r = run.reassembly.add(key, m.stripes, m.totalBytes, p, t.endpointOverheadNs);
+  if (r === "mismatch") {
+    s.counters.rejected++;
+    ctx.log.warn({ from: m.from, op: m.op, stripe: p.stripe, stripes: m.stripes }, "stripe count differs from the transfer's other stripes");
+    return undefined;
+  }
+  return r;
 }
 
 /** Drives a rank's program; a fault inside it fails this op on this rank (reported), never the host. */

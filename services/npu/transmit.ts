@@ -1,8 +1,8 @@
 import { crc32 } from "../../shared/codec/index.js";
 import { handleAtNs, traverse, type Ports } from "../../shared/linkmodel/index.js";
-import { PROTOCOL_VERSION, type DataMsg } from "../../shared/protocol/index.js";
+import { PROTOCOL_VERSION, type DataMsg, type StripePart } from "../../shared/protocol/index.js";
 import type { Outbound } from "../../shared/runtime/index.js";
-import type { Topology } from "../../shared/topology/index.js";
+import { DeviceKind, type Topology } from "../../shared/topology/index.js";
 import { splitEven, splitOffsets, type NpuId, type SimNs } from "../../shared/units/index.js";
 
 export interface TransferSpec {
@@ -17,6 +17,34 @@ export interface TransferSpec {
   readonly nowNs: number;
 }
 
+/** The transfer-wide fields of a data message (everything but the sender and the parts). */
+export type DataEnvelope = Omit<DataMsg, "parts" | "from">;
+
+/**
+ * Sends stripes that go on to the same device as one message each (their parts keep their own paths
+ * and times). A switch handles a message when its earliest head arrives; an endpoint when its last
+ * part is delivered. Messages are built field by field, in one shape, on this hot path.
+ */
+export function bundle(t: Topology, from: number, env: DataEnvelope, tos: readonly number[], parts: readonly StripePart[], out: Outbound[]): void {
+  const groups: { to: number; parts: StripePart[]; at: number }[] = [];
+  for (let i = 0; i < parts.length; i++) {
+    const to = tos[i]!, p = parts[i]!;
+    const toSwitch = t.devices[to]!.kind === DeviceKind.Switch;
+    const when = handleAtNs(t, to, p.headNs, p.tailNs);
+    let g = groups.find((x) => x.to === to);
+    if (!g) { g = { to, parts: [], at: when }; groups.push(g); }
+    g.parts.push(p);
+    g.at = toSwitch ? Math.min(g.at, when) : Math.max(g.at, when);
+  }
+  for (const g of groups) {
+    const msg: DataMsg = {
+      v: env.v, type: "data", from, epoch: env.epoch, inc: env.inc, op: env.op, src: env.src, dst: env.dst, tag: env.tag,
+      stripes: env.stripes, totalBytes: env.totalBytes, sentNs: env.sentNs, parts: g.parts,
+    };
+    out.push({ to: g.to, atNs: g.at as SimNs, msg });
+  }
+}
+
 /**
  * Sends one transfer: stripes the modelled bytes and the real elements evenly over the route's
  * stripes, and pushes each stripe through the source's egress port of its first link.
@@ -25,17 +53,18 @@ export function transmit(t: Topology, ports: Ports, x: TransferSpec, out: Outbou
   const stripes = t.route(x.src, x.dst).stripes;
   const n = stripes.length;
   const byteParts = splitEven(x.bytes, n), elemOff = splitOffsets(x.data.length, n);
+  const tos: number[] = [], parts: StripePart[] = [];
   for (let i = 0; i < n; i++) {
     const path = stripes[i]!;
     const link = t.links[path[0]!]!;
     const hop = traverse(ports.get(link.id), link, byteParts[i]!, x.nowNs, x.nowNs);
     const payload = x.data.slice(elemOff[i]!, elemOff[i + 1]!);
-    const msg: DataMsg = {
-      v: PROTOCOL_VERSION, type: "data", from: x.src, epoch: x.epoch, inc: x.inc,
-      op: x.op, src: x.src, dst: x.dst, tag: x.tag, stripe: i, stripes: n,
-      bytes: byteParts[i]!, totalBytes: x.bytes, sentNs: x.nowNs as SimNs,
-      headNs: hop.headNs, tailNs: hop.tailNs, path, hop: 0, payload, crc: crc32(payload),
-    };
-    out.push({ to: link.to, atNs: handleAtNs(t, link.to, hop.headNs, hop.tailNs), msg });
+    tos.push(link.to);
+    parts.push({ stripe: i, bytes: byteParts[i]!, headNs: hop.headNs, tailNs: hop.tailNs, path, hop: 0, payload, crc: crc32(payload) });
   }
+  const env: DataEnvelope = {
+    v: PROTOCOL_VERSION, type: "data", epoch: x.epoch, inc: x.inc, op: x.op, src: x.src, dst: x.dst, tag: x.tag,
+    stripes: n, totalBytes: x.bytes, sentNs: x.nowNs as SimNs,
+  };
+  bundle(t, x.src, env, tos, parts, out);
 }

@@ -1,11 +1,14 @@
-import { handleAtNs, Ports, traverse } from "../../shared/linkmodel/index.js";
-import { COORDINATOR, PROTOCOL_VERSION, type DataMsg, type StatusMsg } from "../../shared/protocol/index.js";
+import { Ports, traverse } from "../../shared/linkmodel/index.js";
+import { COORDINATOR, PROTOCOL_VERSION, type DataMsg, type StatusMsg, type StripePart } from "../../shared/protocol/index.js";
+import { bundle } from "../npu/index.js";
 import type { ActorContext, ActorLogic, Outbound } from "../../shared/runtime/index.js";
 import type { SimNs, SwitchId } from "../../shared/units/index.js";
 
 export interface SwitchState {
   readonly self: SwitchId;
   readonly ports: Ports;
+  /** Data messages received (a message may carry several stripes), stripes forwarded, stripes refused. */
+  received: number;
   forwarded: number;
   rejected: number;
 }
@@ -16,16 +19,16 @@ export interface SwitchState {
  */
 export const switchLogic: ActorLogic<SwitchState> = {
   kind: "switch",
-  init: (self, t) => ({ self: self as SwitchId, ports: new Ports(t, self as SwitchId), forwarded: 0, rejected: 0 }),
+  init: (self, t) => ({ self: self as SwitchId, ports: new Ports(t, self as SwitchId), received: 0, forwarded: 0, rejected: 0 }),
   receive(state, msg, ctx) {
     const out: Outbound[] = [];
     switch (msg.type) {
-      case "data": forward(state, msg, ctx, out); break;
+      case "data": state.received++; forward(state, msg, ctx, out); break;
       case "op-start":
       case "op-abort":
         break; // switches keep no per-op state
       case "status-req": {
-        const reply: StatusMsg = { v: PROTOCOL_VERSION, type: "status", from: state.self, epoch: 0, inc: 0, op: msg.op, waits: [], partialTransfers: 0, dataHandled: state.forwarded + state.rejected };
+        const reply: StatusMsg = { v: PROTOCOL_VERSION, type: "status", from: state.self, epoch: 0, inc: 0, op: msg.op, waits: [], partialTransfers: 0, dataHandled: state.received };
         out.push({ to: COORDINATOR, atNs: 0 as SimNs, msg: reply });
         break;
       }
@@ -46,20 +49,20 @@ export const switchLogic: ActorLogic<SwitchState> = {
 
 function forward(s: SwitchState, m: DataMsg, ctx: ActorContext, out: Outbound[]): void {
   const t = ctx.topology;
-  const inLink = t.links[m.path[m.hop]!];
-  const next = t.links[m.path[m.hop + 1] ?? -1];
-  if (!inLink || inLink.to !== s.self || !next || next.from !== s.self) {
-    s.rejected++;
-    ctx.log.warn({ from: m.from, op: m.op, hop: m.hop }, "data message whose path does not cross this switch here");
-    return;
-  }
   const lat = t.devices[s.self]!.switchLatencyNs;
-  const hop = traverse(s.ports.get(next.id), next, m.bytes, m.headNs + lat, m.tailNs + lat);
-  s.forwarded++;
-  const fwd: DataMsg = {
-    v: m.v, type: m.type, from: s.self, epoch: m.epoch, inc: m.inc, op: m.op, src: m.src, dst: m.dst, tag: m.tag,
-    stripe: m.stripe, stripes: m.stripes, bytes: m.bytes, totalBytes: m.totalBytes, sentNs: m.sentNs,
-    headNs: hop.headNs, tailNs: hop.tailNs, path: m.path, hop: m.hop + 1, payload: m.payload, crc: m.crc,
-  };
-  out.push({ to: next.to, atNs: handleAtNs(t, next.to, hop.headNs, hop.tailNs), msg: fwd });
+  const tos: number[] = [], parts: StripePart[] = [];
+  for (const p of m.parts) {
+    const inLink = t.links[p.path[p.hop]!];
+    const link = t.links[p.path[p.hop + 1] ?? -1];
+    if (!inLink || inLink.to !== s.self || !link || link.from !== s.self) {
+      s.rejected++;
+      ctx.log.warn({ from: m.from, op: m.op, hop: p.hop }, "data message whose path does not cross this switch here");
+      continue;
+    }
+    const hop = traverse(s.ports.get(link.id), link, p.bytes, p.headNs + lat, p.tailNs + lat);
+    s.forwarded++;
+    tos.push(link.to);
+    parts.push({ stripe: p.stripe, bytes: p.bytes, headNs: hop.headNs, tailNs: hop.tailNs, path: p.path, hop: p.hop + 1, payload: p.payload, crc: p.crc });
+  }
+  if (parts.length > 0) bundle(t, s.self, m, tos, parts, out);
 }

@@ -90,17 +90,27 @@ function checkHeader(m: Fields): void {
 }
 
 function checkData(m: Fields): void {
-  for (const k of ["op", "src", "dst", "tag", "bytes", "totalBytes"]) int(m[k], `data.${k}`);
+  for (const k of ["op", "src", "dst", "tag", "totalBytes"]) int(m[k], `data.${k}`);
   const stripes = int(m.stripes, "data.stripes", 1, MAX_STRIPES);
-  int(m.stripe, "data.stripe", 0, stripes - 1);
   time(m.sentNs, "data.sentNs");
-  const head = time(m.headNs, "data.headNs");
-  time(m.tailNs, "data.tailNs", head);
-  const path = array(m.path, "data.path", 1, MAX_PATH_LINKS);
-  path.forEach((l, i) => int(l, `data.path[${i}]`));
-  int(m.hop, "data.hop", 0, path.length - 1);
-  float64s(m.payload, "data.payload", MAX_PAYLOAD_ELEMENTS);
-  int(m.crc, "data.crc", 0, MAX_UINT32);
+  const parts = array(m.parts, "data.parts", 1, stripes);
+  for (let i = 0; i < parts.length; i++) checkPart(map(parts[i], `data.parts[${i}]`), i, stripes);
+}
+
+function checkPart(p: Fields, i: number, stripes: number): void {
+  const f = (k: string) => `data.parts[${i}].${k}`;
+  if (!Number.isInteger(p.stripe) || (p.stripe as number) < 0 || (p.stripe as number) >= stripes) int(p.stripe, f("stripe"), 0, stripes - 1);
+  if (!Number.isInteger(p.bytes) || (p.bytes as number) < 0) int(p.bytes, f("bytes"));
+  const head = time(p.headNs, f("headNs"));
+  time(p.tailNs, f("tailNs"), head);
+  const path = array(p.path, f("path"), 1, MAX_PATH_LINKS);
+  for (let j = 0; j < path.length; j++) {
+    const l = path[j];
+    if (!Number.isInteger(l) || (l as number) < 0) int(l, `${f("path")}[${j}]`); // builds the field name only to fail
+  }
+  if (!Number.isInteger(p.hop) || (p.hop as number) < 0 || (p.hop as number) >= path.length) int(p.hop, f("hop"), 0, path.length - 1);
+  float64s(p.payload, f("payload"), MAX_PAYLOAD_ELEMENTS);
+  if (!Number.isInteger(p.crc) || (p.crc as number) < 0 || (p.crc as number) > MAX_UINT32) int(p.crc, f("crc"), 0, MAX_UINT32);
 }
 
 /** The communicator: distinct endpoint ids. Returns its size. */

@@ -56,7 +56,26 @@ export interface OpSpec {
   readonly chunkBytes: number;
 }
 
-/** One stripe of a transfer between two endpoints, on its way through the fabric. */
+/** One stripe of a transfer, on its way through the fabric. */
+export interface StripePart {
+  readonly stripe: number;
+  /** Modelled bytes of this stripe. */
+  readonly bytes: number;
+  /** Head and tail as seen at the input of the receiving device. */
+  readonly headNs: SimNs;
+  readonly tailNs: SimNs;
+  readonly path: readonly LinkId[];
+  /** Index in `path` of the link that brought this stripe to its receiver. */
+  readonly hop: number;
+  readonly payload: Float64Array;
+  /** CRC-32 of the payload bytes, checked by the destination endpoint. */
+  readonly crc: number;
+}
+
+/**
+ * Stripes of one transfer that travel to the same next device at the same step, in one message
+ * (VIRTUAL-TIME.md trap 6: fewer messages, same virtual times — each part keeps its own path and times).
+ */
 export interface DataMsg extends Header {
   readonly type: "data";
   readonly op: number;
@@ -64,22 +83,12 @@ export interface DataMsg extends Header {
   readonly dst: NpuId;
   /** Algorithm-defined step tag; with (op, src) it names the transfer. */
   readonly tag: number;
-  readonly stripe: number;
+  /** Stripes in the whole transfer, and its modelled bytes. */
   readonly stripes: number;
-  /** Modelled bytes of this stripe, and of the whole transfer. */
-  readonly bytes: number;
   readonly totalBytes: number;
   /** Virtual time the source issued the transfer. */
   readonly sentNs: SimNs;
-  /** Head and tail as seen at the input of the receiving device. */
-  readonly headNs: SimNs;
-  readonly tailNs: SimNs;
-  readonly path: readonly LinkId[];
-  /** Index in `path` of the link that brought this message to its receiver. */
-  readonly hop: number;
-  readonly payload: Float64Array;
-  /** CRC-32 of the payload bytes, checked by the destination endpoint. */
-  readonly crc: number;
+  readonly parts: readonly StripePart[];
 }
 
 /** Coordinator → endpoint: run a collective, starting at a virtual time. */

@@ -7,6 +7,8 @@ export interface OpOutcome {
   readonly done: readonly OpDoneMsg[];
   /** Data messages delivered to actors for this op (each stripe at each hop counts once). */
   readonly messages: number;
+  /** Wall time from the op's start to its last rank's report (NATS engine; excludes bookkeeping after). */
+  readonly activeWallMs?: number;
   /** Actors whose logic threw, by name. */
   readonly failedActors: readonly string[];
   /** Set when the op could not complete (e.g. ranks still waiting when nothing is left to deliver). */

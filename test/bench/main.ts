@@ -2,6 +2,7 @@
 import { execFileSync } from "node:child_process";
 import { cpus, totalmem } from "node:os";
 import { fileURLToPath } from "node:url";
+import { compareRing, fullScale } from "./nats-bench.js";
 
 interface CaseResult { status: string; actors: number; wallMs: number; messages: number; maxRssMB: number; results: { size: number; virtualUs: number; errorPct: number; verified: boolean }[] }
 
@@ -31,4 +32,18 @@ for (const [name, raw] of CASES) {
   const r = runCase(raw);
   const v = r.results.map((x) => x.virtualUs.toFixed(1)).join(", ");
   console.log(`| ${name} | ${(r.wallMs / 1000).toFixed(2)} | ${r.messages} | ${Math.round(r.messages / (r.wallMs / 1000))} | ${r.maxRssMB.toFixed(0)} | ${v} | ${r.results.every((x) => x.verified) ? "yes" : "NO"} |`);
+}
+
+console.log("");
+console.log("## NATS engine (real nats-server, one OS process per actor unless noted)");
+const ring = await compareRing();
+console.log(`(a) raw NATS ring, ${ring.processes} processes, ${ring.payloadBytes} B messages: ${Math.round(ring.rawHopsPerSec)} hops/s`);
+console.log(`(b) emulator ring all-reduce, ${ring.processes} actors in ${ring.processes} processes: ${Math.round(ring.emulatorHopsPerSec)} hops/s (verified: ${ring.verified ? "yes" : "NO"})`);
+console.log(`(b)/(a) = ${ring.ratio.toFixed(2)} (target ≥ 0.5)`);
+console.log("(c) full CloudMatrix384, aggregated switches (448 actors), grouped placement, 1 GiB all-reduce through the CLI:");
+console.log("| algorithm | wall s (incl. start/stop) | processes | peak total RSS MB | messages | virtual µs | verified |");
+console.log("|---|---|---|---|---|---|---|");
+for (const algorithm of ["hierarchical", "ring"]) {
+  const f = await fullScale(algorithm);
+  console.log(`| ${f.algorithm} | ${f.wallS.toFixed(1)} | ${f.processes} | ${f.peakRssMB.toFixed(0)} | ${f.messages} | ${f.virtualUs.toFixed(1)} | ${f.verified ? "yes" : "NO"} |`);
 }

@@ -29,7 +29,7 @@ export interface RawRingOptions {
 
 /** What one ring run measured. `wallMs` runs from the first injection to the last message done. */
 export interface RawRingResult {
-  readonly hopsPerSec: number;
+  readonly wallHopsPerSec: number;
   readonly wallMs: number;
   /** Publishes made around the ring (injections and forwards; not the done reports). */
   readonly hops: number;
@@ -58,7 +58,7 @@ export async function runRawRing(opts: RawRingOptions): Promise<RawRingResult> {
     await guard(done, failure, deadline, "ring messages done");
     const wallMs = performance.now() - t0;
     const hops = hopsPerMessage * n;
-    return { hopsPerSec: hops / (wallMs / 1000), wallMs, hops };
+    return { wallHopsPerSec: hops / (wallMs / 1000), wallMs, hops };
   } finally {
     if (!nc.isClosed()) {
       nc.publish(ringSubjects.stop);
@@ -144,6 +144,6 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
   await using server = await startEmbeddedServer();
   for (const processes of CLI_RINGS) {
     const r = await runRawRing({ url: server.url, processes, payloadBytes: CLI_PAYLOAD_BYTES, hops: CLI_HOPS, timeoutMs: CLI_TIMEOUT_MS });
-    console.log(`raw ring: ${processes} processes, ${CLI_PAYLOAD_BYTES} B payload: ${Math.round(r.hopsPerSec)} hops/s`);
+    console.log(`raw ring: ${processes} processes, ${CLI_PAYLOAD_BYTES} B payload: ${Math.round(r.wallHopsPerSec)} hops/s`);
   }
 }

@@ -183,10 +183,12 @@ function data(edge: boolean): fc.Arbitrary<Fields> {
     sentNs: time(edge), headNs: time(edge), spreadNs: num(edge, 0, MAX_SAFE, fc.integer({ min: 0, max: 100_000 })),
     payload, badCrc: edge ? fc.option(num(edge, 0, 0xffff_ffff, fc.nat()), { freq: 5 }) : fc.constant(null),
   }).map((x) => ({
-    ...x.h, op: x.op, src: x.r.src, dst: x.r.dst, tag: x.tag, stripes: x.stripes,
-    stripe: x.stripeEdge ?? (x.stripes >= 1 ? x.stripePick % Math.min(x.stripes, 4096) : 0),
-    bytes: x.bytes, totalBytes: x.totalBytes, sentNs: x.sentNs, headNs: x.headNs, tailNs: x.headNs + x.spreadNs,
-    path: x.r.path, hop: x.r.hop, payload: x.payload, crc: x.badCrc ?? crc32(x.payload),
+    ...x.h, op: x.op, src: x.r.src, dst: x.r.dst, tag: x.tag, stripes: x.stripes, totalBytes: x.totalBytes, sentNs: x.sentNs,
+    parts: [{
+      stripe: x.stripeEdge ?? (x.stripes >= 1 ? x.stripePick % Math.min(x.stripes, 4096) : 0),
+      bytes: x.bytes, headNs: x.headNs, tailNs: x.headNs + x.spreadNs,
+      path: x.r.path, hop: x.r.hop, payload: x.payload, crc: x.badCrc ?? crc32(x.payload),
+    }],
   }));
 }
 
@@ -347,9 +349,8 @@ describe("accepted sequences found by the fuzzer", () => {
   const PEER = t.endpoints[1]!;
   const path = t.route(PEER, NPU).stripes[0]!;
   const stripe = (op: number, stripe: number, stripes: number): Fields => ({
-    v: PROTOCOL_VERSION, type: "data", from: PEER, epoch: 0, inc: 0, op, src: PEER, dst: NPU, tag: 0, stripe, stripes,
-    bytes: 8, totalBytes: 8 * stripes, sentNs: 0, headNs: 0, tailNs: 10, path, hop: path.length - 1, payload: new Float64Array([1]),
-    crc: crc32(new Float64Array([1])),
+    v: PROTOCOL_VERSION, type: "data", from: PEER, epoch: 0, inc: 0, op, src: PEER, dst: NPU, tag: 0, stripes, totalBytes: 8 * stripes, sentNs: 0,
+    parts: [{ stripe, bytes: 8, headNs: 0, tailNs: 10, path, hop: path.length - 1, payload: new Float64Array([1]), crc: crc32(new Float64Array([1])) }],
   });
   const start = (op: number, spec: Fields): Fields => ({
     v: PROTOCOL_VERSION, type: "op-start", from: -1, epoch: 0, inc: 0, startNs: 0,

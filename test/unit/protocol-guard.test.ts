@@ -10,8 +10,8 @@ const header = { v: PROTOCOL_VERSION, from: 1, epoch: 0, inc: 0 };
 /** One valid message of each type, fresh on every call so a test may change it. */
 const valid = {
   data: (): Fields => ({
-    ...header, type: "data", op: 1, src: 1, dst: 0, tag: 65_536, stripe: 1, stripes: 2, bytes: 512, totalBytes: 1024,
-    sentNs: 100, headNs: 250, tailNs: 400, path: [3, 7], hop: 1, payload: new Float64Array([1, -2, 3.5]), crc: 0xdead_beef,
+    ...header, type: "data", op: 1, src: 1, dst: 0, tag: 65_536, stripes: 2, totalBytes: 1024, sentNs: 100,
+    parts: [{ stripe: 1, bytes: 512, headNs: 250, tailNs: 400, path: [3, 7], hop: 1, payload: new Float64Array([1, -2, 3.5]), crc: 0xdead_beef }],
   }),
   "op-start": (): Fields => ({
     ...header, from: -1, type: "op-start", startNs: 1000,
@@ -74,8 +74,8 @@ describe("asMessage accepts valid messages", () => {
 
   it.each(titled([
     ["data", "stripes", 4096],
-    ["data", "crc", 0xffff_ffff],
-    ["data", "tailNs", 250], // = headNs: a zero-length stripe
+    ["data", "parts.0.crc", 0xffff_ffff],
+    ["data", "parts.0.tailNs", 250], // = headNs: a zero-length stripe
     ["op-start", "from", -1],
     ["op-start", "spec.sizeBytes", 2 ** 50],
     ["op-start", "spec.seed", 2 ** 53],
@@ -141,13 +141,13 @@ describe("asMessage rejects, naming the field", () => {
     ["op-start", "startNs", -1], ["op-start", "startNs", NAN], ["op-start", "startNs", INF],
     // data
     ["data", "op", -1], ["data", "src", -1], ["data", "dst", -1], ["data", "tag", -1], ["data", "tag", 1.5],
-    ["data", "stripes", 0], ["data", "stripes", 4097], ["data", "stripe", 2], ["data", "stripe", -1],
-    ["data", "bytes", -1], ["data", "totalBytes", -1],
-    ["data", "sentNs", -1], ["data", "headNs", NAN], ["data", "tailNs", 249], ["data", "tailNs", INF],
-    ["data", "path", []], ["data", "path", Array.from({ length: 65 }, (_, i) => i)], ["data", "path", new Int32Array(2)],
-    ["data", "path.0", -1], ["data", "hop", 2], ["data", "hop", -1],
-    ["data", "payload", [1, -2, 3.5]], ["data", "payload", new Float64Array(1_048_577)],
-    ["data", "crc", -1], ["data", "crc", 2 ** 32],
+    ["data", "stripes", 0], ["data", "stripes", 4097], ["data", "parts.0.stripe", 2], ["data", "parts.0.stripe", -1],
+    ["data", "parts.0.bytes", -1], ["data", "totalBytes", -1],
+    ["data", "sentNs", -1], ["data", "parts.0.headNs", NAN], ["data", "parts.0.tailNs", 249], ["data", "parts.0.tailNs", INF],
+    ["data", "parts.0.path", []], ["data", "parts.0.path", Array.from({ length: 65 }, (_, i) => i)], ["data", "parts.0.path", new Int32Array(2)],
+    ["data", "parts.0.path.0", -1], ["data", "parts.0.hop", 2], ["data", "parts.0.hop", -1],
+    ["data", "parts.0.payload", [1, -2, 3.5]], ["data", "parts.0.payload", new Float64Array(1_048_577)],
+    ["data", "parts.0.crc", -1], ["data", "parts.0.crc", 2 ** 32],
     // op-done
     ["op-done", "op", -1], ["op-done", "rank", -1], ["op-done", "sentMessages", -1],
     ["op-done", "endNs", -1], ["op-done", "endNs", INF], ["op-done", "startNs", NAN],
@@ -166,10 +166,10 @@ describe("asMessage rejects, naming the field", () => {
   });
 
   it.each<[Kind, string]>([
-    ["data", "payload"], ["data", "path"], ["op-start", "spec"], ["op-start", "spec.seed"], ["op-done", "result"],
+    ["data", "parts.0.payload"], ["data", "parts.0.path"], ["op-start", "spec"], ["op-start", "spec.seed"], ["op-done", "result"],
     ["op-abort", "reason"], ["op-done", "error.retryable"],
   ])("%s without %s", (kind, path) => {
-    expect(rejection(withField(kind, path, undefined, true)).message).toContain(`${kind}.${path}: `);
+    expect(rejection(withField(kind, path, undefined, true)).message).toContain(`${kind}.${path.replace(/\.(\d+)/g, "[$1]")}: `);
   });
 
   it("a message that does not decode is an Error, before any guard", () => {

@@ -1,0 +1,92 @@
+// NATS-engine figures for `npm run bench`: the emulator's hop rate against a raw NATS ring of the same
+// size, and full-scale CloudMatrix384 wall time and memory.
+import { execFile } from "node:child_process";
+import { readFileSync, readdirSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { encode } from "../../shared/codec/index.js";
+import { loadScenario } from "../../shared/config/index.js";
+import { startEmbeddedServer } from "../../shared/natsserver/index.js";
+import { PROTOCOL_VERSION, type DataMsg } from "../../shared/protocol/index.js";
+import { silentLogger } from "../../shared/runtime/index.js";
+import { NatsEngine, runScenario } from "../../services/coordinator/index.js";
+import { runRawRing } from "./raw-ring.js";
+
+const CLI = fileURLToPath(new URL("../../services/cli/main.js", import.meta.url));
+
+/** Encoded size of a typical data stripe (one real element): the raw ring passes messages this big. */
+export function typicalDataMessageBytes(): number {
+  const m: DataMsg = {
+    v: PROTOCOL_VERSION, type: "data", from: 3, epoch: 1, inc: 0, op: 4, src: 3 as never, dst: 17 as never, tag: 65_540, stripes: 2,
+    totalBytes: 134_217_728, sentNs: 123_456.5 as never,
+    parts: [{ stripe: 1, bytes: 67_108_864, headNs: 123_999.25 as never, tailNs: 466_000.75 as never, path: [12, 345, 678, 90] as never, hop: 0, payload: new Float64Array([3]), crc: 123_456_789 }],
+  };
+  return encode(m).byteLength;
+}
+
+export interface RingComparison { processes: number; payloadBytes: number; rawHopsPerSec: number; emulatorHopsPerSec: number; ratio: number; verified: boolean }
+
+/**
+ * (a) raw ring: `processes` processes pass messages of the emulator's data-message size around a ring;
+ * (b) the emulator's ring all-reduce over the default 26-actor CloudMatrix384 slice, one actor per
+ * process: every publish counts (NPU→switch, switch→switch, switch→NPU). Same server, same run.
+ */
+export async function compareRing(topology: Record<string, unknown> = { preset: "cloudmatrix384", nodes: 2, npusPerNode: 4, switches: "aggregated" }): Promise<RingComparison> {
+  await using server = await startEmbeddedServer();
+  const raw = loadScenario({ raw: {
+    topology,
+    workload: { kind: "collective", collective: "all-reduce", algorithm: "ring", sizes: Array.from({ length: 40 }, () => "64MiB") },
+    engine: "nats", deployment: { nats: server.url, placement: "per-actor" },
+  } });
+  const payloadBytes = typicalDataMessageBytes();
+  let emulator: { hops: number; ms: number; verified: boolean };
+  {
+    await using engine = await NatsEngine.start(raw, silentLogger);
+    const report = await runScenario(raw, engine);
+    emulator = {
+      hops: report.results.reduce((s, r) => s + r.messages, 0),
+      ms: report.results.reduce((s, r) => s + (r.messages / r.wallHopsPerSec) * 1000, 0),
+      verified: report.status === "ok",
+    };
+  }
+  const processes = raw.topology.devices.length;
+  const ring = await runRawRing({ url: server.url, processes, payloadBytes, hops: 200_000, timeoutMs: 120_000 });
+  const emulatorHopsPerSec = emulator.hops / (emulator.ms / 1000);
+  return { processes, payloadBytes, rawHopsPerSec: ring.wallHopsPerSec, emulatorHopsPerSec, ratio: emulatorHopsPerSec / ring.wallHopsPerSec, verified: emulator.verified };
+}
+
+/** Sum of VmRSS over a process and all its descendants, in MB (from /proc). */
+function treeRssMB(root: number): number {
+  const parent = new Map<number, number>();
+  for (const e of readdirSync("/proc")) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      const stat = readFileSync(`/proc/${e}/stat`, "utf8");
+      parent.set(Number(e), Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]));
+    } catch { /* gone */ }
+  }
+  let kb = 0;
+  for (const pid of parent.keys()) {
+    let p: number | undefined = pid;
+    while (p !== undefined && p !== root && p > 1) p = parent.get(p);
+    if (p !== root) continue;
+    try { kb += Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0); } catch { /* gone */ }
+  }
+  return kb / 1024;
+}
+
+export interface FullScale { algorithm: string; wallS: number; peakRssMB: number; processes: number; virtualUs: number; verified: boolean; messages: number }
+
+/** (c) full CloudMatrix384, aggregated switches, grouped placement, through the CLI: wall time and peak RSS of the whole process tree. */
+export async function fullScale(algorithm: string): Promise<FullScale> {
+  const t0 = Date.now();
+  let peak = 0;
+  const out = await new Promise<string>((resolve, reject) => {
+    const child = execFile(process.execPath, ["--max-semi-space-size=64", CLI, "run", "--engine", "nats", "--preset", "cloudmatrix384", "--placement", "grouped",
+      "--set", `workload.algorithm=${algorithm}`, "--set", "workload.sizes=[1GiB]", "--json", "--out", "/tmp/supernode-bench"],
+      { maxBuffer: 64 << 20 }, (err, stdout) => (err ? reject(err) : resolve(stdout)));
+    const timer = setInterval(() => { if (child.pid) peak = Math.max(peak, treeRssMB(child.pid)); }, 250);
+    child.on("exit", () => clearInterval(timer));
+  });
+  const r = JSON.parse(out) as { status: string; processes: number; results: { virtualTimeNs: number; messages: number }[] };
+  return { algorithm, wallS: (Date.now() - t0) / 1000, peakRssMB: peak, processes: r.processes, virtualUs: r.results[0]!.virtualTimeNs / 1000, verified: r.status === "ok", messages: r.results[0]!.messages };
+}

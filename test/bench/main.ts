@@ -2,7 +2,7 @@
 import { execFileSync } from "node:child_process";
 import { cpus, totalmem } from "node:os";
 import { fileURLToPath } from "node:url";
-import { compareRing, fullScale } from "./nats-bench.js";
+import { compareRing, fullScale, typicalDataMessageBytes } from "./nats-bench.js";
 
 interface CaseResult { status: string; actors: number; wallMs: number; messages: number; maxRssMB: number; results: { size: number; virtualUs: number; errorPct: number; verified: boolean }[] }
 
@@ -36,10 +36,16 @@ for (const [name, raw] of CASES) {
 
 console.log("");
 console.log("## NATS engine (real nats-server, one OS process per actor unless noted)");
-const ring = await compareRing();
-console.log(`(a) raw NATS ring, ${ring.processes} processes, ${ring.payloadBytes} B messages: ${Math.round(ring.rawHopsPerSec)} hops/s`);
-console.log(`(b) emulator ring all-reduce, ${ring.processes} actors in ${ring.processes} processes: ${Math.round(ring.emulatorHopsPerSec)} hops/s (verified: ${ring.verified ? "yes" : "NO"})`);
-console.log(`(b)/(a) = ${ring.ratio.toFixed(2)} (target ≥ 0.5)`);
+console.log("| ring all-reduce on | processes | (a) raw NATS ring hops/s | (b) emulator hops/s | (b)/(a) | verified |");
+console.log("|---|---|---|---|---|---|");
+for (const [name, topology] of [
+  ["one CM384 node, physical switches (8 NPUs, 7 L1 chips)", { preset: "cloudmatrix384", nodes: 1, npusPerNode: 8, switches: "physical" }],
+  ["default slice: 2 nodes × 4 NPUs, aggregated", { preset: "cloudmatrix384", nodes: 2, npusPerNode: 4, switches: "aggregated" }],
+] as const) {
+  const ring = await compareRing(topology);
+  console.log(`| ${name} | ${ring.processes} | ${Math.round(ring.rawHopsPerSec)} | ${Math.round(ring.emulatorHopsPerSec)} | ${ring.ratio.toFixed(2)} | ${ring.verified ? "yes" : "NO"} |`);
+}
+console.log(`(a): the same number of processes pass ${typicalDataMessageBytes()} B messages (an encoded data message) around a ring, one in flight per process.`);
 console.log("(c) full CloudMatrix384, aggregated switches (448 actors), grouped placement, 1 GiB all-reduce through the CLI:");
 console.log("| algorithm | wall s (incl. start/stop) | processes | peak total RSS MB | messages | virtual µs | verified |");
 console.log("|---|---|---|---|---|---|---|");

@@ -30,10 +30,10 @@ export interface RingComparison { processes: number; payloadBytes: number; rawHo
  * (b) the emulator's ring all-reduce over the default 26-actor CloudMatrix384 slice, one actor per
  * process: every publish counts (NPU→switch, switch→switch, switch→NPU). Same server, same run.
  */
-export async function compareRing(topology: Record<string, unknown> = { preset: "cloudmatrix384", nodes: 2, npusPerNode: 4, switches: "aggregated" }): Promise<RingComparison> {
+export async function compareRing(topology: Readonly<Record<string, unknown>> = { preset: "cloudmatrix384", nodes: 2, npusPerNode: 4, switches: "aggregated" }): Promise<RingComparison> {
   await using server = await startEmbeddedServer();
   const raw = loadScenario({ raw: {
-    topology,
+    topology: { ...topology },
     workload: { kind: "collective", collective: "all-reduce", algorithm: "ring", sizes: Array.from({ length: 40 }, () => "64MiB") },
     engine: "nats", deployment: { nats: server.url, placement: "per-actor" },
   } });

@@ -2,7 +2,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import type { Command } from "commander";
 import { loadScenario } from "../../shared/config/index.js";
-import { ScenarioError } from "../../shared/errors/index.js";
+import { ScenarioError, SupernodeError } from "../../shared/errors/index.js";
 import { MAX_PER_ACTOR_PROCESSES } from "../coordinator/index.js";
 import { AUTH_CONF_FILE, CREDENTIALS_DIR, ensureCredentials, generateDeployment, parseAuthUsers } from "./compose/index.js";
 
@@ -22,7 +22,7 @@ interface ComposeFlags {
 /** Makes the missing passwords of an already generated deployment folder (its nats/nats-auth.conf). */
 function credentialsOnly(dir: string): string {
   const auth = join(dir, "nats", AUTH_CONF_FILE);
-  if (!existsSync(auth)) throw new ScenarioError("", `${auth} not found: generate the deployment first (supernode compose --out ${dir})`);
+  if (!existsSync(auth)) throw new SupernodeError(`${auth} not found: generate the deployment first (supernode compose --out ${dir})`);
   const made = ensureCredentials(dir, parseAuthUsers(readFileSync(auth, "utf8")));
   return `# credentials: ${made} new password(s) in ${join(dir, CREDENTIALS_DIR)}/\n`;
 }
@@ -36,7 +36,8 @@ function compose(file: string | undefined, flags: ComposeFlags, argv: readonly s
   const g = generateDeployment({
     loaded, placement, outDir: flags.out,
     ...(flags.composeFile ? { composeFile: flags.composeFile } : {}),
-    commandLine: ["supernode", "compose", ...argv].join(" "),
+    // The header names what shapes the files (not whether passwords were made).
+    commandLine: ["supernode", "compose", ...argv.filter((a) => a !== "--no-credentials")].join(" "),
   });
   const ignore = join(flags.out, ".gitignore");
   if (!existsSync(ignore)) writeFileSync(ignore, `${CREDENTIALS_DIR}/\n`);

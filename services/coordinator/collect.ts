@@ -22,7 +22,7 @@ export interface ResultRow {
   readonly endNs: number;
   readonly messages: number;
   readonly wallMs: number;
-  /** Data messages per wall second while the op ran (each stripe at each hop counts once). */
+  /** Data messages per wall second while the op ran (each message at each hop counts once). */
   readonly wallHopsPerSec: number;
 }
 

@@ -190,7 +190,7 @@ export class NatsEngine implements Engine {
       if (dead.length || exited.length) {
         const reason = exited.length
           ? `actor host exited (pid ${exited.map((h) => `${h.child.pid}: ${this.names(h.actors)}`).join("; ")})`
-          : "actors stopped heartbeating";
+          : dead.some((d) => d.phase === "failed") ? "actor logic failed" : "actors stopped heartbeating";
         return describeStall(this.loaded.topology, reason, dead, await this.collectStatus(this.current?.spec.op ?? 0), Date.now());
       }
       if (this.registry.progress !== mark) { mark = this.registry.progress; since = Date.now(); continue; }

@@ -18,7 +18,7 @@ export const MAX_EARLY_OPS = 16;
 
 /** Counters an endpoint keeps about what it refused. */
 export interface NpuCounters {
-  /** Data stripes received. */
+  /** Data messages received (a message may carry several stripes). */
   received: number;
   rejected: number;
   badChecksum: number;

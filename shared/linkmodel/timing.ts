@@ -10,7 +10,7 @@ import type { Port } from "./port.js";
  * engines agree to the last bit; yet a 41-byte message still costs 0.41 ns, not a whole ns.
  */
 
-/** Steps of the virtual time grid per ns. */
+/** Steps of the virtual time grid per ns (the topology puts latencies on the same grid). */
 export const TICKS_PER_NS = 1024;
 
 /** Rounds a duration up to the virtual time grid. */

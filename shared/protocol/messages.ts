@@ -153,7 +153,7 @@ export interface StatusMsg extends Header {
   readonly waits: readonly WaitFor[];
   /** Transfers with some but not all stripes in. */
   readonly partialTransfers: number;
-  /** Data messages this actor has handled since it started (each stripe at each hop counts once). */
+  /** Data messages this actor has handled since it started (a message may carry several stripes). */
   readonly dataHandled: number;
 }
 

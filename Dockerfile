@@ -12,6 +12,7 @@ ARG NATS_IMAGE=nats:2.9
 FROM ${NATS_IMAGE} AS nats
 
 FROM ${NODE_IMAGE}
+LABEL io.supernode.image="service"
 # Root only while building (the local base image's default user is node).
 USER root
 ENV NODE_ENV=production \

@@ -31,13 +31,12 @@ add_binary() {
 }
 
 busybox_bin() {
-  if [ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1; then echo /bin/busybox; return; fi
-  if ! dpkg -s busybox-static >/dev/null 2>&1; then
+  if ! command -v busybox >/dev/null 2>&1; then
     say "installing busybox-static (Debian package)"
     apt-get update -qq >/dev/null
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends busybox-static >/dev/null
   fi
-  echo /bin/busybox
+  command -v busybox
 }
 
 # A minimal root filesystem: busybox (/bin/sh and tools), CA bundle, users, /tmp 1777.
@@ -45,7 +44,7 @@ base_rootfs() {
   local root=$1 user=$2 bb
   bb=$(busybox_bin)
   mkdir -p "$root"/{bin,etc/ssl/certs,tmp,usr/local/bin,home/$user,data}
-  install -m 0755 "$bb" "$root/bin/busybox"
+  add_binary "$root" "$bb" /bin/busybox
   local applet
   for applet in $("$bb" --list); do [ -e "$root/bin/$applet" ] || ln -s busybox "$root/bin/$applet"; done
   cp /etc/ssl/certs/ca-certificates.crt "$root/etc/ssl/certs/"
@@ -105,5 +104,7 @@ fi
 [ -f dist/services/cli/main.js ] || bash scripts/setup.sh
 
 t0=$(date +%s.%N)
-DOCKER_BUILDKIT=0 docker build -q -t "$IMAGE" --build-arg NODE_IMAGE="$NODE_IMAGE" --build-arg NATS_IMAGE="$NATS_IMAGE" . >/dev/null
+DOCKER_BUILDKIT=0 docker build -q --force-rm -t "$IMAGE" --build-arg NODE_IMAGE="$NODE_IMAGE" --build-arg NATS_IMAGE="$NATS_IMAGE" . >/dev/null
+# Earlier builds of this image, now untagged.
+docker image prune -f --filter label=io.supernode.image=service >/dev/null
 say "built $IMAGE on $NODE_IMAGE + $NATS_IMAGE ($(awk "BEGIN{printf \"%.1f\", $(date +%s.%N)-$t0}") s, $(docker image inspect -f '{{.Size}}' "$IMAGE" | awk '{printf "%d MB", $1/1e6}'))"

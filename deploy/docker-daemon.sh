@@ -17,7 +17,7 @@ if [ "$(id -u)" != 0 ]; then
   echo "docker-daemon: no Docker daemon answers and only root can start one here" >&2; exit 1
 fi
 echo "docker-daemon: starting dockerd in the background (log: $LOG)" >&2
-setsid dockerd >"$LOG" 2>&1 </dev/null &
+setsid dockerd >>"$LOG" 2>&1 </dev/null &
 deadline=$((SECONDS + WAIT_S))
 until answers; do
   if ((SECONDS >= deadline)); then

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what supernode needs when it is missing, then builds. Idempotent; quiet when nothing is missing.
 #   scripts/setup.sh            node packages + nats-server + build
-#   scripts/setup.sh --docker   also docker.io and docker-compose (container tier)
+#   scripts/setup.sh --docker   also docker.io, docker-compose and busybox-static (container tier)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,6 +10,7 @@ if [ -z "${NATS_SERVER_BIN:-}" ] && ! command -v nats-server >/dev/null 2>&1; th
 if [[ " $* " == *" --docker "* ]]; then
   command -v docker >/dev/null 2>&1 && docker version >/dev/null 2>&1 || { dpkg -s docker.io >/dev/null 2>&1 || want+=(docker.io); }
   command -v docker-compose >/dev/null 2>&1 || want+=(docker-compose)
+  command -v busybox >/dev/null 2>&1 || want+=(busybox-static)   # /bin/sh and tools of the local base images
 fi
 if ((${#want[@]})); then
   if [ "$(id -u)" != 0 ]; then

@@ -9,6 +9,7 @@ bash scripts/setup.sh
 mkdir -p out
 status=0
 summary=()
+tiers=()
 run_tier() {
   local tier=$1; shift
   echo "== tier: $tier =="
@@ -17,7 +18,9 @@ run_tier() {
   local line
   line=$(node -e 'const r=require(process.argv[1]); console.log(`${process.argv[2]}: ${r.numPassedTests} passed, ${r.numFailedTests} failed`)' "$PWD/out/vitest-$tier.json" "$tier") || { status=1; line="$tier: no results"; }
   echo "$line"
-  summary+=("$line ($((SECONDS - t0)) s)")
+  echo "# $tier tier wall time: $((SECONDS - t0)) s"
+  summary+=("$line")
+  tiers+=("$tier")
 }
 
 # Removes what an interrupted earlier run may have left: containers and networks of the container tier.
@@ -64,4 +67,6 @@ else
 fi
 echo "== summary =="
 printf '%s\n' "${summary[@]}"
+# One closing line over every tier that ran.
+node -e 'let p=0,f=0; for (const t of process.argv.slice(1)) { const r=require(`${process.cwd()}/out/vitest-${t}.json`); p+=r.numPassedTests; f+=r.numFailedTests; } console.log(`total: ${p} passed, ${f} failed`)' "${tiers[@]}" || status=1
 exit $status

@@ -6,6 +6,7 @@ import { ScenarioError, SupernodeError } from "../../shared/errors/index.js";
 import { formatTable, runScenario, writeReport } from "../coordinator/index.js";
 import { makeEngine } from "./engines.js";
 import { serve, withControlService } from "./serve.js";
+import { registerComposeCommand } from "./compose-cmd.js";
 
 const EXIT_FAILED = 1;
 const EXIT_USAGE = 2;
@@ -75,6 +76,8 @@ program.command("coordinator")
     await using engine = await makeEngine(loaded, log, ac.signal);
     await serve(loaded, engine, ac.signal, (why) => ac.abort(new Interrupted(why)), (s) => process.stdout.write(s + "\n"));
   });
+
+registerComposeCommand(program);
 
 try {
   await program.parseAsync(process.argv);

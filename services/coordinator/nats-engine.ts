@@ -12,7 +12,7 @@ import {
   COORDINATOR, PROTOCOL_VERSION, Channel, Subjects,
   type Message, type OpDoneMsg, type OpSpec, type StatusMsg,
 } from "../../shared/protocol/index.js";
-import { credentialsFromEnv, type Engine, type Logger, type OpOutcome } from "../../shared/runtime/index.js";
+import { credentialsFromEnv, type Engine, type EngineCursor, type Logger, type OpOutcome } from "../../shared/runtime/index.js";
 import { topologyHash } from "../../shared/topology/index.js";
 import type { SimNs } from "../../shared/units/index.js";
 import { Launcher } from "./launcher.js";
@@ -38,6 +38,7 @@ interface CurrentOp {
  */
 export class NatsEngine implements Engine {
   readonly name = "nats";
+  readonly cursor: EngineCursor = { nextOp: 1, clockNs: 0 };
   private readonly registry: ActorRegistry;
   private current: CurrentOp | undefined;
   private statusReplies: StatusMsg[] | undefined;
@@ -56,7 +57,11 @@ export class NatsEngine implements Engine {
     this.registry = new ActorRegistry(() => Date.now(), loaded.scenario.deployment.heartbeatTimeoutMs);
   }
 
-  get processes(): number { return this.launcher.hosts.length; }
+  /** Host processes: the ones we started, or (external placement) the distinct (host, pid) that registered. */
+  get processes(): number {
+    if (this.launcher.hosts.length) return this.launcher.hosts.length;
+    return new Set(this.registry.all().map((r) => `${r.host}:${r.pid}`)).size;
+  }
   get url(): string { return this.nc.getServer(); }
   get run(): string { return this.subjects.run; }
   get hostPids(): number[] { return this.launcher.pids; }

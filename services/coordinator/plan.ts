@@ -20,8 +20,8 @@ function nodeGroups(group: readonly NpuId[], t: Topology): number[][] {
   return [...groups.values()];
 }
 
-/** One operation per size: the first `ranks` endpoints form the communicator. */
-export function planOps(s: Scenario, t: Topology): OpSpec[] {
+/** One operation per size, numbered from `firstOp`: the first `ranks` endpoints form the communicator. */
+export function planOps(s: Scenario, t: Topology, firstOp = 1): OpSpec[] {
   const w = s.workload;
   const n = w.ranks === "all" ? t.endpoints.length : w.ranks;
   const group = t.endpoints.slice(0, n);
@@ -34,7 +34,7 @@ export function planOps(s: Scenario, t: Topology): OpSpec[] {
     throw new ScenarioError("workload.realElementsPerChunk", `${n} ranks × ${perChunk} = ${n * perChunk} real elements per rank, more than ${MAX_REAL_ELEMENTS}`);
   }
   return w.sizes.map((sizeBytes, i) => ({
-    op: i + 1,
+    op: firstOp + i,
     collective: w.collective,
     algorithm: w.algorithm,
     sizeBytes,

@@ -16,13 +16,15 @@ export const FIRST_EPOCH = 1;
 export async function runScenario(loaded: Loaded, engine: Engine, signal?: AbortSignal): Promise<Report> {
   const t0 = performance.now();
   const rows: ResultRow[] = [];
-  let startNs = 0;
-  for (const spec of planOps(loaded.scenario, loaded.topology)) {
+  let startNs = engine.cursor.clockNs;
+  for (const spec of planOps(loaded.scenario, loaded.topology, engine.cursor.nextOp)) {
+    engine.cursor.nextOp = spec.op + 1;
     const w0 = performance.now();
     const out = await engine.runOp(spec, simNs(startNs), FIRST_EPOCH, signal);
     const row = summarize(spec, out, loaded.topology, startNs, performance.now() - w0);
     rows.push(row);
     startNs = row.endNs;
+    engine.cursor.clockNs = startNs;
     if (out.stalled) return buildReport(loaded, engine.name, engine.processes, rows, performance.now() - t0, out.stalled);
   }
   return buildReport(loaded, engine.name, engine.processes, rows, performance.now() - t0);

@@ -101,7 +101,10 @@ export function applySet(raw: Record<string, unknown>, assignment: string): void
 /** Reads, overrides, validates and compiles a scenario. Every failure is a ScenarioError naming its field. */
 export function loadScenario(opts: LoadOptions): Loaded {
   const raw = structuredClone(opts.raw ?? (opts.file ? readRaw(opts.file) : DEFAULT_SCENARIO)) as Record<string, unknown>;
-  if (opts.preset) raw.topology = { preset: opts.preset };
+  if (opts.preset) {
+    raw.topology = { preset: opts.preset };
+    if (!opts.file) raw.name = `${opts.preset} at full size`;
+  }
   if (opts.engine) raw.engine = opts.engine;
   for (const s of opts.sets ?? []) applySet(raw, s);
   const parsed = scenarioSchema.safeParse(raw);

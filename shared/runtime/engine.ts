@@ -19,8 +19,17 @@ export interface OpOutcome {
  * Runs operations on actors. Two implementations: the deterministic in-process engine (`sim`) and
  * the NATS engine (`nats`). Neither changes what the actor logic does.
  */
+/** Where an engine's actors are in op ids and virtual time: runs on one engine continue from here. */
+export interface EngineCursor {
+  /** The next op id to use (actors refuse an op id they already ran). */
+  nextOp: number;
+  /** Virtual time at which the last op ended: the next op starts there (actors' clocks never go back). */
+  clockNs: number;
+}
+
 export interface Engine extends AsyncDisposable {
   readonly name: string;
+  readonly cursor: EngineCursor;
   /** OS processes hosting actors (1 for the sim engine). */
   readonly processes: number;
   runOp(spec: OpSpec, startNs: SimNs, epoch: number, signal?: AbortSignal): Promise<OpOutcome>;

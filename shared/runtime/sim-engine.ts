@@ -3,7 +3,7 @@ import { COORDINATOR, PROTOCOL_VERSION, type Message, type OpDoneMsg, type OpSpe
 import { DeviceKind, type Topology } from "../topology/index.js";
 import type { SimNs } from "../units/index.js";
 import { ActorPhase, silentLogger, type ActorContext, type ActorLogic, type Logger } from "./actor.js";
-import type { Engine, OpOutcome } from "./engine.js";
+import type { Engine, EngineCursor, OpOutcome } from "./engine.js";
 import { EventQueue } from "./event-queue.js";
 
 interface Hosted {
@@ -28,6 +28,7 @@ export interface SimEngineOptions {
 export class SimEngine implements Engine {
   readonly name = "sim";
   readonly processes = 1;
+  readonly cursor: EngineCursor = { nextOp: 1, clockNs: 0 };
   private readonly actors: Hosted[];
   private readonly log: Logger;
 

@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { StartedTestContainer } from "testcontainers";
-import { loadScenario, type Loaded } from "../../shared/config/index.js";
+import { loadScenario } from "../../shared/config/index.js";
 import { silentLogger } from "../../shared/runtime/index.js";
-import { simNs } from "../../shared/units/index.js";
-import { FIRST_EPOCH, NatsEngine, planOps, summarize, type ResultRow } from "../../services/coordinator/index.js";
+import { NatsEngine, runScenario } from "../../services/coordinator/index.js";
 import { runSim, scenario } from "../helpers/run.js";
 import { credentialsEnv, makeDeployment, startActorHosts, startNatsCluster, withEnv, type NatsCluster, type TestDeployment } from "./fixtures.js";
 
@@ -17,9 +16,8 @@ import { credentialsEnv, makeDeployment, startActorHosts, startNatsCluster, with
  * engine does not yet retransmit, so a data message lost inside the dying server stalls that op
  * (the watchdog then reports it; see docs/containers.md).
  *
- * Workloads run op by op here (as runScenario does) so that the second one can use op ids the actors
- * have not seen and start in virtual time where the first ended: an actor ignores an op-start for an
- * op id it already ran, and runScenario numbers every workload's ops from 1 and starts them at 0.
+ * The two workloads run on one engine: its cursor gives the second one fresh op ids and starts it in
+ * virtual time where the first ended.
  */
 const SMALL_CM384 = { preset: "cloudmatrix384", nodes: 2, npusPerNode: 4, switches: "aggregated" };
 const WORKLOAD = { collective: "all-reduce", algorithm: "ring", sizes: ["4KiB", "1MiB", "1GiB"] };
@@ -39,23 +37,6 @@ afterAll(async () => {
   await cluster?.[Symbol.asyncDispose]();
 });
 
-/**
- * Runs a scenario's ops in virtual-time sequence from `startNs` (the actors' ports and compute keep
- * their virtual clocks between workloads, so a later workload starts where the last one ended) with
- * op ids from `firstOp`; every op's checked row.
- */
-async function runWorkload(engine: NatsEngine, loaded: Loaded, firstOp: number, startNs = 0): Promise<ResultRow[]> {
-  const rows: ResultRow[] = [];
-  for (const spec of planOps(loaded.scenario, loaded.topology)) {
-    const out = await engine.runOp({ ...spec, op: firstOp + spec.op - 1 }, simNs(startNs), FIRST_EPOCH);
-    const row = summarize(spec, out, loaded.topology, startNs, 0);
-    rows.push(row);
-    startNs = row.endNs;
-    if (out.stalled) break;
-  }
-  return rows;
-}
-
 /** Client connection names on each live server (actors are named `<run>:<device>`). */
 async function clientsBy(servers: readonly number[]): Promise<Map<number, string[]>> {
   const out = new Map<number, string[]>();
@@ -71,7 +52,7 @@ describe("NATS server loss", () => {
     });
     await withEnv(credentialsEnv(d, "coordinator"), async () => {
       await using engine = await NatsEngine.start(loaded, silentLogger);
-      const before = await runWorkload(engine, loaded, 1);
+      const before = (await runScenario(loaded, engine)).results;
       expect(before.map((r) => r.verified)).toEqual([true, true, true]);
 
       const clients = await clientsBy([0, 1, 2]);
@@ -91,7 +72,8 @@ describe("NATS server loss", () => {
         await new Promise((r) => setTimeout(r, 100));
       }
 
-      const after = await runWorkload(engine, loaded, 1_001, before.at(-1)!.endNs);
+      const after = (await runScenario(loaded, engine)).results;
+      expect(after[0]!.startNs).toBe(before.at(-1)!.endNs);
       expect(after.map((r) => r.verifyError)).toEqual([undefined, undefined, undefined]);
       expect(after.map((r) => r.verified)).toEqual([true, true, true]);
       expect(after.map((r) => r.virtualTimeNs)).toEqual(sim.results.map((r) => r.virtualTimeNs));

@@ -6,9 +6,9 @@ import { connectAs, makeDeployment, startNatsCluster, type NatsCluster, type Tes
 /**
  * The generated NATS users and permissions, enforced by a real 3-server cluster in containers: no
  * anonymous or wrong-password client gets in; an NPU can speak only as itself; only the coordinator
- * (and chaos) send control; an observer can publish nothing. Each refusal is checked both ways: the
- * client is told (PermissionViolationError) and a watcher with rights to everything never sees it,
- * while the same watcher does see the allowed messages sent around it.
+ * (and chaos) send control; an observer can publish nothing; an operator only calls the control API.
+ * Each refusal is checked both ways: the client is told (PermissionViolationError) and a watcher with
+ * rights to everything never sees it, while the same watcher does see the allowed messages around it.
  */
 const SMALL_CM384 = { preset: "cloudmatrix384", nodes: 2, npusPerNode: 4, switches: "aggregated" };
 const RUN = "sec";
@@ -142,5 +142,19 @@ describe("NATS cluster security (3 servers in containers, generated users)", () 
     expect(w.seen).not.toContain(subjects.to(Channel.Data, 3, 8));
     expect(w.seen.filter((s) => s === subjects.to(Channel.Control, COORDINATOR, 3))).toEqual([]);
     await Promise.all([observer.close(), chaos.close(), w.nc.close()]);
+  });
+
+  it("an operator may call the control API but not send control", async () => {
+    const w = await watch();
+    const operator = await connectAs(cluster, d, "operator");
+    const violation = nextViolation(operator);
+    operator.publish(subjects.to(Channel.Control, COORDINATOR, 3), new Uint8Array([1]));
+    expect((await violation).subject).toBe(subjects.to(Channel.Control, COORDINATOR, 3));
+    operator.publish(`sn.${RUN}.api.status`, new Uint8Array());
+    await operator.flush();
+    await barrier(w, subjects.to(Channel.Control, COORDINATOR, 2));
+    expect(w.seen).toContain(`sn.${RUN}.api.status`);
+    expect(w.seen).not.toContain(subjects.to(Channel.Control, COORDINATOR, 3));
+    await Promise.all([operator.close(), w.nc.close()]);
   });
 });

@@ -17,6 +17,9 @@ export interface TransferSpec {
   readonly nowNs: number;
 }
 
+/** Stripes with no real elements (small chunks over many stripes) share one empty payload. */
+const EMPTY = new Float64Array(0);
+
 /** The transfer-wide fields of a data message (everything but the sender and the parts). */
 export type DataEnvelope = Omit<DataMsg, "parts" | "from">;
 
@@ -26,23 +29,37 @@ export type DataEnvelope = Omit<DataMsg, "parts" | "from">;
  * part is delivered. Messages are built field by field, in one shape, on this hot path.
  */
 export function bundle(t: Topology, from: number, env: DataEnvelope, tos: readonly number[], parts: readonly StripePart[], out: Outbound[]): void {
-  const groups: { to: number; parts: StripePart[]; at: number }[] = [];
+  const first = tos[0]!;
+  let same = true;
+  for (let i = 1; i < tos.length && same; i++) same = tos[i] === first;
+  if (same) { // the common case (one stripe, or the lanes of one plane): no grouping needed
+    const toSwitch = t.devices[first]!.kind === DeviceKind.Switch;
+    let at = handleAtNs(t, first, parts[0]!.headNs, parts[0]!.tailNs) as number;
+    for (let i = 1; i < parts.length; i++) {
+      const when = handleAtNs(t, first, parts[i]!.headNs, parts[i]!.tailNs);
+      at = toSwitch ? Math.min(at, when) : Math.max(at, when);
+    }
+    out.push({ to: first, atNs: at as SimNs, msg: dataMsg(env, from, parts as StripePart[]) });
+    return;
+  }
+  const groups: { to: number; parts: StripePart[]; at: number; toSwitch: boolean }[] = [];
   for (let i = 0; i < parts.length; i++) {
     const to = tos[i]!, p = parts[i]!;
-    const toSwitch = t.devices[to]!.kind === DeviceKind.Switch;
+    let g: (typeof groups)[number] | undefined;
+    for (let j = 0; j < groups.length; j++) if (groups[j]!.to === to) { g = groups[j]; break; }
     const when = handleAtNs(t, to, p.headNs, p.tailNs);
-    let g = groups.find((x) => x.to === to);
-    if (!g) { g = { to, parts: [], at: when }; groups.push(g); }
+    if (!g) { g = { to, parts: [p], at: when, toSwitch: t.devices[to]!.kind === DeviceKind.Switch }; groups.push(g); continue; }
     g.parts.push(p);
-    g.at = toSwitch ? Math.min(g.at, when) : Math.max(g.at, when);
+    g.at = g.toSwitch ? Math.min(g.at, when) : Math.max(g.at, when);
   }
-  for (const g of groups) {
-    const msg: DataMsg = {
-      v: env.v, type: "data", from, epoch: env.epoch, inc: env.inc, op: env.op, src: env.src, dst: env.dst, tag: env.tag,
-      stripes: env.stripes, totalBytes: env.totalBytes, sentNs: env.sentNs, parts: g.parts,
-    };
-    out.push({ to: g.to, atNs: g.at as SimNs, msg });
-  }
+  for (const g of groups) out.push({ to: g.to, atNs: g.at as SimNs, msg: dataMsg(env, from, g.parts) });
+}
+
+function dataMsg(env: DataEnvelope, from: number, parts: StripePart[]): DataMsg {
+  return {
+    v: env.v, type: "data", from, epoch: env.epoch, inc: env.inc, op: env.op, src: env.src, dst: env.dst, tag: env.tag,
+    stripes: env.stripes, totalBytes: env.totalBytes, sentNs: env.sentNs, parts,
+  };
 }
 
 /**
@@ -58,7 +75,7 @@ export function transmit(t: Topology, ports: Ports, x: TransferSpec, out: Outbou
     const path = stripes[i]!;
     const link = t.links[path[0]!]!;
     const hop = traverse(ports.get(link.id), link, byteParts[i]!, x.nowNs, x.nowNs);
-    const payload = x.data.slice(elemOff[i]!, elemOff[i + 1]!);
+    const payload = elemOff[i] === elemOff[i + 1] ? EMPTY : x.data.slice(elemOff[i]!, elemOff[i + 1]!);
     tos.push(link.to);
     parts.push({ stripe: i, bytes: byteParts[i]!, headNs: hop.headNs, tailNs: hop.tailNs, path, hop: 0, payload, crc: crc32(payload) });
   }

@@ -93,7 +93,7 @@ export class Port {
     if (n > 0 && this.ends[n - 1] === s) { this.ends[n - 1] = e; return; }
     this.starts.push(s);
     this.ends.push(e);
-    this.fold();
+    if (n >= MAX_INTERVALS) this.fold();
   }
 
   /** Folds the older half into the floor: no later message may use a gap inside it. */

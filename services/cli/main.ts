@@ -20,14 +20,18 @@ class Interrupted extends Error {
 
 interface RunFlags { preset?: string; engine?: string; nats?: string; placement?: string; set: string[]; out?: string; json?: boolean; logLevel: string }
 
-async function run(file: string | undefined, flags: RunFlags): Promise<number> {
-  const log = pino({ level: flags.logLevel, base: { svc: "supernode" } }, pino.destination(2));
-  const sets = [
+/** `--nats` and `--placement` are shorthands for `--set deployment.…`; explicit `--set`s come last and win. */
+function withDeploymentFlags(flags: RunFlags): string[] {
+  return [
     ...(flags.nats ? [`deployment.nats=${flags.nats}`] : []),
     ...(flags.placement ? [`deployment.placement=${flags.placement}`] : []),
     ...flags.set,
   ];
-  const loaded = loadScenario({ file, sets, preset: flags.preset, engine: flags.engine });
+}
+
+async function run(file: string | undefined, flags: RunFlags): Promise<number> {
+  const log = pino({ level: flags.logLevel, base: { svc: "supernode" } }, pino.destination(2));
+  const loaded = loadScenario({ file, sets: withDeploymentFlags(flags), preset: flags.preset, engine: flags.engine });
   const ac = new AbortController();
   const stop = (sig: string) => () => ac.abort(new Interrupted(sig));
   process.once("SIGINT", stop("SIGINT"));
@@ -68,8 +72,7 @@ program.command("coordinator")
   .option("--log-level <level>", "pino log level on stderr", "warn")
   .action(async (file: string | undefined, flags: RunFlags) => {
     const log = pino({ level: flags.logLevel, base: { svc: "coordinator" } }, pino.destination(2));
-    const sets = [...(flags.nats ? [`deployment.nats=${flags.nats}`] : []), ...(flags.placement ? [`deployment.placement=${flags.placement}`] : []), ...flags.set];
-    const loaded = loadScenario({ file, sets, preset: flags.preset, engine: "nats" });
+    const loaded = loadScenario({ file, sets: withDeploymentFlags(flags), preset: flags.preset, engine: "nats" });
     const ac = new AbortController();
     process.once("SIGINT", () => ac.abort(new Interrupted("SIGINT")));
     process.once("SIGTERM", () => ac.abort(new Interrupted("SIGTERM")));

@@ -1,9 +1,8 @@
 import { performance } from "node:perf_hooks";
-import type { Loaded } from "../../shared/config/index.js";
+import { loadScenario, type Loaded } from "../../shared/config/index.js";
 import { ScenarioError } from "../../shared/errors/index.js";
 import type { Engine } from "../../shared/runtime/index.js";
 import { controlSubject, NatsEngine, runScenario, startControlService, type Report } from "../coordinator/index.js";
-import { loadScenario } from "../../shared/config/index.js";
 
 /**
  * Exposes a NATS engine's coordinator as a service while `work` runs: status answers at once; run

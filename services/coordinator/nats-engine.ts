@@ -87,7 +87,10 @@ export class NatsEngine implements Engine {
     const workDir = mkdtempSync(join(tmpdir(), "supernode-run-"));
     let engine: NatsEngine | undefined;
     try {
-      const nc = await connect({ servers, name: "supernode-coordinator", maxReconnectAttempts: -1, reconnectTimeWait: 250, ...credentialsFromEnv() });
+      const nc = await connect({ servers, name: "supernode-coordinator", maxReconnectAttempts: -1, reconnectTimeWait: 250, ...credentialsFromEnv() })
+        .catch((err: unknown) => {
+          throw new RunError(`cannot connect to NATS at ${servers.join(",")}: ${toWireError(err).message}`, { cause: err, retryable: true });
+        });
       const subjects = new Subjects(dep.run || `r${randomBytes(5).toString("hex")}`);
       engine = new NatsEngine(loaded, log, nc, subjects, new Launcher(log), server, workDir);
       await engine.launch(servers, signal);

@@ -23,10 +23,9 @@ const FLAGS: Readonly<Record<string, [keyof HostArgs, string]>> = {
 /** `--flag value` pairs and `--watch-stdin`, over environment defaults; throws on anything unknown. */
 export function parseHostArgs(argv: readonly string[], env: NodeJS.ProcessEnv): HostArgs {
   const v: Record<string, string> = {};
-  for (const [flag, [key, envName]] of Object.entries(FLAGS)) {
+  for (const [key, envName] of Object.values(FLAGS)) {
     const e = env[envName];
     if (e !== undefined) v[key] = e;
-    void flag;
   }
   let watchStdin = false;
   for (let i = 0; i < argv.length; i++) {

@@ -103,14 +103,4 @@ export class Port {
     this.starts.splice(0, MAX_INTERVALS / 2);
     this.ends.splice(0, MAX_INTERVALS / 2);
   }
-
-  reset(): void {
-    this.floorNs = 0;
-    this.starts = [];
-    this.ends = [];
-    this.queuedNs = 0;
-    this.busyNs = 0;
-    this.messages = 0;
-    this.lastEndNs = 0 as SimNs;
-  }
 }

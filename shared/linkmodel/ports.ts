@@ -5,7 +5,7 @@ import { Port } from "./port.js";
 /** Egress ports of one device, indexed by the topology's dense port numbers, created on first use. */
 export class Ports {
   private readonly ports: (Port | undefined)[];
-  constructor(private readonly t: Topology, private readonly self: DeviceId) {
+  constructor(private readonly t: Topology, self: DeviceId) {
     this.ports = new Array<Port | undefined>(t.portCount[self] ?? 0).fill(undefined);
   }
   get(id: LinkId): Port {
@@ -13,13 +13,5 @@ export class Ports {
     let p = this.ports[i];
     if (!p) { p = new Port(); this.ports[i] = p; }
     return p;
-  }
-  /** Ports in use, by link id. */
-  *entries(): IterableIterator<[LinkId, Port]> {
-    for (const l of this.t.links) {
-      if (l.from !== this.self) continue;
-      const p = this.ports[this.t.portIndex[l.id]!];
-      if (p) yield [l.id, p];
-    }
   }
 }

@@ -1,22 +1,12 @@
 import { DeviceKind, type EndpointModel, type Link, type Route, type Topology } from "../topology/index.js";
-import type { SimNs } from "../units/index.js";
+import { onGrid, type SimNs } from "../units/index.js";
 import type { Port } from "./port.js";
 
 /**
  * The timing formulas of the fabric model. Nothing else in the code base turns bytes into time.
- * Bandwidth in GB/s is bytes per ns. Times are nanoseconds on a grid of 1/1024 ns: every duration is
- * rounded up to that grid, so every time is a dyadic fraction that float64 adds and compares exactly
- * (up to 2^43 ns, about 2.4 hours of virtual time). Sums in any order give the same bits, and the two
- * engines agree to the last bit; yet a 41-byte message still costs 0.41 ns, not a whole ns.
+ * Bandwidth in GB/s is bytes per ns. Every duration is rounded up to the 1/1024 ns grid of
+ * shared/units (onGrid): exact sums in any order, yet a 41-byte message costs 0.41 ns, not a whole ns.
  */
-
-/** Steps of the virtual time grid per ns (the topology puts latencies on the same grid). */
-export const TICKS_PER_NS = 1024;
-
-/** Rounds a duration up to the virtual time grid. */
-export function onGrid(ns: number): number {
-  return Math.ceil(ns * TICKS_PER_NS) / TICKS_PER_NS;
-}
 
 /** Time for `bytes` to pass a port of `bandwidthGBps`, rounded up to the grid. */
 export function serializationNs(bytes: number, bandwidthGBps: number): number {

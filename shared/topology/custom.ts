@@ -1,6 +1,6 @@
 import { ScenarioError } from "../errors/index.js";
-import { gbps, type DeviceId, type LinkId, type NpuId } from "../units/index.js";
-import { GraphBuilder, memoRoutes, onTimeGrid } from "./graph-builder.js";
+import { gbps, onGrid, type DeviceId, type LinkId, type NpuId } from "../units/index.js";
+import { GraphBuilder, memoRoutes } from "./graph-builder.js";
 import { DeviceKind, RankUnit, SwitchGranularity, type Route, type Topology } from "./types.js";
 
 /** A declared fabric. A device with `count: n` expands to `name0 … name{n-1}`. */
@@ -105,7 +105,7 @@ export function buildCustom(spec: CustomSpec, base = "topology.custom"): Topolog
     links: g.links,
     endpoints: g.endpoints,
     switches: g.switches,
-    endpointOverheadNs: onTimeGrid(spec.endpointOverheadNs) as Topology["endpointOverheadNs"],
+    endpointOverheadNs: onGrid(spec.endpointOverheadNs) as Topology["endpointOverheadNs"],
     endpoint: {
       peakTflops: spec.npuPeakTflopsBf16,
       hbmBandwidthGBps: gbps(spec.hbmBandwidthGBps),

@@ -1,16 +1,8 @@
 import {
-  deviceId, gbps, linkId, simNs,
+  deviceId, gbps, linkId, onGrid, simNs,
   type DeviceId, type LinkId, type NpuId, type SwitchId,
 } from "../units/index.js";
 import { DeviceKind, type Device, type Link } from "./types.js";
-
-/**
- * Latencies up to the virtual time grid of shared/linkmodel (1/1024 ns), so every time stays a
- * dyadic fraction that sums exactly; 25 ns stays 25 ns, 0.1 ns becomes 103/1024 ns.
- */
-export function onTimeGrid(ns: number): number {
-  return Math.ceil(ns * 1024) / 1024;
-}
 
 /** Accumulates devices and directed links with dense ids; used by every topology builder. */
 export class GraphBuilder {
@@ -34,7 +26,7 @@ export class GraphBuilder {
   /** Adds one directed link; returns its id. */
   link(from: DeviceId, to: DeviceId, bandwidthGBps: number, latencyNs: number): LinkId {
     const id = linkId(this.links.length);
-    this.links.push({ id, from, to, bandwidthGBps: gbps(bandwidthGBps), latencyNs: simNs(onTimeGrid(latencyNs)) });
+    this.links.push({ id, from, to, bandwidthGBps: gbps(bandwidthGBps), latencyNs: simNs(onGrid(latencyNs)) });
     return id;
   }
 
@@ -52,7 +44,7 @@ export class GraphBuilder {
 
   private add(d: Omit<Device, "id" | "switchLatencyNs"> & { switchLatencyNs: number }): DeviceId {
     const id = deviceId(this.devices.length);
-    this.devices.push({ ...d, id, switchLatencyNs: simNs(onTimeGrid(d.switchLatencyNs)) });
+    this.devices.push({ ...d, id, switchLatencyNs: simNs(onGrid(d.switchLatencyNs)) });
     return id;
   }
 }

@@ -1,5 +1,5 @@
-import { gbps, type LinkId, type NpuId } from "../units/index.js";
-import { GraphBuilder, memoRoutes, onTimeGrid } from "./graph-builder.js";
+import { gbps, onGrid, type LinkId, type NpuId } from "../units/index.js";
+import { GraphBuilder, memoRoutes } from "./graph-builder.js";
 import { RankUnit, SwitchGranularity, type Path, type Route, type Topology } from "./types.js";
 
 /** Resolved parameters of an NVL72-like single tier: every endpoint links to every switch chip. */
@@ -67,7 +67,7 @@ export function buildSingleTier(p: SingleTierParams): Topology {
     links: g.links,
     endpoints: g.endpoints,
     switches: g.switches,
-    endpointOverheadNs: onTimeGrid(p.endpointOverheadNs) as Topology["endpointOverheadNs"],
+    endpointOverheadNs: onGrid(p.endpointOverheadNs) as Topology["endpointOverheadNs"],
     endpoint: {
       peakTflops: p.npuPeakTflopsBf16,
       hbmBandwidthGBps: gbps(p.hbmBandwidthGBps),

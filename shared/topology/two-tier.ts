@@ -1,5 +1,5 @@
-import { gbps, type LinkId, type NpuId } from "../units/index.js";
-import { GraphBuilder, memoRoutes, onTimeGrid } from "./graph-builder.js";
+import { gbps, onGrid, type LinkId, type NpuId } from "../units/index.js";
+import { GraphBuilder, memoRoutes } from "./graph-builder.js";
 import { RankUnit, SwitchGranularity, type Path, type Route, type Topology } from "./types.js";
 
 /** Resolved parameters of a CloudMatrix-like two-tier Clos with parallel planes. */
@@ -138,7 +138,7 @@ export function buildTwoTier(p: TwoTierParams): Topology {
     links: g.links,
     endpoints: g.endpoints,
     switches: g.switches,
-    endpointOverheadNs: onTimeGrid(p.endpointOverheadNs) as Topology["endpointOverheadNs"],
+    endpointOverheadNs: onGrid(p.endpointOverheadNs) as Topology["endpointOverheadNs"],
     endpoint: {
       peakTflops: p.npuPeakTflopsBf16 * share,
       hbmBandwidthGBps: gbps(p.hbmBandwidthGBps * share),

@@ -1,3 +1,4 @@
 export * from "./brand.js";
 export { parseSize, formatSize } from "./size.js";
 export { splitEven, splitOffsets } from "./split.js";
+export { onGrid, TICKS_PER_NS } from "./grid.js";

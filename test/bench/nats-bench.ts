@@ -1,7 +1,7 @@
 // NATS-engine figures for `npm run bench`: the emulator's hop rate against a raw NATS ring of the same
 // size, and full-scale CloudMatrix384 wall time and memory.
 import { execFile } from "node:child_process";
-import { readFileSync, readdirSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { encode } from "../../shared/codec/index.js";
 import { loadScenario } from "../../shared/config/index.js";
@@ -9,6 +9,7 @@ import { startEmbeddedServer } from "../../shared/natsserver/index.js";
 import { PROTOCOL_VERSION, type DataMsg } from "../../shared/protocol/index.js";
 import { silentLogger } from "../../shared/runtime/index.js";
 import { NatsEngine, runScenario } from "../../services/coordinator/index.js";
+import { descendantsOf } from "../helpers/procs.js";
 import { runRawRing } from "./raw-ring.js";
 
 const CLI = fileURLToPath(new URL("../../services/cli/main.js", import.meta.url));
@@ -56,19 +57,8 @@ export async function compareRing(topology: Readonly<Record<string, unknown>> = 
 
 /** Sum of VmRSS over a process and all its descendants, in MB (from /proc). */
 function treeRssMB(root: number): number {
-  const parent = new Map<number, number>();
-  for (const e of readdirSync("/proc")) {
-    if (!/^\d+$/.test(e)) continue;
-    try {
-      const stat = readFileSync(`/proc/${e}/stat`, "utf8");
-      parent.set(Number(e), Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]));
-    } catch { /* gone */ }
-  }
   let kb = 0;
-  for (const pid of parent.keys()) {
-    let p: number | undefined = pid;
-    while (p !== undefined && p !== root && p > 1) p = parent.get(p);
-    if (p !== root) continue;
+  for (const pid of [root, ...descendantsOf(root)]) {
     try { kb += Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0); } catch { /* gone */ }
   }
   return kb / 1024;

@@ -1,6 +1,7 @@
-import { DTYPE_BYTES, TARGET_REAL_ELEMENTS, type Scenario } from "../../shared/config/index.js";
+import { DTYPE_BYTES, TARGET_REAL_ELEMENTS, type CollectiveWorkload, type MoeWorkload, type Scenario } from "../../shared/config/index.js";
 import { ScenarioError } from "../../shared/errors/index.js";
-import { Algorithm, type OpSpec } from "../../shared/protocol/index.js";
+import { chooseExperts, placeExperts, rankNodeOf, type MoeShape, type ReplicaSpec } from "../../shared/moe/index.js";
+import { Algorithm, Collective, type OpSpec } from "../../shared/protocol/index.js";
 import type { Topology } from "../../shared/topology/index.js";
 import type { NpuId } from "../../shared/units/index.js";
 
@@ -20,21 +21,38 @@ function nodeGroups(group: readonly NpuId[], t: Topology): number[][] {
   return [...groups.values()];
 }
 
-/** One operation per size, numbered from `firstOp`: the first `ranks` endpoints form the communicator. */
+/** The seed of the i-th operation of a run. */
+const opSeed = (s: Scenario, i: number): number => s.seed * 1_000_003 + i;
+
+/**
+ * Every operation of the scenario, numbered from `firstOp`, workload after workload: one per size of
+ * a collective (the first `ranks` endpoints form the communicator), one per MoE layer (the first `ep`).
+ */
 export function planOps(s: Scenario, t: Topology, firstOp = 1): OpSpec[] {
-  const w = s.workload;
+  const out: OpSpec[] = [];
+  s.workloads.forEach((w, wi) => {
+    const at = s.workloads.length > 1 ? `workload[${wi}]` : "workload";
+    const next = (i: number) => ({ op: firstOp + out.length + i, seed: opSeed(s, out.length + i) });
+    out.push(...(w.kind === "collective" ? collectiveOps(w, t, at, next) : [moeOp(w, t, next(0))]));
+  });
+  return out;
+}
+
+type Next = (i: number) => { op: number; seed: number };
+
+function collectiveOps(w: CollectiveWorkload, t: Topology, at: string, next: Next): OpSpec[] {
   const n = w.ranks === "all" ? t.endpoints.length : w.ranks;
   const group = t.endpoints.slice(0, n);
   const groups = nodeGroups(group, t);
   if (w.algorithm === Algorithm.Hierarchical && groups.some((g) => g.length !== groups[0]!.length)) {
-    throw new ScenarioError("workload.ranks", `hierarchical needs every node equally filled; ranks per node: ${groups.map((g) => g.length).join(",")}`);
+    throw new ScenarioError(`${at}.ranks`, `hierarchical needs every node equally filled; ranks per node: ${groups.map((g) => g.length).join(",")}`);
   }
   const perChunk = w.realElementsPerChunk ?? Math.max(1, Math.ceil(TARGET_REAL_ELEMENTS / n));
   if (n * perChunk > MAX_REAL_ELEMENTS) {
-    throw new ScenarioError("workload.realElementsPerChunk", `${n} ranks × ${perChunk} = ${n * perChunk} real elements per rank, more than ${MAX_REAL_ELEMENTS}`);
+    throw new ScenarioError(`${at}.realElementsPerChunk`, `${n} ranks × ${perChunk} = ${n * perChunk} real elements per rank, more than ${MAX_REAL_ELEMENTS}`);
   }
   return w.sizes.map((sizeBytes, i) => ({
-    op: firstOp + i,
+    ...next(i),
     collective: w.collective,
     algorithm: w.algorithm,
     sizeBytes,
@@ -42,8 +60,45 @@ export function planOps(s: Scenario, t: Topology, firstOp = 1): OpSpec[] {
     group,
     nodeGroups: groups,
     realElements: n * perChunk,
-    seed: s.seed * 1_000_003 + i,
     root: w.root,
     chunkBytes: w.chunkBytes,
   }));
+}
+
+/** One MoE layer on the first `ep` endpoints; `sizeBytes` is a rank's nominal dispatch (tokens × topK × bytes). */
+function moeOp(w: MoeWorkload, t: Topology, id: { op: number; seed: number }): OpSpec {
+  const ep = w.shape.ep === "all" ? t.endpoints.length : w.shape.ep;
+  const group = t.endpoints.slice(0, ep);
+  const groups = nodeGroups(group, t);
+  const base: MoeShape = { ...w.shape, ep };
+  if (!("assignments" in w.gating) && w.gating.kind === "fixed") throw new Error("fixed gating without assignments: load the scenario with loadScenario");
+  const gating = w.gating as Exclude<MoeWorkload["gating"], { file: string }>;
+  const replicas: ReplicaSpec[] = w.replicas.kind === "list"
+    ? [...w.replicas.list]
+    : hottestExperts(base, gating, id.seed, groups, w.replicas.hottest).map((expert) => ({ expert, copies: (w.replicas as { copies: number }).copies }));
+  return {
+    ...id,
+    collective: Collective.MoeLayer,
+    algorithm: Algorithm.Direct,
+    sizeBytes: base.tokensPerRank * base.topK * base.dispatchBytesPerToken,
+    elementBytes: 2,
+    group,
+    nodeGroups: groups,
+    realElements: 1,
+    root: 0,
+    chunkBytes: 1,
+    moe: { shape: { ...base, replicas }, gating },
+  };
+}
+
+/**
+ * The `n` experts most token copies choose (ties to the lower id), from the layer's own gating
+ * without replicas: the load statistics DeepSeek's EPLB picks redundant experts from.
+ */
+export function hottestExperts(shape: MoeShape, gating: Parameters<typeof chooseExperts>[1], seed: number, groups: readonly (readonly number[])[], n: number): number[] {
+  const placement = placeExperts({ ...shape, replicas: [] });
+  const choices = chooseExperts({ ...shape, replicas: [] }, gating, seed, { placement, rankNode: rankNodeOf({ nodeGroups: groups }) });
+  const demand = new Array<number>(shape.experts).fill(0);
+  for (const e of choices.experts) demand[e]! += 1;
+  return demand.map((d, e) => [d, e] as const).sort((a, b) => b[0] - a[0] || a[1] - b[1]).slice(0, n).map(([, e]) => e);
 }

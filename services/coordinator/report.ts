@@ -3,8 +3,9 @@ import { join } from "node:path";
 import type { Loaded } from "../../shared/config/index.js";
 import { describeTopology, type TopologySummary } from "../../shared/topology/index.js";
 import type { ResultRow } from "./collect.js";
+import type { MoeRow } from "./moe-collect.js";
 
-export const REPORT_SCHEMA_VERSION = 1;
+export const REPORT_SCHEMA_VERSION = 2;
 
 /** `report.json`: everything a run measured. Only fields named `wallMs` depend on the machine. */
 export interface Report {
@@ -17,22 +18,31 @@ export interface Report {
   readonly scenarioHash: string;
   readonly scenario: unknown;
   readonly topology: TopologySummary;
+  /** One row per collective op (size). */
   readonly results: readonly ResultRow[];
+  /** One entry per MoE layer. */
+  readonly moe: readonly MoeRow[];
   readonly processes: number;
   readonly wallMs: number;
 }
 
-export function buildReport(loaded: Loaded, engine: string, processes: number, results: readonly ResultRow[], wallMs: number, stall?: string): Report {
+export interface Rows {
+  readonly results: readonly ResultRow[];
+  readonly moe: readonly MoeRow[];
+}
+
+export function buildReport(loaded: Loaded, engine: string, processes: number, rows: Rows, wallMs: number, stall?: string): Report {
   return {
     schemaVersion: REPORT_SCHEMA_VERSION,
     tool: "supernode",
-    status: stall ? "stalled" : results.every((r) => r.verified) ? "ok" : "failed",
+    status: stall ? "stalled" : [...rows.results, ...rows.moe].every((r) => r.verified) ? "ok" : "failed",
     ...(stall ? { stall } : {}),
     engine,
     scenarioHash: loaded.hash,
     scenario: loaded.resolved,
     topology: describeTopology(loaded.topology),
-    results,
+    results: rows.results,
+    moe: rows.moe,
     processes,
     wallMs: Math.round(wallMs * 10) / 10,
   };

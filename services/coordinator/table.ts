@@ -1,5 +1,6 @@
 import { formatSize } from "../../shared/units/index.js";
 import type { ResultRow } from "./collect.js";
+import { formatMoeTable } from "./moe-table.js";
 import type { Report } from "./report.js";
 
 const COLUMNS = [
@@ -22,10 +23,14 @@ export function formatTable(rep: Report): string {
     `# supernode ${rep.engine} engine · ${t.preset} · ${t.npus} ${t.rankUnit === "die" ? "dies" : "NPUs"} on ${t.nodes} nodes · ` +
     `${t.switches} ${t.switchGranularity} switches · ${t.actors} actors · ${t.peakPflopsBf16} PF BF16 peak · ${t.injectionGBpsPerNpu} GB/s per NPU`,
     `# scenario ${rep.scenarioHash.slice(0, 12)} · times are virtual (modelled hardware); wall(ms) is this machine`,
-    "# " + COLUMNS.map(([name, w]) => name.padStart(w)).join(" "),
   ];
-  const rows = rep.results.map((r) => "  " + cells(r).map((c, i) => c.padStart(COLUMNS[i]![1])).join(" "));
-  const failures = rep.results.filter((r) => !r.verified && r.verifyError !== rep.stall).map((r) => `# FAILED ${r.collective} ${formatSize(r.sizeBytes)}: ${r.verifyError}`);
+  const rows = rep.results.length === 0 ? [] : ["# " + COLUMNS.map(([name, w]) => name.padStart(w)).join(" "),
+    ...rep.results.map((r) => "  " + cells(r).map((c, i) => c.padStart(COLUMNS[i]![1])).join(" "))];
+  rows.push(...formatMoeTable(rep.moe));
+  const failures = [
+    ...rep.results.filter((r) => !r.verified && r.verifyError !== rep.stall).map((r) => `# FAILED ${r.collective} ${formatSize(r.sizeBytes)}: ${r.verifyError}`),
+    ...rep.moe.filter((r) => !r.verified && r.verifyError !== rep.stall).map((r) => `# FAILED moe-layer ep ${r.ep}: ${r.verifyError}`),
+  ];
   const stall = rep.stall ? [`# STALLED: ${rep.stall}`] : [];
   return [...head, ...rows, ...failures, ...stall, `# status ${rep.status} · ${rep.processes} process(es) · wall ${rep.wallMs.toFixed(0)} ms`].join("\n");
 }

@@ -184,6 +184,7 @@ function done(s: NpuState, run: OpRun, result: Float64Array, error?: OpDoneMsg["
     v: PROTOCOL_VERSION, type: "op-done", from: s.self, epoch: run.epoch, inc: s.inc,
     op: run.spec.op, rank: run.rank, startNs: run.startNs as SimNs, endNs: run.nowNs as SimNs, result,
     sentMessages: run.sent, ...(error ? { error } : {}),
+    ...(run.marks.length ? { marks: run.marks } : {}), ...(run.tally ? { tally: run.tally } : {}),
   };
   return { to: COORDINATOR, atNs: run.nowNs as SimNs, msg };
 }

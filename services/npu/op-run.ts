@@ -1,5 +1,5 @@
 import { inputFor, programFor, type Delivered, type Program } from "../../shared/collectives/index.js";
-import { reductionNs, streamedComputeEnd } from "../../shared/linkmodel/index.js";
+import { reductionNs, rooflineNs, streamedComputeEnd } from "../../shared/linkmodel/index.js";
 import type { OpSpec } from "../../shared/protocol/index.js";
 import type { NpuId } from "../../shared/units/index.js";
 import { Reassembly } from "./reassembly.js";
@@ -19,6 +19,8 @@ export class OpRun {
   waitingFor: number | undefined;
   nowNs: number;
   sent = 0;
+  readonly marks: number[] = [];
+  tally: readonly number[] | undefined;
 
   constructor(readonly spec: OpSpec, readonly rank: number, readonly epoch: number, readonly startNs: number) {
     spec.group.forEach((id, r) => this.rankOf.set(id, r));
@@ -42,7 +44,7 @@ export interface DriveEffects {
  * Runs the program until it waits for a transfer that has not arrived, or returns. Virtual time moves
  * only by deliveries and compute, never by the order in which messages happened to arrive.
  */
-export function drive(run: OpRun, resumeWith: Delivered | undefined, fx: DriveEffects, elementModel: Parameters<typeof reductionNs>[2]): DriveOutcome {
+export function drive(run: OpRun, resumeWith: Delivered | undefined, fx: DriveEffects, model: Parameters<typeof reductionNs>[2]): DriveOutcome {
   let r = run.program.next(resumeWith);
   for (;;) {
     if (r.done) return { kind: "done", result: r.value };
@@ -64,13 +66,28 @@ export function drive(run: OpRun, resumeWith: Delivered | undefined, fx: DriveEf
         break;
       }
       case "reduce": {
-        const cost = reductionNs(cmd.bytes, run.spec.elementBytes, elementModel);
+        const cost = reductionNs(cmd.bytes, run.spec.elementBytes, model);
         const end = streamedComputeEnd(cmd.operand.firstByteNs, cmd.operand.deliveredNs, fx.computeFreeNs, cost);
         fx.computeFreeNs = end;
         run.nowNs = Math.max(run.nowNs, end);
         r = run.program.next(undefined);
         break;
       }
+      case "compute": {
+        const end = Math.max(fx.computeFreeNs, run.nowNs) + rooflineNs(cmd.flops, cmd.hbmBytes, model);
+        fx.computeFreeNs = end;
+        if (!cmd.background) run.nowNs = end;
+        r = run.program.next(undefined);
+        break;
+      }
+      case "mark":
+        run.marks.push(run.nowNs);
+        r = run.program.next(undefined);
+        break;
+      case "tally":
+        run.tally = cmd.values;
+        r = run.program.next(undefined);
+        break;
       default: {
         const never: never = cmd;
         throw new Error(`unknown command ${JSON.stringify(never)}`);

@@ -42,6 +42,7 @@ export function inputLength(spec: OpSpec, rank: number): number {
       for (let j = 0; j < n; j++) total += a2avElements(spec.seed, rank, j);
       return total;
     }
+    case Collective.MoeLayer: return 0; // tokens are the layer's own (shared/moe/program.ts)
     default: return spec.realElements;
   }
 }

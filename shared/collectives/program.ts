@@ -18,7 +18,17 @@ export interface Delivered {
 export type Command =
   | { readonly kind: "send"; readonly to: number; readonly tag: number; readonly bytes: number; readonly data: Float64Array }
   | { readonly kind: "recv"; readonly from: number; readonly tag: number }
-  | { readonly kind: "reduce"; readonly operand: Delivered; readonly bytes: number };
+  | { readonly kind: "reduce"; readonly operand: Delivered; readonly bytes: number }
+  /**
+   * A kernel on the endpoint's compute engine, costed by the roofline. It starts when the engine is
+   * free and (unless `background`) the program's clock has reached it; a background kernel does not
+   * hold the program up (e.g. a shared expert overlapping the dispatch), a foreground one does.
+   */
+  | { readonly kind: "compute"; readonly flops: number; readonly hbmBytes: number; readonly background: boolean }
+  /** Records the program's current virtual time (reported in op-done `marks`, in order). */
+  | { readonly kind: "mark" }
+  /** Sets the counts reported in op-done `tally` (the workload defines their meaning). */
+  | { readonly kind: "tally"; readonly values: readonly number[] };
 
 /** A rank's side of a collective: yields commands, gets back deliveries, returns its output buffer. */
 export type Program<T = Float64Array> = Generator<Command, T, Delivered | undefined>;
@@ -47,6 +57,20 @@ export function* reduceInto(into: Float64Array, at: number, operand: Delivered):
   const src = operand.data;
   for (let i = 0; i < src.length; i++) into[at + i] = (into[at + i] as number) + (src[i] as number);
   yield { kind: "reduce", operand, bytes: operand.bytes };
+}
+
+/** A kernel of `flops` reading `hbmBytes` from HBM (see Command "compute"). */
+export function* compute(flops: number, hbmBytes: number, background = false): Program<void> {
+  yield { kind: "compute", flops, hbmBytes, background };
+}
+
+/** Marks the current virtual time. */
+export function* mark(): Program<void> {
+  yield { kind: "mark" };
+}
+
+export function* tally(values: readonly number[]): Program<void> {
+  yield { kind: "tally", values };
 }
 
 export const mod = (a: number, n: number): number => ((a % n) + n) % n;

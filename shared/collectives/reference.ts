@@ -44,6 +44,7 @@ export class Reference {
         return Float64Array.from(parts);
       }
       case Collective.Broadcast: return this.inputs[this.spec.root]!.slice();
+      case Collective.MoeLayer: throw new Error("a moe-layer is checked against shared/moe's reference (coordinator/moe-collect.ts)");
       default: {
         const never: never = this.spec.collective;
         throw new Error(`unknown collective ${String(never)}`);

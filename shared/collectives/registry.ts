@@ -5,6 +5,7 @@ import { directBroadcast, pipelineBroadcast } from "./broadcast.js";
 import { ringAllGatherOp, ringReduceScatterOp } from "./gather-scatter.js";
 import { halvingDoublingAllReduce } from "./halving-doubling.js";
 import type { Program, ProgramEnv } from "./program.js";
+import { moeLayerProgram } from "../moe/program.js";
 
 type Factory = (env: ProgramEnv) => Program;
 
@@ -21,6 +22,7 @@ export const ALGORITHMS: Readonly<Record<Collective, Readonly<Partial<Record<Alg
   [Collective.AllToAll]: { [Algorithm.Direct]: directAllToAll },
   [Collective.AllToAllV]: { [Algorithm.Direct]: directAllToAllV },
   [Collective.Broadcast]: { [Algorithm.Pipeline]: pipelineBroadcast, [Algorithm.Direct]: directBroadcast },
+  [Collective.MoeLayer]: { [Algorithm.Direct]: moeLayerProgram },
 };
 
 export function algorithmsOf(c: Collective): Algorithm[] {
@@ -41,7 +43,8 @@ export function busBwFactor(c: Collective, n: number): number {
     case Collective.AllGather:
     case Collective.AllToAll:
     case Collective.AllToAllV: return (n - 1) / n;
-    case Collective.Broadcast: return 1;
+    case Collective.Broadcast:
+    case Collective.MoeLayer: return 1;
     default: {
       const never: never = c;
       throw new Error(`unknown collective ${String(never)}`);

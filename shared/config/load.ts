@@ -4,8 +4,9 @@ import { parse, parseDocument } from "yaml";
 import { canonicalJson } from "../codec/index.js";
 import { ScenarioError } from "../errors/index.js";
 import { buildTopology, type Topology } from "../topology/index.js";
+import { checkCollective, checkMoe } from "./check.js";
 import { resolveScenario, type Scenario } from "./resolve.js";
-import { scenarioSchema } from "./schema.js";
+import { scenarioListSchema, scenarioSchema } from "./schema.js";
 
 /** The scenario `supernode run` uses with no file: a collective on a small CloudMatrix384. */
 export const DEFAULT_SCENARIO = {
@@ -107,7 +108,7 @@ export function loadScenario(opts: LoadOptions): Loaded {
   }
   if (opts.engine) raw.engine = opts.engine;
   for (const s of opts.sets ?? []) applySet(raw, s);
-  const parsed = scenarioSchema.safeParse(raw);
+  const parsed = (Array.isArray(raw.workload) ? scenarioListSchema : scenarioSchema).safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const keys = issue.code === "unrecognized_keys" ? (issue as { keys: string[] }).keys : [];
@@ -116,13 +117,12 @@ export function loadScenario(opts: LoadOptions): Loaded {
   }
   const scenario = resolveScenario(parsed.data);
   const topology = buildTopology(scenario.topology);
-  const w = scenario.workload;
-  const npus = topology.endpoints.length;
-  if (w.ranks !== "all" && w.ranks > npus) throw new ScenarioError("workload.ranks", `${w.ranks} ranks but the topology has ${npus} NPUs`);
-  const ranks = w.ranks === "all" ? npus : w.ranks;
-  if (ranks < 2) throw new ScenarioError("workload.ranks", "a collective needs at least 2 ranks");
-  if (w.root >= ranks) throw new ScenarioError("workload.root", `root ${w.root} is not one of the ${ranks} ranks`);
-  const resolvedScenario: Scenario = { ...scenario, workload: { ...w, ranks } };
+  const many = scenario.workloads.length > 1;
+  const workloads = scenario.workloads.map((w, i) => {
+    const at = many ? `workload[${i}]` : "workload";
+    return w.kind === "collective" ? checkCollective(w, at, topology) : checkMoe(w, at, topology, opts.file);
+  });
+  const resolvedScenario: Scenario = { ...scenario, workloads };
   const resolved = JSON.parse(JSON.stringify({ ...resolvedScenario, topology: { ...scenario.topology } }));
   // The hash names the modelled run, so sim and NATS reports of one scenario share it: the engine,
   // the deployment (where actors run, wall-time guards) and the output directory are left out.

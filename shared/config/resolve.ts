@@ -7,6 +7,7 @@ import {
 } from "../topology/index.js";
 import { parseSize } from "../units/index.js";
 import { checkHardwareValue, HW_KEYS } from "./hardware-keys.js";
+import { resolveMoeWorkload, type MoeWorkload } from "./moe-resolve.js";
 import type { RawScenario } from "./schema.js";
 
 export const DTYPE_BYTES = { bf16: 2, fp16: 2, fp32: 4, int8: 1 } as const;
@@ -26,6 +27,8 @@ export interface CollectiveWorkload {
   readonly chunkBytes: number;
   readonly realElementsPerChunk: number | undefined;
 }
+
+export type Workload = CollectiveWorkload | MoeWorkload;
 
 /** Which actor runs where, and the wall-time guards of the NATS engine (never part of the model). */
 export interface Deployment {
@@ -53,7 +56,8 @@ export const DEFAULT_DEPLOYMENT: Deployment = {
 export interface Scenario {
   readonly name: string;
   readonly topology: TopologySpec;
-  readonly workload: CollectiveWorkload;
+  /** Run one after another in virtual time (`workload:` may be one workload or a list). */
+  readonly workloads: readonly Workload[];
   readonly engine: "sim" | "nats";
   readonly deployment: Deployment;
   readonly seed: number;
@@ -67,10 +71,13 @@ function sizeAt(path: string, v: string | number): number {
   return s;
 }
 
-function resolveSizes(raw: RawScenario["workload"]["sizes"]): number[] {
-  if (Array.isArray(raw)) return raw.map((v, i) => sizeAt(`workload.sizes[${i}]`, v));
-  const from = sizeAt("workload.sizes.from", raw.from), to = sizeAt("workload.sizes.to", raw.to);
-  if (to < from) throw new ScenarioError("workload.sizes.to", "must be ≥ from");
+type RawWorkload = Exclude<RawScenario["workload"], readonly unknown[]>;
+type RawCollective = Extract<RawWorkload, { kind: "collective" }>;
+
+function resolveSizes(raw: RawCollective["sizes"], at: string): number[] {
+  if (Array.isArray(raw)) return raw.map((v, i) => sizeAt(`${at}.sizes[${i}]`, v));
+  const from = sizeAt(`${at}.sizes.from`, raw.from), to = sizeAt(`${at}.sizes.to`, raw.to);
+  if (to < from) throw new ScenarioError(`${at}.sizes.to`, "must be ≥ from");
   const out: number[] = [];
   for (let s = from; s <= to; s *= raw.factor) out.push(s);
   return out;
@@ -118,21 +125,22 @@ function resolveTopology(raw: RawScenario["topology"]): TopologySpec {
   return { kind: "single-tier", params: { ...params, ...common } as unknown as SingleTierParams };
 }
 
-function resolveWorkload(w: RawScenario["workload"]): CollectiveWorkload {
+function resolveWorkload(w: RawWorkload, at: string): Workload {
+  if (w.kind === "moe-layer") return resolveMoeWorkload(w, at);
   const algos = algorithmsOf(w.collective);
   const algorithm = w.algorithm ?? algos[0]!;
   if (!algos.includes(algorithm)) {
-    throw new ScenarioError("workload.algorithm", `${w.collective} has no ${algorithm} algorithm (one of: ${algos.join(", ")})`);
+    throw new ScenarioError(`${at}.algorithm`, `${w.collective} has no ${algorithm} algorithm (one of: ${algos.join(", ")})`);
   }
   return {
     kind: "collective",
     collective: w.collective,
     algorithm,
-    sizes: resolveSizes(w.sizes),
+    sizes: resolveSizes(w.sizes, at),
     ranks: w.ranks ?? "all",
     dtype: w.dtype ?? "bf16",
     root: w.root ?? 0,
-    chunkBytes: w.chunkBytes === undefined ? DEFAULT_CHUNK_BYTES : sizeAt("workload.chunkBytes", w.chunkBytes),
+    chunkBytes: w.chunkBytes === undefined ? DEFAULT_CHUNK_BYTES : sizeAt(`${at}.chunkBytes`, w.chunkBytes),
     realElementsPerChunk: w.realElementsPerChunk,
   };
 }
@@ -142,7 +150,9 @@ export function resolveScenario(raw: RawScenario): Scenario {
   return {
     name: raw.name ?? "",
     topology: resolveTopology(raw.topology),
-    workload: resolveWorkload(raw.workload),
+    workloads: Array.isArray(raw.workload)
+      ? raw.workload.map((w, i) => resolveWorkload(w, `workload[${i}]`))
+      : [resolveWorkload(raw.workload, "workload")],
     engine: raw.engine ?? "nats",
     deployment: { ...DEFAULT_DEPLOYMENT, ...raw.deployment },
     seed: raw.seed ?? 1,

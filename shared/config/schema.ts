@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { Algorithm, Collective } from "../protocol/index.js";
+import { moeWorkloadSchema } from "./moe-schema.js";
 
 const sizeLike = z.union([z.string(), z.number()]);
 const nonneg = z.number().finite().nonnegative();
@@ -20,6 +21,26 @@ const customLink = z.object({
   duplex: z.boolean().optional(),
 }).strict();
 
+const COLLECTIVES = Object.values(Collective).filter((c) => c !== Collective.MoeLayer) as [Collective, ...Collective[]];
+
+const collectiveWorkload = z.object({
+  kind: z.literal("collective"),
+  collective: z.enum(COLLECTIVES),
+  algorithm: z.enum(Object.values(Algorithm) as [Algorithm, ...Algorithm[]]).optional(),
+  sizes: z.union([
+    z.array(sizeLike).min(1),
+    z.object({ from: sizeLike, to: sizeLike, factor: z.number().int().min(2) }).strict(),
+  ]),
+  ranks: z.union([z.literal("all"), z.number().int().positive()]).optional(),
+  dtype: z.enum(["bf16", "fp16", "fp32", "int8"]).optional(),
+  root: z.number().int().nonnegative().optional(),
+  chunkBytes: sizeLike.optional(),
+  realElementsPerChunk: z.number().int().positive().max(4096).optional(),
+}).strict();
+
+/** One workload; `workload:` in a scenario is one of these or a list of them, run one after another. */
+const workload = z.discriminatedUnion("kind", [collectiveWorkload, moeWorkloadSchema]);
+
 /**
  * The raw scenario file. Hardware overrides are any keys of HW_KEYS under `topology` (checked
  * against the chosen preset later, so the error can say which preset lacks the key).
@@ -35,20 +56,7 @@ export const scenarioSchema = z.object({
       links: z.array(customLink).min(1),
     }).strict().optional(),
   }).catchall(z.unknown()),
-  workload: z.object({
-    kind: z.literal("collective"),
-    collective: z.enum(Object.values(Collective) as [Collective, ...Collective[]]),
-    algorithm: z.enum(Object.values(Algorithm) as [Algorithm, ...Algorithm[]]).optional(),
-    sizes: z.union([
-      z.array(sizeLike).min(1),
-      z.object({ from: sizeLike, to: sizeLike, factor: z.number().int().min(2) }).strict(),
-    ]),
-    ranks: z.union([z.literal("all"), z.number().int().positive()]).optional(),
-    dtype: z.enum(["bf16", "fp16", "fp32", "int8"]).optional(),
-    root: z.number().int().nonnegative().optional(),
-    chunkBytes: sizeLike.optional(),
-    realElementsPerChunk: z.number().int().positive().max(4096).optional(),
-  }).strict(),
+  workload,
   engine: z.enum(["sim", "nats"]).optional(),
   deployment: z.object({
     placement: z.enum(["auto", "per-actor", "grouped", "external"]).optional(),
@@ -63,4 +71,7 @@ export const scenarioSchema = z.object({
   outputs: z.object({ dir: z.string().optional() }).strict().optional(),
 }).strict();
 
-export type RawScenario = z.infer<typeof scenarioSchema>;
+/** The same scenario with `workload:` a list, run one after another (two schemas, so errors name the exact field). */
+export const scenarioListSchema = scenarioSchema.extend({ workload: z.array(workload).min(1) });
+
+export type RawScenario = z.infer<typeof scenarioSchema> | z.infer<typeof scenarioListSchema>;

@@ -1,5 +1,5 @@
 import { ScenarioError } from "../errors/index.js";
-import { hash3 } from "../collectives/index.js";
+import { hash3 } from "../collectives/data.js";
 import { placeExperts, type Placement } from "./placement.js";
 import { Scorer } from "./scores.js";
 import { EACH_RANK_A_NODE, totalTokens, type Gating, type MoeShape, type RankNode } from "./types.js";

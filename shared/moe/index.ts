@@ -16,3 +16,5 @@ export {
   expertComputeBoundNs, layerBoundNs, type PortModel, type ComputeModel,
 } from "./bounds.js";
 export { validateMoe, assertValidMoe } from "./validate.js";
+export { layerOf, planLayer, rankNodeOf, droppedKs, type MoeLayer } from "./layer.js";
+export { moeLayerProgram, expertWeightBytes, MoeTally, DISPATCH_ELEMENTS, COMBINE_ELEMENTS } from "./program.js";

@@ -1,4 +1,4 @@
-import { hash3, inputVector } from "../collectives/index.js";
+import { hash3, inputVector } from "../collectives/data.js";
 import { choiceAt, type ExpertChoices } from "./gating.js";
 import type { MoeShape } from "./types.js";
 

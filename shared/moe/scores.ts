@@ -1,4 +1,4 @@
-import { hash3 } from "../collectives/index.js";
+import { hash3 } from "../collectives/data.js";
 import type { Gating, MoeShape } from "./types.js";
 
 /** Salts that keep the hash streams of the different draws apart. */

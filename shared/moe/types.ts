@@ -37,6 +37,8 @@ export interface MoeShape {
   readonly dispatchBytesPerToken: number;
   /** Modelled bytes of one expert output sent back (CM384: 14336, BF16). */
   readonly combineBytesPerToken: number;
+  /** Bytes per expert weight in HBM (default 1: INT8, as CM384 serves DeepSeek). */
+  readonly weightBytes?: number;
   /** Capacity per expert replica = ceil(capacityFactor × tokensPerRank × ep × topK / experts) token copies. */
   readonly capacityFactor: number;
   /** Node-limited routing: each token's experts live on at most this many nodes (DeepSeek-V3 trains with 4). */

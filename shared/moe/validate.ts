@@ -46,6 +46,7 @@ function shapeIssues(s: MoeShape): MoeIssue[] {
   need(!(s.topK > s.experts), "topK", `top-${s.topK} needs at least ${s.topK} distinct experts, there are ${s.experts}`);
   need(Number.isInteger(s.sharedExperts) && s.sharedExperts >= 0, "sharedExperts", `must be a whole number ≥ 0, got ${s.sharedExperts}`);
   need(Number.isFinite(s.capacityFactor) && s.capacityFactor > 0, "capacityFactor", `must be > 0, got ${s.capacityFactor}`);
+  if (s.weightBytes !== undefined) need([1, 2, 4].includes(s.weightBytes), "weightBytes", `must be 1, 2 or 4 (bytes per weight), got ${s.weightBytes}`);
   if (s.nodeLimit !== undefined) need(isPosInt(s.nodeLimit), "nodeLimit", `must be a whole number ≥ 1 (nodes per token), got ${s.nodeLimit}`);
   if (isPosInt(s.topK)) need(weightDenominator(s.topK) <= 2 ** 20, "topK", `${s.topK} is too large for exact dyadic gate weights`);
   (s.replicas ?? []).forEach((r, i) => {

@@ -15,6 +15,12 @@ const MAX_LABEL_CHARS = 256;
 const MAX_WAITS = 1_000_000;
 const MAX_UINT32 = 0xffff_ffff;
 const ELEMENT_BYTES: readonly number[] = [1, 2, 4, 8];
+/** moe-layer: token copies a layer may plan (EP384 × 1024 tokens × top-8 is 3.1 M). */
+const MAX_MOE_COPIES = 4_194_304;
+const MAX_MOE_EXPERTS = 65_536;
+const MAX_MOE_DIM = 1_048_576;
+const MAX_MARKS = 64;
+const MAX_TALLY = 2 * MAX_MOE_EXPERTS + 16;
 
 /**
  * The algorithms each collective has. It mirrors `ALGORITHMS` of shared/collectives, which the guard
@@ -29,6 +35,7 @@ const ALGORITHMS_OF: Readonly<Record<Collective, readonly Algorithm[]>> = {
   [Collective.AllToAll]: [Algorithm.Direct],
   [Collective.AllToAllV]: [Algorithm.Direct],
   [Collective.Broadcast]: [Algorithm.Pipeline, Algorithm.Direct],
+  [Collective.MoeLayer]: [Algorithm.Direct],
 };
 
 type Fields = Record<string, unknown>;
@@ -147,6 +154,59 @@ function checkSpec(x: unknown): void {
   int(s.seed, f("seed"), 0, MAX_SEED);
   int(s.root, f("root"), 0, ranks - 1);
   int(s.chunkBytes, f("chunkBytes"), 1);
+  if (collective === Collective.MoeLayer) checkMoe(s.moe, ranks);
+  else if (s.moe !== undefined) reject(f("moe"), `nothing for a ${collective}`, s.moe);
+}
+
+/** A finite number in (min, max]. */
+function real(x: unknown, field: string, min: number, max: number): number {
+  if (typeof x !== "number" || !Number.isFinite(x) || x <= min || x > max) reject(field, `a number in (${min}, ${max}]`, x);
+  return x;
+}
+
+/**
+ * The MoE layer of a moe-layer op: sizes bounded so planning it cannot run away. Whether the shape
+ * makes sense (top-k ≤ experts, placement, …) is checked by the layer's planner inside the rank's
+ * fault boundary, and by the scenario before any op is sent.
+ */
+function checkMoe(x: unknown, ranks: number): void {
+  const m = map(x, "op-start.spec.moe");
+  const s = map(m.shape, "op-start.spec.moe.shape");
+  const f = (k: string) => `op-start.spec.moe.shape.${k}`;
+  const ep = int(s.ep, f("ep"), 1, ranks);
+  const experts = int(s.experts, f("experts"), 1, MAX_MOE_EXPERTS);
+  const topK = int(s.topK, f("topK"), 1, experts);
+  const tokens = int(s.tokensPerRank, f("tokensPerRank"), 1, MAX_MOE_COPIES);
+  if (ep * tokens * topK > MAX_MOE_COPIES) reject(f("tokensPerRank"), `ep × tokensPerRank × topK ≤ ${MAX_MOE_COPIES}`, ep * tokens * topK);
+  for (const k of ["hidden", "expertIntermediate"]) int(s[k], f(k), 1, MAX_MOE_DIM);
+  for (const k of ["dispatchBytesPerToken", "combineBytesPerToken"]) int(s[k], f(k), 1, MAX_SIZE_BYTES);
+  int(s.sharedExperts, f("sharedExperts"), 0, MAX_MOE_EXPERTS);
+  real(s.capacityFactor, f("capacityFactor"), 0, Number.MAX_VALUE);
+  if (s.weightBytes !== undefined) int(s.weightBytes, f("weightBytes"), 1, 8);
+  if (s.nodeLimit !== undefined) int(s.nodeLimit, f("nodeLimit"), 1, ranks);
+  oneOf(s.replicaPolicy, ["round-robin", "least-loaded", "same-node-first"], f("replicaPolicy"));
+  if (s.replicas !== undefined) {
+    array(s.replicas, f("replicas"), 0, MAX_MOE_EXPERTS).forEach((r, i) => {
+      const e = map(r, `${f("replicas")}[${i}]`);
+      int(e.expert, `${f("replicas")}[${i}].expert`, 0, experts - 1);
+      int(e.copies, `${f("replicas")}[${i}].copies`, 1, ep);
+    });
+  }
+  checkGating(map(m.gating, "op-start.spec.moe.gating"), ep * tokens, topK, experts);
+}
+
+function checkGating(g: Fields, tokens: number, topK: number, experts: number): void {
+  const f = (k: string) => `op-start.spec.moe.gating.${k}`;
+  switch (oneOf(g.kind, ["uniform", "zipf", "hot", "fixed", "gate"], f("kind"))) {
+    case "zipf": real(g.exponent, f("exponent"), 0, 1e6); break;
+    case "hot": real(g.hotFraction, f("hotFraction"), 0, 1); real(g.hotShare, f("hotShare"), 0, 1); break;
+    case "fixed":
+      array(g.assignments, f("assignments"), tokens, tokens).forEach((row, i) => {
+        array(row, `${f("assignments")}[${i}]`, topK, topK).forEach((e, k) => int(e, `${f("assignments")}[${i}][${k}]`, 0, experts - 1));
+      });
+      break;
+    default: break;
+  }
 }
 
 function checkOpStart(m: Fields): void {
@@ -173,6 +233,8 @@ function checkOpDone(m: Fields): void {
   time(m.endNs, "op-done.endNs");
   float64s(m.result, "op-done.result");
   if (m.error !== undefined) checkWireError(m.error);
+  if (m.marks !== undefined) array(m.marks, "op-done.marks", 0, MAX_MARKS).forEach((t, i) => time(t, `op-done.marks[${i}]`));
+  if (m.tally !== undefined) array(m.tally, "op-done.tally", 0, MAX_TALLY).forEach((c, i) => int(c, `op-done.tally[${i}]`));
 }
 
 function checkHeartbeat(m: Fields): void {

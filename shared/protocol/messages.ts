@@ -1,4 +1,5 @@
 import type { WireError } from "../errors/index.js";
+import type { Gating, MoeShape } from "../moe/types.js";
 import type { LinkId, NpuId, SimNs } from "../units/index.js";
 
 export const PROTOCOL_VERSION = 1;
@@ -23,6 +24,8 @@ export const Collective = {
   AllToAll: "all-to-all",
   AllToAllV: "all-to-all-v",
   Broadcast: "broadcast",
+  /** One MoE layer: token dispatch to experts, expert compute, combine back (spec.moe says how). */
+  MoeLayer: "moe-layer",
 } as const;
 export type Collective = (typeof Collective)[keyof typeof Collective];
 
@@ -54,6 +57,14 @@ export interface OpSpec {
   readonly root: number;
   /** Pipelined broadcast: bytes per chunk. */
   readonly chunkBytes: number;
+  /** moe-layer only: the layer's shape and gating (the group's first `shape.ep` ranks are the EP ranks). */
+  readonly moe?: MoeLayerSpec;
+}
+
+/** What every EP rank needs to plan one MoE layer identically: shape, gating and the data seed (spec.seed). */
+export interface MoeLayerSpec {
+  readonly shape: MoeShape;
+  readonly gating: Gating;
 }
 
 /** One stripe of a transfer, on its way through the fabric. */
@@ -115,6 +126,10 @@ export interface OpDoneMsg extends Header {
   readonly result: Float64Array;
   readonly sentMessages: number;
   readonly error?: WireError;
+  /** Virtual times the program marked (moe-layer: dispatch received, experts computed). */
+  readonly marks?: readonly number[];
+  /** Counts the program tallied (moe-layer: see shared/moe/layer.ts, MoeTally). */
+  readonly tally?: readonly number[];
 }
 
 /** Actor → coordinator, every heartbeat interval (the first one registers the actor). */

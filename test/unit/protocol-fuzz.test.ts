@@ -5,6 +5,7 @@ import { switchLogic, type SwitchState } from "../../services/switch/index.js";
 import { crc32, decode, encode } from "../../shared/codec/index.js";
 import { ALGORITHMS } from "../../shared/collectives/index.js";
 import { loadScenario } from "../../shared/config/index.js";
+import { moeSpecFields } from "../helpers/moe-spec.js";
 import { Algorithm, Collective, PROTOCOL_VERSION, type DataMsg, type Message, type MessageType } from "../../shared/protocol/index.js";
 import type { ActorContext, Logger } from "../../shared/runtime/index.js";
 
@@ -149,7 +150,9 @@ function opStart(edge: boolean): fc.Arbitrary<Fields> {
     seed: num(edge, 0, 2 ** 53, fc.nat()),
     root: num(edge, 0, Math.max(0, g.length - 1), fc.integer({ min: 0, max: Math.max(0, g.length - 1) })),
     chunkBytes: num(edge, 1, MAX_SAFE, fc.integer({ min: 1, max: 1 << 20 })),
-  })).map(({ pair: [collective, algorithm], ...s }) => ({ ...s, collective, algorithm }));
+  })).map(({ pair: [collective, algorithm], ...s }) => ({
+    ...s, collective, algorithm, ...(collective === Collective.MoeLayer ? { moe: moeSpecFields(Math.max(1, s.group.length)) } : {}),
+  }));
   return fc.tuple(header(edge, "op-start"), spec, time(edge)).map(([h, s, startNs]) => ({ ...h, spec: s, startNs }));
 }
 

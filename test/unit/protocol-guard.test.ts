@@ -3,6 +3,7 @@ import { decode, encode } from "../../shared/codec/index.js";
 import { ALGORITHMS } from "../../shared/collectives/index.js";
 import { ProtocolError } from "../../shared/errors/index.js";
 import { Algorithm, asMessage, Collective, PROTOCOL_VERSION, type Message } from "../../shared/protocol/index.js";
+import { moeSpecFields } from "../helpers/moe-spec.js";
 
 type Fields = Record<string, unknown>;
 const header = { v: PROTOCOL_VERSION, from: 1, epoch: 0, inc: 0 };
@@ -99,6 +100,7 @@ describe("asMessage accepts valid messages", () => {
       for (const algorithm of Object.values(Algorithm)) {
         const m = withField("op-start", "spec.collective", collective);
         (m.spec as Fields).algorithm = algorithm;
+        if (collective === Collective.MoeLayer) (m.spec as Fields).moe = moeSpecFields(4);
         const has = ALGORITHMS[collective][algorithm] !== undefined;
         if (has) expect(() => asMessage(m), `${collective}/${algorithm}`).not.toThrow();
         else expect(rejection(m).message, `${collective}/${algorithm}`).toContain("op-start.spec.algorithm");
@@ -175,5 +177,47 @@ describe("asMessage rejects, naming the field", () => {
   it("a message that does not decode is an Error, before any guard", () => {
     expect(() => decode(new Uint8Array([0xc1]))).toThrow(Error);
     expect(() => decode(new Uint8Array(1024 * 1024 + 1))).toThrow(RangeError);
+  });
+});
+
+describe("asMessage and the moe-layer op", () => {
+  const moeStart = (): Fields => {
+    const m = valid["op-start"]();
+    Object.assign(m.spec as Fields, { collective: "moe-layer", algorithm: "direct", moe: moeSpecFields(4) });
+    return m;
+  };
+  const set = (m: Fields, path: string, value: unknown): Fields => {
+    const keys = path.split(".");
+    let at = m as Record<string, unknown>;
+    for (const k of keys.slice(0, -1)) at = at[k] as Record<string, unknown>;
+    at[keys[keys.length - 1]!] = value;
+    return m;
+  };
+
+  it("accepts a valid layer, and op-done marks and tally", () => {
+    expect(() => asMessage(moeStart())).not.toThrow();
+    expect(() => asMessage({ ...valid["op-done"](), marks: [1200, 3400.5], tally: [3, 3, 1, 7, 1] })).not.toThrow();
+  });
+
+  it.each<[string, unknown, string]>([
+    ["spec.moe", undefined, "op-start.spec.moe: "],
+    ["spec.moe.shape.ep", 5, "op-start.spec.moe.shape.ep: "], // more EP ranks than the group's 4
+    ["spec.moe.shape.topK", 9, "op-start.spec.moe.shape.topK: "], // 8 experts
+    ["spec.moe.shape.tokensPerRank", 2 ** 20, "op-start.spec.moe.shape.tokensPerRank: "], // 4 × 2^20 × 2 copies > 4 Mi
+    ["spec.moe.shape.capacityFactor", 0, "op-start.spec.moe.shape.capacityFactor: "],
+    ["spec.moe.shape.replicaPolicy", "random", "op-start.spec.moe.shape.replicaPolicy: "],
+    ["spec.moe.shape.replicas", [{ expert: 8, copies: 1 }], "op-start.spec.moe.shape.replicas[0].expert: "],
+    ["spec.moe.gating", { kind: "zipf" }, "op-start.spec.moe.gating.exponent: "],
+    ["spec.moe.gating", { kind: "fixed", assignments: [[0, 1]] }, "op-start.spec.moe.gating.assignments: "], // needs 8 rows
+  ])("rejects %s = %j", (path, value, want) => {
+    expect(rejection(set(moeStart(), path, value)).message.startsWith(want)).toBe(true);
+  });
+
+  it("rejects moe on another collective, and bad marks or tally", () => {
+    const m = valid["op-start"]();
+    (m.spec as Fields).moe = moeSpecFields(4);
+    expect(rejection(m).message).toMatch(/^op-start\.spec\.moe: /);
+    expect(rejection({ ...valid["op-done"](), marks: [Number.NaN] }).message).toMatch(/^op-done\.marks\[0\]: /);
+    expect(rejection({ ...valid["op-done"](), tally: [1.5] }).message).toMatch(/^op-done\.tally\[0\]: /);
   });
 });

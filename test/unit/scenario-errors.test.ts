@@ -41,6 +41,13 @@ function withWorkload(extra: Record<string, unknown>): Doc {
   return d;
 }
 
+/** A moe-layer workload on the base topology (8 NPUs), with `extra` over small valid defaults. */
+function withMoe(extra: Record<string, unknown>): Doc {
+  const d = base();
+  d.workload = { kind: "moe-layer", experts: 16, topK: 4, tokensPerRank: 4, ep: 8, ...extra };
+  return d;
+}
+
 /** A one-switch custom fabric with 4 NPUs and the given link list. */
 function customWith(links: Record<string, unknown>[]): Doc {
   const d = base();
@@ -130,6 +137,28 @@ const FIELD_CASES: readonly { name: string; doc: Doc; args?: string[]; path: str
     name: "hierarchical with ranks not filling whole nodes",
     doc: withWorkload({ algorithm: "hierarchical", ranks: 6 }),
     path: "workload.ranks", message: /4,2/,
+  },
+  // moe-layer (issue 4): each names its field.
+  { name: "moe: top-k above the experts", doc: withMoe({ topK: 17 }), path: "workload.topK", message: /17.*16/ },
+  { name: "moe: EP not dividing the experts, no replicas", doc: withMoe({ ep: 6 }), path: "workload.ep", message: /6.*16.*no replicas/ },
+  { name: "moe: capacity factor 0", doc: withMoe({ capacityFactor: 0 }), path: "workload.capacityFactor", message: /> 0/ },
+  { name: "moe: negative capacity factor", doc: withMoe({ capacityFactor: -1 }), path: "workload.capacityFactor", message: /> 0/ },
+  { name: "moe: EP above the endpoints", doc: withMoe({ ep: 9 }), path: "workload.ep", message: /9.*8 endpoints/ },
+  { name: "moe: unknown gating", doc: withMoe({ gating: { kind: "softmax" } }), path: "workload.gating.kind", message: /uniform/ },
+  { name: "moe: zipf without an exponent", doc: withMoe({ gating: { kind: "zipf" } }), path: "workload.gating.exponent", message: /./ },
+  { name: "moe: hot share above 1", doc: withMoe({ gating: { kind: "hot", hotFraction: 0.1, hotShare: 1.5 } }), path: "workload.gating.hotShare", message: /1/ },
+  { name: "moe: replica of an expert that does not exist", doc: withMoe({ replicas: [{ expert: 16, copies: 1 }] }), path: "workload.replicas[0].expert", message: /16/ },
+  { name: "moe: more copies than other ranks", doc: withMoe({ replicas: { hottest: 1, copies: 8 } }), path: "workload.replicas.copies", message: /8 ranks/ },
+  { name: "moe: fixed gating with a missing file", doc: withMoe({ gating: { kind: "fixed", file: "nope.json" } }), path: "workload.gating.file", message: /nope\.json.*ENOENT/ },
+  {
+    name: "moe: node limit leaving fewer than top-k experts",
+    doc: withMoe({ nodeLimit: 1, topK: 10 }), // 2 nodes of 4 ranks × 2 experts: one node holds 8 < 10
+    path: "workload.nodeLimit", message: /8.*10/,
+  },
+  {
+    name: "moe: second workload of a list",
+    doc: { ...base(), workload: [base().workload, { kind: "moe-layer", experts: 16, topK: 0 }] },
+    path: "workload[1].topK", message: /./,
   },
   { name: "unknown engine", doc: base(), args: ["--engine", "warp"], path: "engine", message: /sim|nats/ },
   {

@@ -1,6 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { DEFAULT_SCENARIO, loadScenario } from "../../shared/config/index.js";
 import { CLOUDMATRIX384, DeviceKind, type Topology } from "../../shared/topology/index.js";
+import type { CollectiveWorkload, Scenario } from "../../shared/config/index.js";
+
+/** The scenario's (only) workload, a collective. */
+const first = (s: Scenario): CollectiveWorkload => s.workloads[0] as CollectiveWorkload;
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -23,15 +27,15 @@ describe("loadScenario --set overrides", () => {
     expect(DEFAULT_SCENARIO.topology.npusPerNode).toBe(4);
     expect(topology.endpoints).toHaveLength(3 * 4);
     expect(topology.nodes).toHaveLength(3);
-    expect(scenario.workload.ranks).toBe(12);
-    expect(scenario.workload.sizes).toEqual([4 * KiB, 1 * MiB]);
+    expect(first(scenario).ranks).toBe(12);
+    expect(first(scenario).sizes).toEqual([4 * KiB, 1 * MiB]);
   });
 
   it("create maps on the way and parse values as YAML", () => {
     const { scenario } = loadScenario({ sets: ["outputs.dir=/tmp/x", "seed=9", "workload.algorithm=hierarchical"] });
     expect(scenario.outputs.dir).toBe("/tmp/x");
     expect(scenario.seed).toBe(9);
-    expect(scenario.workload.algorithm).toBe("hierarchical");
+    expect(first(scenario).algorithm).toBe("hierarchical");
   });
 });
 
@@ -78,11 +82,11 @@ describe("loadScenario sizes", () => {
   it("{from, to, factor} expands geometrically, both ends included", () => {
     const { scenario } = loadScenario({ sets: ["workload.sizes={from: 4KiB, to: 64KiB, factor: 2}"] });
     // 4 KiB × 2^k for k = 0..4: 4, 8, 16, 32, 64 KiB.
-    expect(scenario.workload.sizes).toEqual([4, 8, 16, 32, 64].map((k) => k * KiB));
+    expect(first(scenario).sizes).toEqual([4, 8, 16, 32, 64].map((k) => k * KiB));
   });
 
   it("{from, to, factor} stops at the last multiple not above `to`", () => {
     const { scenario } = loadScenario({ sets: ["workload.sizes={from: 4KiB, to: 100KiB, factor: 4}"] });
-    expect(scenario.workload.sizes).toEqual([4 * KiB, 16 * KiB, 64 * KiB]);
+    expect(first(scenario).sizes).toEqual([4 * KiB, 16 * KiB, 64 * KiB]);
   });
 });

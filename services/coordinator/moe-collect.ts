@@ -1,0 +1,152 @@
+import { routeAlphaBeta } from "../../shared/linkmodel/index.js";
+import {
+  checkCombined, combineBoundNs, dispatchBoundNs, droppedKs, expectedCombined, expertComputeBoundNs, layerOf, maxOverMeanLoad,
+  MoeTally, TOKEN_ELEMENTS, type MoeLayer, type PortModel,
+} from "../../shared/moe/index.js";
+import type { OpSpec } from "../../shared/protocol/index.js";
+import type { OpOutcome } from "../../shared/runtime/index.js";
+import type { Topology } from "../../shared/topology/index.js";
+import { hottestLinks, type LinkLoad } from "./moe-links.js";
+
+/** One MoE layer in the report: the issue's fields, the closed forms beside them, and what was checked. */
+export interface MoeRow {
+  readonly ep: number;
+  readonly experts: number;
+  readonly topK: number;
+  readonly tokensPerRank: number;
+  readonly gating: string;
+  readonly algorithm: string;
+  /** Token copies each expert replica accepts, or null when capacity is unlimited. */
+  readonly capacity: number | null;
+  readonly replicaCopies: number;
+  /**
+   * The layer's critical path, split where its phases hand over: dispatch = last rank's dispatch
+   * received − start; expert compute = last rank's experts done − that; combine = layer end − that.
+   * The three add up to layerNs.
+   */
+  readonly dispatchNs: number;
+  readonly expertComputeNs: number;
+  readonly combineNs: number;
+  readonly layerNs: number;
+  /** Closed forms on a non-blocking fabric (docs/moe.md): port serialization and the busiest rank's roofline. */
+  readonly dispatchBoundNs: number;
+  readonly combineBoundNs: number;
+  readonly expertComputeBoundNs: number;
+  /** (dispatch − bound) / bound, percent. */
+  readonly dispatchErrorPct: number;
+  /** Mean bytes a rank sends to other ranks, per ns of the phase (GB/s). */
+  readonly dispatchGBpsPerRank: number;
+  readonly combineGBpsPerRank: number;
+  /** Token copies processed per rank (measured by the ranks): max / mean. */
+  readonly maxOverMeanLoad: number;
+  /** Token copies per expert (all replicas): max / mean. */
+  readonly expertMaxOverMeanLoad: number;
+  /** Token copies that never came back to their origin, as the origins counted them. */
+  readonly droppedTokens: number;
+  readonly droppedPerExpert: Readonly<Record<string, number>>;
+  readonly hottestLinks: readonly LinkLoad[];
+  readonly verified: boolean;
+  readonly verifyError?: string;
+  readonly startNs: number;
+  readonly endNs: number;
+  readonly messages: number;
+  readonly wallMs: number;
+}
+
+const round = (x: number, digits: number) => Number(x.toFixed(digits));
+
+/** Endpoint injection bandwidth and the smallest one-way α, from the routes of rank 0. */
+export function portModel(spec: OpSpec, t: Topology): PortModel {
+  let alphaNs = Infinity, injectionGBps = 0;
+  for (let r = 1; r < spec.group.length; r++) {
+    const ab = routeAlphaBeta(t, t.route(spec.group[0]!, spec.group[r]!));
+    alphaNs = Math.min(alphaNs, ab.alphaNs);
+    injectionGBps = Math.max(injectionGBps, ab.betaGBps);
+  }
+  return { injectionGBps, alphaNs: Number.isFinite(alphaNs) ? alphaNs : 0 };
+}
+
+/** Checks every rank's combined tokens and tallies against the reference, and computes the row. */
+export function summarizeMoe(spec: OpSpec, out: OpOutcome, t: Topology, startNs: number, wallMs: number): MoeRow {
+  const layer = layerOf(spec);
+  const { shape, plan } = layer;
+  const n = shape.ep;
+  let problem: string | undefined = out.stalled ?? (out.failedActors.length ? `failed actors: ${out.failedActors.join(", ")}` : undefined);
+  const seen = new Set<number>();
+  let endNs = startNs, dispatchEnd = startNs, computeEnd = startNs;
+  const processed = new Array<number>(n).fill(0);
+  let returned = 0, dropped = 0;
+  const droppedPerExpert: Record<string, number> = {};
+  for (const d of out.done) {
+    endNs = Math.max(endNs, d.endNs);
+    if (d.error) { problem ??= `rank ${d.rank}: ${d.error.message}`; continue; }
+    if (seen.has(d.rank)) { problem ??= `rank ${d.rank} reported twice`; continue; }
+    seen.add(d.rank);
+    if (d.rank >= n) continue;
+    dispatchEnd = Math.max(dispatchEnd, d.marks?.[0] ?? d.endNs);
+    computeEnd = Math.max(computeEnd, d.marks?.[1] ?? d.endNs);
+    const tl = d.tally ?? [];
+    processed[d.rank] = tl[MoeTally.Processed] ?? 0;
+    returned += tl[MoeTally.Returned] ?? 0;
+    dropped += tl[MoeTally.Dropped] ?? 0;
+    for (let i = MoeTally.PerExpert; i + 1 < tl.length; i += 2) droppedPerExpert[tl[i]!] = (droppedPerExpert[tl[i]!] ?? 0) + tl[i + 1]!;
+    problem ??= checkRank(layer, d.rank, d.result);
+  }
+  if (seen.size !== spec.group.length) problem ??= `${spec.group.length - seen.size} ranks did not report`;
+  const accepted = plan.copies.length - plan.droppedTotal;
+  const sum = (a: readonly number[]) => a.reduce((x, y) => x + y, 0);
+  if (!problem && sum(processed) !== accepted) problem = `experts processed ${sum(processed)} copies, the plan accepted ${accepted}`;
+  if (!problem && returned !== accepted) problem = `${returned} parts came back, the plan accepted ${accepted}`;
+  if (!problem && dropped !== plan.droppedTotal) problem = `origins counted ${dropped} dropped copies, the plan dropped ${plan.droppedTotal}`;
+
+  const port = portModel(spec, t);
+  const dispatchNs = dispatchEnd - startNs, expertComputeNs = computeEnd - dispatchEnd, combineNs = endNs - computeEnd;
+  const dBound = dispatchBoundNs(shape, plan, port), cBound = combineBoundNs(shape, plan, port);
+  const remote = sum(Array.from(plan.sendCopies));
+  const perRank = (bytesPerCopy: number, ns: number) => (ns > 0 ? round((remote * bytesPerCopy) / n / ns, 3) : 0);
+  const capacityUnlimited = plan.capacity >= shape.tokensPerRank * shape.ep;
+  return {
+    ep: n, experts: shape.experts, topK: shape.topK, tokensPerRank: shape.tokensPerRank,
+    gating: describeGating(spec), algorithm: spec.algorithm,
+    capacity: capacityUnlimited ? null : plan.capacity,
+    replicaCopies: (shape.replicas ?? []).reduce((s, r) => s + r.copies, 0),
+    dispatchNs, expertComputeNs, combineNs, layerNs: endNs - startNs,
+    dispatchBoundNs: round(dBound, 1), combineBoundNs: round(cBound, 1),
+    expertComputeBoundNs: round(expertComputeBoundNs(shape, plan, { peakTflops: t.endpoint.peakTflops, efficiency: t.endpoint.computeEfficiency }), 1),
+    dispatchErrorPct: dBound > 0 ? round(((dispatchNs - dBound) / dBound) * 100, 3) : 0,
+    dispatchGBpsPerRank: perRank(shape.dispatchBytesPerToken, dispatchNs),
+    combineGBpsPerRank: perRank(shape.combineBytesPerToken, combineNs),
+    maxOverMeanLoad: round(maxOverMeanLoad(processed), 4),
+    expertMaxOverMeanLoad: round(maxOverMeanLoad(plan.expertLoad), 4),
+    droppedTokens: dropped,
+    droppedPerExpert,
+    hottestLinks: hottestLinks(layer, spec, t, 3),
+    verified: problem === undefined,
+    ...(problem ? { verifyError: problem } : {}),
+    startNs, endNs,
+    messages: out.messages,
+    wallMs: round(wallMs, 1),
+  };
+}
+
+/** A rank's combined tokens against expectedCombined (the affine fold of its choices, not the message path). */
+function checkRank(layer: MoeLayer, rank: number, got: Float64Array): string | undefined {
+  const T = layer.shape.tokensPerRank;
+  if (got.length !== T * TOKEN_ELEMENTS) return `rank ${rank}: ${got.length} elements, expected ${T * TOKEN_ELEMENTS}`;
+  for (let t = 0; t < T; t++) {
+    const g = rank * T + t;
+    const want = expectedCombined(layer.seed, layer.shape, layer.choices, g, droppedKs(layer, g));
+    const p = checkCombined(g, got.subarray(t * TOKEN_ELEMENTS, (t + 1) * TOKEN_ELEMENTS), want);
+    if (p) return `rank ${rank}: ${p}`;
+  }
+  return undefined;
+}
+
+function describeGating(spec: OpSpec): string {
+  const g = spec.moe!.gating;
+  switch (g.kind) {
+    case "zipf": return `zipf(${g.exponent})`;
+    case "hot": return `hot(${g.hotFraction},${g.hotShare})`;
+    default: return g.kind;
+  }
+}

@@ -1,0 +1,71 @@
+import { readFileSync } from "node:fs";
+import { dirname, resolve as resolvePath } from "node:path";
+import { parse } from "yaml";
+import { ScenarioError } from "../errors/index.js";
+import { validateMoe } from "../moe/validate.js";
+import type { Gating, MoeShape, RankNode } from "../moe/types.js";
+import type { Topology } from "../topology/index.js";
+import type { MoeWorkload } from "./moe-resolve.js";
+import type { CollectiveWorkload } from "./resolve.js";
+
+/** Checks a collective workload against the topology and fixes its rank count. */
+export function checkCollective(w: CollectiveWorkload, at: string, topology: Topology): CollectiveWorkload {
+  const npus = topology.endpoints.length;
+  if (w.ranks !== "all" && w.ranks > npus) throw new ScenarioError(`${at}.ranks`, `${w.ranks} ranks but the topology has ${npus} NPUs`);
+  const ranks = w.ranks === "all" ? npus : w.ranks;
+  if (ranks < 2) throw new ScenarioError(`${at}.ranks`, "a collective needs at least 2 ranks");
+  if (w.root >= ranks) throw new ScenarioError(`${at}.root`, `root ${w.root} is not one of the ${ranks} ranks`);
+  return { ...w, ranks };
+}
+
+/** Node of EP rank r: rank r is the topology's r-th endpoint. */
+export function endpointNodes(topology: Topology): RankNode {
+  const node = new Map<number, number>();
+  topology.nodes.forEach((ids, n) => ids.forEach((id) => node.set(id, n)));
+  return (r) => node.get(topology.endpoints[r]!) ?? r;
+}
+
+/**
+ * Checks an MoE workload against the topology (EP ≤ endpoints), reads fixed assignments from their
+ * file, and validates the whole layer (shared/moe validate) before any actor starts. Paths name the
+ * scenario field, under `at` (`workload` or `workload[i]`).
+ */
+export function checkMoe(w: MoeWorkload, at: string, topology: Topology, scenarioFile: string | undefined): MoeWorkload {
+  const npus = topology.endpoints.length;
+  if (w.shape.ep !== "all" && w.shape.ep > npus) throw new ScenarioError(`${at}.ep`, `${w.shape.ep} EP ranks but the topology has ${npus} endpoints`);
+  const ep = w.shape.ep === "all" ? npus : w.shape.ep;
+  if (w.replicas.kind === "hottest" && w.replicas.hottest > w.shape.experts) {
+    throw new ScenarioError(`${at}.replicas.hottest`, `${w.replicas.hottest} hottest experts, but there are ${w.shape.experts}`);
+  }
+  const gating = "file" in w.gating ? readAssignments(w.gating.file, `${at}.gating.file`, scenarioFile) : w.gating;
+  const shape: MoeShape = { ...w.shape, ep, replicas: provisionalReplicas(w) };
+  const issue = validateMoe(shape, gating, endpointNodes(topology))[0];
+  if (issue) {
+    // `hottest: N` became N provisional list entries: name the field the user wrote.
+    const path = w.replicas.kind === "hottest" ? issue.path.replace(/^workload\.replicas\[\d+\]\./, "workload.replicas.") : issue.path;
+    throw new ScenarioError(path.replace(/^workload/, at), issue.message);
+  }
+  return { ...w, shape: { ...w.shape, ep }, gating };
+}
+
+/** Replicas as placement will see them; `hottest` ones get real ids only at planning (they depend on the seed). */
+function provisionalReplicas(w: MoeWorkload): MoeShape["replicas"] {
+  if (w.replicas.kind === "list") return w.replicas.list;
+  const { hottest, copies } = w.replicas;
+  return Array.from({ length: hottest }, (_, expert) => ({ expert, copies }));
+}
+
+function readAssignments(file: string, at: string, scenarioFile: string | undefined): Gating {
+  const path = scenarioFile ? resolvePath(dirname(scenarioFile), file) : file;
+  let raw: unknown;
+  try {
+    raw = parse(readFileSync(path, "utf8"));
+  } catch (err) {
+    throw new ScenarioError(at, `cannot read assignments from ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  const rows = Array.isArray(raw) ? raw : (raw as { assignments?: unknown } | null)?.assignments;
+  if (!Array.isArray(rows) || !rows.every((r) => Array.isArray(r) && r.every((e) => Number.isInteger(e)))) {
+    throw new ScenarioError(at, `${path} must hold a list of rows of expert ids (or assignments: [...])`);
+  }
+  return { kind: "fixed", assignments: rows as number[][] };
+}

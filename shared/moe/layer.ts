@@ -1,0 +1,66 @@
+import type { MoeLayerSpec, OpSpec } from "../protocol/index.js";
+import { chooseExperts, type ExpertChoices } from "./gating.js";
+import { placeExperts, type Placement } from "./placement.js";
+import { planDispatch, DROPPED, type DispatchPlan } from "./routing.js";
+import type { MoeShape, RankNode } from "./types.js";
+import { assertValidMoe } from "./validate.js";
+
+/**
+ * One MoE layer as every EP rank plans it: the same placement, choices and dispatch plan on every
+ * rank, from the op spec alone (routing is deterministic given the gate; the count exchange real
+ * stacks run first is not modelled). Planning is pure, so a process caches it per spec.
+ */
+export interface MoeLayer {
+  readonly shape: MoeShape;
+  readonly seed: number;
+  readonly placement: Placement;
+  readonly choices: ExpertChoices;
+  readonly plan: DispatchPlan;
+  readonly rankNode: RankNode;
+}
+
+/** Node of each rank from the spec's node groups (ranks of one node together). */
+export function rankNodeOf(spec: Pick<OpSpec, "nodeGroups">): RankNode {
+  const node = new Map<number, number>();
+  spec.nodeGroups.forEach((g, n) => g.forEach((r) => node.set(r, n)));
+  return (r) => node.get(r) ?? r;
+}
+
+const byObject = new WeakMap<MoeLayerSpec, MoeLayer>();
+const byKey = new Map<string, MoeLayer>();
+/** Distinct layers a process keeps planned (a sweep runs one layer after another). */
+const CACHE_LAYERS = 4;
+
+/** The layer of a moe-layer op spec; throws a ScenarioError (naming the field) when it is invalid. */
+export function layerOf(spec: OpSpec): MoeLayer {
+  const m = spec.moe;
+  if (!m) throw new Error(`op ${spec.op} is a ${spec.collective}, not a moe-layer`);
+  const hit = byObject.get(m);
+  if (hit && hit.seed === spec.seed) return hit;
+  const key = `${spec.seed}|${JSON.stringify(spec.nodeGroups)}|${JSON.stringify(m)}`;
+  let layer = byKey.get(key);
+  if (!layer) {
+    layer = planLayer(m, spec.seed, rankNodeOf(spec));
+    byKey.set(key, layer);
+    if (byKey.size > CACHE_LAYERS) byKey.delete(byKey.keys().next().value as string);
+  }
+  byObject.set(m, layer);
+  return layer;
+}
+
+/** Plans a layer from scratch. */
+export function planLayer(m: MoeLayerSpec, seed: number, rankNode: RankNode): MoeLayer {
+  assertValidMoe(m.shape, m.gating, rankNode);
+  const placement = placeExperts(m.shape);
+  const choices = chooseExperts(m.shape, m.gating, seed, { placement, rankNode });
+  const plan = planDispatch(m.shape, placement, choices, rankNode);
+  return { shape: m.shape, seed, placement, choices, plan, rankNode };
+}
+
+/** The k's of global token g that the plan dropped. */
+export function droppedKs(layer: MoeLayer, g: number): Set<number> {
+  const K = layer.shape.topK;
+  const out = new Set<number>();
+  for (let k = 0; k < K; k++) if (layer.plan.copies[g * K + k]!.dstRank === DROPPED) out.add(k);
+  return out;
+}

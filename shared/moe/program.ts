@@ -1,0 +1,135 @@
+import { compute, mark, mod, phaseTag, recv, send, tally, type Program, type ProgramEnv } from "../collectives/program.js";
+import { expertFlopsPerCopy } from "./bounds.js";
+import { choiceAt } from "./gating.js";
+import { droppedKs, layerOf, type MoeLayer } from "./layer.js";
+import { applyExpert, checkCombined, combineFromParts, expectedCombined, tokenVector, TOKEN_ELEMENTS, type ExpertPart } from "./reference.js";
+import type { TokenCopy } from "./routing.js";
+
+/** Real elements per copy on the wire: dispatch (token, k, expert, x…), combine (token, k, y…). */
+export const DISPATCH_ELEMENTS = 3 + TOKEN_ELEMENTS;
+export const COMBINE_ELEMENTS = 2 + TOKEN_ELEMENTS;
+const TAG_DISPATCH = phaseTag(0, 0), TAG_COMBINE = phaseTag(1, 0);
+
+/**
+ * What an EP rank reports in op-done `tally`: copies its experts processed, parts that came back to
+ * its tokens, its token copies that never came back (dropped), then (expert, dropped) pairs.
+ */
+export const MoeTally = { Processed: 0, Returned: 1, Dropped: 2, PerExpert: 3 } as const;
+
+/** Bytes of one expert's weights in HBM: three hidden × intermediate matrices. */
+export function expertWeightBytes(layer: MoeLayer): number {
+  const s = layer.shape;
+  return 3 * s.hidden * s.expertIntermediate * (s.weightBytes ?? 1);
+}
+
+/**
+ * One EP rank's side of an MoE layer with direct dispatch (all-to-all-v of token copies, ranks taken
+ * me+1, me+2, … so each round is a permutation):
+ * 1. shared experts start in the background on the rank's own tokens;
+ * 2. dispatch: each accepted copy travels to its expert's rank as (token, k, expert, vector), modelled
+ *    as dispatchBytesPerToken; copies for the rank's own experts stay local; dropped copies go nowhere;
+ * 3. experts apply their functions to what arrived (roofline: flops per copy, each used expert's weights read once);
+ * 4. combine: outputs go back to their origin as (token, k, output), combineBytesPerToken each;
+ * 5. the origin sums gate-weighted parts and shared outputs, and checks every token against the
+ *    independent reference (expectedCombined). Returns the rank's combined tokens, in token order.
+ */
+export function* moeLayerProgram(env: ProgramEnv): Program {
+  const layer = layerOf(env.spec);
+  const { shape, plan } = layer;
+  const me = env.rank, n = shape.ep, T = shape.tokensPerRank, seed = env.spec.seed;
+  if (me >= n) return new Float64Array(0);
+  const flops = expertFlopsPerCopy(shape), weights = expertWeightBytes(layer);
+  if (shape.sharedExperts > 0) yield* compute(T * shape.sharedExperts * flops, shape.sharedExperts * weights, true);
+
+  for (let j = 1; j < n; j++) {
+    const to = mod(me + j, n), list = plan.lists[me]![to]!;
+    if (list.length > 0) yield* send(to, TAG_DISPATCH, list.length * shape.dispatchBytesPerToken, packDispatch(layer, list));
+  }
+  const inbox: (Float64Array | undefined)[] = new Array(n);
+  inbox[me] = packDispatch(layer, plan.lists[me]![me]!);
+  for (let j = 1; j < n; j++) {
+    const from = mod(me - j, n);
+    if (plan.lists[from]![me]!.length > 0) inbox[from] = (yield* recv(from, TAG_DISPATCH)).data;
+  }
+  yield* mark();
+
+  const held = new Set(layer.placement.expertsOn(me));
+  const used = new Set<number>();
+  let processed = 0;
+  const outbox = inbox.map((data) => {
+    if (!data) return undefined;
+    const copies = data.length / DISPATCH_ELEMENTS;
+    const out = new Float64Array(copies * COMBINE_ELEMENTS);
+    for (let c = 0; c < copies; c++) {
+      const at = c * DISPATCH_ELEMENTS, expert = data[at + 2]!;
+      if (!held.has(expert)) throw new Error(`rank ${me} got a copy for expert ${expert}, which it does not hold`);
+      used.add(expert);
+      out[c * COMBINE_ELEMENTS] = data[at]!;
+      out[c * COMBINE_ELEMENTS + 1] = data[at + 1]!;
+      out.set(applyExpert(seed, expert, data.subarray(at + 3, at + DISPATCH_ELEMENTS)), c * COMBINE_ELEMENTS + 2);
+    }
+    processed += copies;
+    return out;
+  });
+  if (processed > 0) yield* compute(processed * flops, used.size * weights);
+  yield* mark();
+
+  for (let j = 1; j < n; j++) {
+    const to = mod(me + j, n), out = outbox[to];
+    if (out) yield* send(to, TAG_COMBINE, (out.length / COMBINE_ELEMENTS) * shape.combineBytesPerToken, out);
+  }
+  const parts: ExpertPart[][] = Array.from({ length: T }, () => []);
+  const collect = (data: Float64Array) => {
+    for (let at = 0; at < data.length; at += COMBINE_ELEMENTS) {
+      const t = data[at]!, k = data[at + 1]!;
+      if (!(t >= 0 && t < T) || parts[t]!.some((p) => p.k === k)) throw new Error(`rank ${me}: unexpected part (token ${t}, k ${k})`);
+      parts[t]!.push({ k, output: data.slice(at + 2, at + COMBINE_ELEMENTS) });
+    }
+  };
+  if (outbox[me]) collect(outbox[me]);
+  for (let j = 1; j < n; j++) {
+    const from = mod(me - j, n);
+    if (plan.lists[me]![from]!.length > 0) collect((yield* recv(from, TAG_COMBINE)).data);
+  }
+  return yield* finish(layer, me, parts, processed);
+}
+
+/** Combines and checks the rank's tokens, and tallies what came back. */
+function* finish(layer: MoeLayer, me: number, parts: readonly ExpertPart[][], processed: number): Program {
+  const { shape, choices } = layer;
+  const T = shape.tokensPerRank, K = shape.topK, seed = layer.seed;
+  const result = new Float64Array(T * TOKEN_ELEMENTS);
+  const droppedPerExpert = new Map<number, number>();
+  let returned = 0;
+  for (let t = 0; t < T; t++) {
+    const g = me * T + t;
+    const got = combineFromParts(seed, shape, choices, g, parts[t]!);
+    const problem = checkCombined(g, got, expectedCombined(seed, shape, choices, g, droppedKs(layer, g)));
+    if (problem) throw new Error(`rank ${me}: combined result wrong: ${problem}`);
+    result.set(got, t * TOKEN_ELEMENTS);
+    returned += parts[t]!.length;
+    const back = new Set(parts[t]!.map((p) => p.k));
+    for (let k = 0; k < K; k++) {
+      if (back.has(k)) continue;
+      const e = choiceAt(choices, g, k).expert;
+      droppedPerExpert.set(e, (droppedPerExpert.get(e) ?? 0) + 1);
+    }
+  }
+  const pairs = [...droppedPerExpert].sort((a, b) => a[0] - b[0]).flat();
+  yield* tally([processed, returned, T * K - returned, ...pairs]);
+  return result;
+}
+
+/** The real data of a list of copies: (token, k, expert, token vector) each. */
+function packDispatch(layer: MoeLayer, list: readonly TokenCopy[]): Float64Array {
+  const T = layer.shape.tokensPerRank;
+  const out = new Float64Array(list.length * DISPATCH_ELEMENTS);
+  list.forEach((c, i) => {
+    const at = i * DISPATCH_ELEMENTS;
+    out[at] = c.token;
+    out[at + 1] = c.k;
+    out[at + 2] = c.expert;
+    out.set(tokenVector(layer.seed, c.srcRank * T + c.token), at + 3);
+  });
+  return out;
+}

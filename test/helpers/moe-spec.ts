@@ -1,0 +1,10 @@
+/** A small valid `spec.moe` for op-start messages: `ep` ranks, 2 experts each, top-2, 2 tokens per rank. */
+export function moeSpecFields(ep: number): Record<string, unknown> {
+  return {
+    shape: {
+      hidden: 64, experts: 2 * ep, topK: Math.min(2, 2 * ep), expertIntermediate: 32, tokensPerRank: 2, ep, sharedExperts: 0,
+      dispatchBytesPerToken: 576, combineBytesPerToken: 128, capacityFactor: 1.5, replicaPolicy: "round-robin",
+    },
+    gating: { kind: "uniform" },
+  };
+}

@@ -1,12 +1,12 @@
 import { routeAlphaBeta } from "../../shared/linkmodel/index.js";
 import {
-  checkCombined, combineBoundNs, dispatchBoundNs, droppedKs, expectedCombined, expertComputeBoundNs, layerOf, maxOverMeanLoad,
+  checkCombined, droppedKs, expectedCombined, expertComputeBoundNs, layerOf, maxOverMeanLoad,
   MoeTally, TOKEN_ELEMENTS, type MoeLayer, type PortModel,
 } from "../../shared/moe/index.js";
 import type { OpSpec } from "../../shared/protocol/index.js";
 import type { OpOutcome } from "../../shared/runtime/index.js";
 import type { Topology } from "../../shared/topology/index.js";
-import { hottestLinks, type LinkLoad } from "./moe-links.js";
+import { busiestLinkNs, hottestLinks, linkBytes, type LinkLoad } from "./moe-links.js";
 
 /** One MoE layer in the report: the issue's fields, the closed forms beside them, and what was checked. */
 export interface MoeRow {
@@ -28,7 +28,11 @@ export interface MoeRow {
   readonly expertComputeNs: number;
   readonly combineNs: number;
   readonly layerNs: number;
-  /** Closed forms on a non-blocking fabric (docs/moe.md): port serialization and the busiest rank's roofline. */
+  /**
+   * Lower bounds (docs/moe.md): the busiest link's serialization of the phase's bytes + α_min — on a
+   * non-blocking fabric that link is an injection or ejection port, max_r max(send_r, recv_r) × B / β —
+   * and the busiest rank's expert roofline.
+   */
   readonly dispatchBoundNs: number;
   readonly combineBoundNs: number;
   readonly expertComputeBoundNs: number;
@@ -99,9 +103,11 @@ export function summarizeMoe(spec: OpSpec, out: OpOutcome, t: Topology, startNs:
   if (!problem && returned !== accepted) problem = `${returned} parts came back, the plan accepted ${accepted}`;
   if (!problem && dropped !== plan.droppedTotal) problem = `origins counted ${dropped} dropped copies, the plan dropped ${plan.droppedTotal}`;
 
-  const port = portModel(spec, t);
+  const alpha = portModel(spec, t).alphaNs;
   const dispatchNs = dispatchEnd - startNs, expertComputeNs = computeEnd - dispatchEnd, combineNs = endNs - computeEnd;
-  const dBound = dispatchBoundNs(shape, plan, port), cBound = combineBoundNs(shape, plan, port);
+  const dLinks = linkBytes(layer, spec, t, "dispatch"), cLinks = linkBytes(layer, spec, t, "combine");
+  const bound = (bytes: Float64Array) => { const ns = busiestLinkNs(bytes, t); return ns > 0 ? ns + alpha : 0; };
+  const dBound = bound(dLinks), cBound = bound(cLinks);
   const remote = sum(Array.from(plan.sendCopies));
   const perRank = (bytesPerCopy: number, ns: number) => (ns > 0 ? round((remote * bytesPerCopy) / n / ns, 3) : 0);
   const capacityUnlimited = plan.capacity >= shape.tokensPerRank * shape.ep;
@@ -120,7 +126,7 @@ export function summarizeMoe(spec: OpSpec, out: OpOutcome, t: Topology, startNs:
     expertMaxOverMeanLoad: round(maxOverMeanLoad(plan.expertLoad), 4),
     droppedTokens: dropped,
     droppedPerExpert,
-    hottestLinks: hottestLinks(layer, spec, t, 3),
+    hottestLinks: hottestLinks([dLinks, cLinks], t, 3),
     verified: problem === undefined,
     ...(problem ? { verifyError: problem } : {}),
     startNs, endNs,

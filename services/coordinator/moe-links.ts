@@ -12,25 +12,38 @@ export interface LinkLoad {
 }
 
 /**
- * The links carrying the most bytes, from the plan and the fabric's deterministic routes (the same
- * striping the endpoints use): each pair's copies × bytes per copy, split over the route's stripes.
+ * Modelled bytes per link of one phase, from the plan and the fabric's deterministic routes (the
+ * striping the endpoints use): each pair's copies × bytes per copy, split evenly over the route's
+ * stripes. Combine runs the dispatch pairs in reverse.
  */
-export function hottestLinks(layer: MoeLayer, spec: OpSpec, t: Topology, top: number): LinkLoad[] {
+export function linkBytes(layer: MoeLayer, spec: OpSpec, t: Topology, phase: "dispatch" | "combine"): Float64Array {
   const { plan, shape } = layer;
   const bytes = new Float64Array(t.links.length);
-  const add = (a: number, b: number, total: number) => {
-    const stripes = t.route(spec.group[a]!, spec.group[b]!).stripes;
-    const parts = splitEven(total, stripes.length);
-    stripes.forEach((path, i) => { for (const l of path) bytes[l]! += parts[i]!; });
-  };
+  const perCopy = phase === "dispatch" ? shape.dispatchBytesPerToken : shape.combineBytesPerToken;
   for (let src = 0; src < shape.ep; src++) {
     for (let dst = 0; dst < shape.ep; dst++) {
       const c = plan.lists[src]![dst]!.length;
       if (c === 0 || src === dst) continue;
-      add(src, dst, c * shape.dispatchBytesPerToken);
-      add(dst, src, c * shape.combineBytesPerToken);
+      const [a, b] = phase === "dispatch" ? [src, dst] : [dst, src];
+      const stripes = t.route(spec.group[a]!, spec.group[b]!).stripes;
+      const parts = splitEven(c * perCopy, stripes.length);
+      stripes.forEach((path, i) => { for (const l of path) bytes[l]! += parts[i]!; });
     }
   }
+  return bytes;
+}
+
+/** ns the busiest link needs to carry its bytes (0 when nothing moves). */
+export function busiestLinkNs(bytes: Float64Array, t: Topology): number {
+  let worst = 0;
+  bytes.forEach((b, l) => { worst = Math.max(worst, b / t.links[l]!.bandwidthGBps); });
+  return worst;
+}
+
+/** The `top` links carrying the most bytes over both phases, named `from→to` (`#i` among parallel lanes). */
+export function hottestLinks(loads: readonly Float64Array[], t: Topology, top: number): LinkLoad[] {
+  const bytes = new Float64Array(t.links.length);
+  for (const l of loads) l.forEach((b, i) => { bytes[i]! += b; });
   return Array.from(bytes.keys()).sort((a, b) => bytes[b]! - bytes[a]! || a - b).slice(0, top).filter((l) => bytes[l]! > 0).map((l) => {
     const link = t.links[l]!;
     const parallel = t.links.filter((x) => x.from === link.from && x.to === link.to);

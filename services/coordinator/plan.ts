@@ -87,7 +87,7 @@ function moeOp(w: MoeWorkload, t: Topology, id: { op: number; seed: number }): O
     realElements: 1,
     root: 0,
     chunkBytes: 1,
-    moe: { shape: { ...base, replicas }, gating },
+    moe: { shape: { ...base, replicas }, gating, chunkTokens: w.chunkTokens },
   };
 }
 

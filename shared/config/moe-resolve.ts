@@ -18,6 +18,7 @@ export type ReplicaChoice =
 export interface MoeWorkload {
   readonly kind: "moe-layer";
   readonly algorithm: "direct";
+  readonly chunkTokens: number;
   readonly shape: Omit<MoeShape, "ep" | "replicas"> & { readonly ep: number | "all" };
   readonly gating: Gating | { readonly kind: "fixed"; readonly file: string };
   readonly replicas: ReplicaChoice;
@@ -31,6 +32,7 @@ export function resolveMoeWorkload(w: RawMoeWorkload, at: string): MoeWorkload {
   return {
     kind: "moe-layer",
     algorithm: w.algorithm ?? "direct",
+    chunkTokens: w.chunkTokens ?? 8,
     shape: {
       hidden, experts, topK,
       expertIntermediate: w.expertIntermediate ?? MOE_DEFAULTS.expertIntermediate,

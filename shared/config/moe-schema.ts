@@ -41,6 +41,8 @@ export const moeWorkloadSchema = z.object({
   replicas: z.union([replicaList, replicaHottest]).optional(),
   replicaPolicy: z.enum(["round-robin", "least-loaded", "same-node-first"]).optional(),
   algorithm: z.literal("direct").optional(),
+  /** Token copies per message to one peer (senders interleave peers a chunk at a time). */
+  chunkTokens: posInt.optional(),
 }).strict();
 
 export type RawMoeWorkload = z.infer<typeof moeWorkloadSchema>;

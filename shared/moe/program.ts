@@ -8,7 +8,13 @@ import type { TokenCopy } from "./routing.js";
 /** Real elements per copy on the wire: dispatch (token, k, expert, x…), combine (token, k, y…). */
 export const DISPATCH_ELEMENTS = 3 + TOKEN_ELEMENTS;
 export const COMBINE_ELEMENTS = 2 + TOKEN_ELEMENTS;
-const TAG_DISPATCH = phaseTag(0, 0), TAG_COMBINE = phaseTag(1, 0);
+const TAG_DISPATCH = 0, TAG_COMBINE = 1;
+/**
+ * Copies per message to one peer. Senders take peers in turn a chunk at a time (as DeepEP and
+ * CM384's FusedDispatch interleave destinations), so every receiver is fed from the start instead
+ * of waiting for peers busy with whole transfers to others.
+ */
+export const DEFAULT_CHUNK_TOKENS = 8;
 
 /**
  * What an EP rank reports in op-done `tally`: copies its experts processed, parts that came back to
@@ -41,15 +47,14 @@ export function* moeLayerProgram(env: ProgramEnv): Program {
   const flops = expertFlopsPerCopy(shape), weights = expertWeightBytes(layer);
   if (shape.sharedExperts > 0) yield* compute(T * shape.sharedExperts * flops, shape.sharedExperts * weights, true);
 
-  for (let j = 1; j < n; j++) {
-    const to = mod(me + j, n), list = plan.lists[me]![to]!;
-    if (list.length > 0) yield* send(to, TAG_DISPATCH, list.length * shape.dispatchBytesPerToken, packDispatch(layer, list));
-  }
+  const chunk = env.spec.moe!.chunkTokens ?? DEFAULT_CHUNK_TOKENS;
+  const dispatchOut = plan.lists[me]!.map((list) => packDispatch(layer, list));
+  yield* exchange(me, n, chunk, TAG_DISPATCH, shape.dispatchBytesPerToken, DISPATCH_ELEMENTS, dispatchOut);
   const inbox: (Float64Array | undefined)[] = new Array(n);
-  inbox[me] = packDispatch(layer, plan.lists[me]![me]!);
+  inbox[me] = dispatchOut[me];
   for (let j = 1; j < n; j++) {
-    const from = mod(me - j, n);
-    if (plan.lists[from]![me]!.length > 0) inbox[from] = (yield* recv(from, TAG_DISPATCH)).data;
+    const from = mod(me - j, n), copies = plan.lists[from]![me]!.length;
+    if (copies > 0) inbox[from] = yield* gather(from, chunk, copies, TAG_DISPATCH, DISPATCH_ELEMENTS);
   }
   yield* mark();
 
@@ -74,10 +79,7 @@ export function* moeLayerProgram(env: ProgramEnv): Program {
   if (processed > 0) yield* compute(processed * flops, used.size * weights);
   yield* mark();
 
-  for (let j = 1; j < n; j++) {
-    const to = mod(me + j, n), out = outbox[to];
-    if (out) yield* send(to, TAG_COMBINE, (out.length / COMBINE_ELEMENTS) * shape.combineBytesPerToken, out);
-  }
+  yield* exchange(me, n, chunk, TAG_COMBINE, shape.combineBytesPerToken, COMBINE_ELEMENTS, outbox);
   const parts: ExpertPart[][] = Array.from({ length: T }, () => []);
   const collect = (data: Float64Array) => {
     for (let at = 0; at < data.length; at += COMBINE_ELEMENTS) {
@@ -89,9 +91,34 @@ export function* moeLayerProgram(env: ProgramEnv): Program {
   if (outbox[me]) collect(outbox[me]);
   for (let j = 1; j < n; j++) {
     const from = mod(me - j, n);
-    if (plan.lists[me]![from]!.length > 0) collect((yield* recv(from, TAG_COMBINE)).data);
+    const copies = plan.lists[me]![from]!.length;
+    if (copies > 0) collect(yield* gather(from, chunk, copies, TAG_COMBINE, COMBINE_ELEMENTS));
   }
   return yield* finish(layer, me, parts, processed);
+}
+
+/**
+ * Sends `data[to]` (elements per copy `width`) to every other rank, `chunk` copies per message, round
+ * by round: round c sends the c-th chunk to me+1, me+2, … in turn.
+ */
+function* exchange(me: number, n: number, chunk: number, phase: number, bytesPerCopy: number, width: number, data: readonly (Float64Array | undefined)[]): Program<void> {
+  let rounds = 0;
+  for (const d of data) if (d) rounds = Math.max(rounds, Math.ceil(d.length / width / chunk));
+  if (rounds >= 65_536) throw new Error(`${rounds} chunks to one peer: raise chunkTokens`);
+  for (let c = 0; c < rounds; c++) {
+    for (let j = 1; j < n; j++) {
+      const to = mod(me + j, n), d = data[to];
+      const copies = d ? Math.min(chunk, d.length / width - c * chunk) : 0;
+      if (copies > 0) yield* send(to, phaseTag(phase, c), copies * bytesPerCopy, d!.subarray(c * chunk * width, (c * chunk + copies) * width));
+    }
+  }
+}
+
+/** Receives the `copies` copies `from` sends in chunks (exchange), concatenated. */
+function* gather(from: number, chunk: number, copies: number, phase: number, width: number): Program<Float64Array> {
+  const out = new Float64Array(copies * width);
+  for (let c = 0; c * chunk < copies; c++) out.set((yield* recv(from, phaseTag(phase, c))).data, c * chunk * width);
+  return out;
 }
 
 /** Combines and checks the rank's tokens, and tallies what came back. */

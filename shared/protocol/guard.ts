@@ -193,6 +193,7 @@ function checkMoe(x: unknown, ranks: number): void {
     });
   }
   checkGating(map(m.gating, "op-start.spec.moe.gating"), ep * tokens, topK, experts);
+  if (m.chunkTokens !== undefined) int(m.chunkTokens, "op-start.spec.moe.chunkTokens", 1, MAX_MOE_COPIES);
 }
 
 function checkGating(g: Fields, tokens: number, topK: number, experts: number): void {

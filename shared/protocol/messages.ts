@@ -65,6 +65,8 @@ export interface OpSpec {
 export interface MoeLayerSpec {
   readonly shape: MoeShape;
   readonly gating: Gating;
+  /** Token copies per message to one peer (default 8, shared/moe/program.ts). */
+  readonly chunkTokens?: number;
 }
 
 /** One stripe of a transfer, on its way through the fabric. */

@@ -7,6 +7,7 @@ import { formatTable, runScenario, writeReport } from "../coordinator/index.js";
 import { makeEngine } from "./engines.js";
 import { serve, withControlService } from "./serve.js";
 import { registerComposeCommand } from "./compose-cmd.js";
+import { registerSweepCommand } from "./sweep.js";
 
 const EXIT_FAILED = 1;
 const EXIT_USAGE = 2;
@@ -81,6 +82,7 @@ program.command("coordinator")
   });
 
 registerComposeCommand(program);
+registerSweepCommand(program, (code) => { process.exitCode = code; });
 
 try {
   await program.parseAsync(process.argv);

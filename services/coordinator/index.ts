@@ -6,3 +6,5 @@ export { formatTable } from "./table.js";
 export { NatsEngine } from "./nats-engine.js";
 export { placeActors, MAX_PER_ACTOR_PROCESSES } from "./placement.js";
 export { startControlService, controlSubject, CONTROL_SERVICE_NAME, type ControlHandlers } from "./control-service.js";
+export { summarizeMoe, type MoeRow } from "./moe-collect.js";
+export { formatMoeTable } from "./moe-table.js";

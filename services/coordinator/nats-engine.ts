@@ -12,7 +12,7 @@ import {
   COORDINATOR, PROTOCOL_VERSION, Channel, Subjects,
   type Message, type OpDoneMsg, type OpSpec, type StatusMsg,
 } from "../../shared/protocol/index.js";
-import { credentialsFromEnv, type Engine, type EngineCursor, type Logger, type OpOutcome } from "../../shared/runtime/index.js";
+import { credentialsFromEnv, type Engine, type EngineCursor, type Logger, type OpOutcome, type RankParts } from "../../shared/runtime/index.js";
 import { topologyHash } from "../../shared/topology/index.js";
 import type { SimNs } from "../../shared/units/index.js";
 import { Launcher } from "./launcher.js";
@@ -162,11 +162,14 @@ export class NatsEngine implements Engine {
     this.nc.publish(this.subjects.to(Channel.Control, COORDINATOR, to), encode(msg));
   }
 
-  async runOp(spec: OpSpec, startNs: SimNs, epoch: number, signal?: AbortSignal): Promise<OpOutcome> {
+  async runOp(spec: OpSpec, startNs: SimNs, epoch: number, signal?: AbortSignal, parts?: RankParts): Promise<OpOutcome> {
     const done = new Map<number, OpDoneMsg>();
     const t0 = performance.now();
     const finished = new Promise<void>((resolve) => { this.current = { spec, done, finish: resolve }; });
-    for (const id of spec.group) this.control(id, { v: PROTOCOL_VERSION, type: "op-start", from: COORDINATOR, epoch, inc: 0, spec, startNs });
+    spec.group.forEach((id, r) => {
+      const part = parts?.(r);
+      this.control(id, { v: PROTOCOL_VERSION, type: "op-start", from: COORDINATOR, epoch, inc: 0, spec, startNs, ...(part ? { part } : {}) });
+    });
     const stalled = await this.watch(finished, signal);
     const activeWallMs = performance.now() - t0;
     this.current = undefined;
@@ -193,7 +196,7 @@ export class NatsEngine implements Engine {
       await Promise.race([finished, sleep(WATCHDOG_TICK_MS)]);
       if (isDone) break;
       if (signal?.aborted) throw signal.reason;
-      const dead = this.registry.dead(all);
+      const dead = this.silent(all, dep.watchdogMs);
       const exited = this.launcher.exited();
       if (dead.length || exited.length) {
         const reason = exited.length
@@ -207,6 +210,18 @@ export class NatsEngine implements Engine {
       }
     }
     return undefined;
+  }
+
+  /**
+   * Actors that failed or went silent. An actor in a host process this engine launched and that is
+   * still running is overloaded rather than dead (its heartbeats queue behind a burst of data on a
+   * busy machine): it counts as silent only after `lagLimitMs`. A host that exits is caught at once by
+   * the launcher, and one that hangs by the watchdog; external actors get the heartbeat timeout.
+   */
+  private silent(all: readonly number[], lagLimitMs: number) {
+    const local = new Set(this.launcher.hosts.filter((h) => h.exit === undefined).flatMap((h) => h.actors));
+    const now = Date.now();
+    return this.registry.dead(all).filter((d) => d.phase === "failed" || !local.has(d.id) || now - d.lastSeenMs > lagLimitMs);
   }
 
   /** Asks every live actor what it waits for; returns the replies that arrive within STATUS_WAIT_MS. */

@@ -2,6 +2,7 @@ import { performance } from "node:perf_hooks";
 import type { Loaded } from "../../shared/config/index.js";
 import type { Engine } from "../../shared/runtime/index.js";
 import { simNs } from "../../shared/units/index.js";
+import { layerOf, rankPart } from "../../shared/moe/index.js";
 import { Collective } from "../../shared/protocol/index.js";
 import { summarize, type ResultRow } from "./collect.js";
 import { summarizeMoe, type MoeRow } from "./moe-collect.js";
@@ -18,19 +19,20 @@ export const FIRST_EPOCH = 1;
 export async function runScenario(loaded: Loaded, engine: Engine, signal?: AbortSignal): Promise<Report> {
   const t0 = performance.now();
   const rows: ResultRow[] = [];
-  const moe: MoeRow[] = [];
+  const moeRows: MoeRow[] = [];
   let startNs = engine.cursor.clockNs;
   for (const spec of planOps(loaded.scenario, loaded.topology, engine.cursor.nextOp)) {
     engine.cursor.nextOp = spec.op + 1;
     const w0 = performance.now();
-    const out = await engine.runOp(spec, simNs(startNs), FIRST_EPOCH, signal);
+    const moe = spec.collective === Collective.MoeLayer ? layerOf(spec) : undefined; // planned once, here; each rank gets its part
+    const out = await engine.runOp(spec, simNs(startNs), FIRST_EPOCH, signal, moe ? (r) => (r < moe.shape.ep ? rankPart(moe, r) : undefined) : undefined);
     const wall = performance.now() - w0;
     const row = spec.collective === Collective.MoeLayer ? summarizeMoe(spec, out, loaded.topology, startNs, wall) : summarize(spec, out, loaded.topology, startNs, wall);
-    if ("ep" in row) moe.push(row);
+    if ("ep" in row) moeRows.push(row);
     else rows.push(row);
     startNs = row.endNs;
     engine.cursor.clockNs = startNs;
-    if (out.stalled) return buildReport(loaded, engine.name, engine.processes, { results: rows, moe }, performance.now() - t0, out.stalled);
+    if (out.stalled) return buildReport(loaded, engine.name, engine.processes, { results: rows, moe: moeRows }, performance.now() - t0, out.stalled);
   }
-  return buildReport(loaded, engine.name, engine.processes, { results: rows, moe }, performance.now() - t0);
+  return buildReport(loaded, engine.name, engine.processes, { results: rows, moe: moeRows }, performance.now() - t0);
 }

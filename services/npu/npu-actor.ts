@@ -75,7 +75,7 @@ function start(s: NpuState, m: OpStartMsg, ctx: ActorContext, out: Outbound[]): 
     ctx.log.warn({ op: m.spec.op }, "op-start for an op this endpoint already has: ignored");
     return;
   }
-  const run = new OpRun(m.spec, rank, m.epoch, m.startNs);
+  const run = new OpRun(m.spec, rank, m.epoch, m.startNs, m.part);
   s.ops.set(m.spec.op, run);
   s.computeFreeNs = Math.max(s.computeFreeNs, m.startNs);
   const early = s.early.get(m.spec.op) ?? [];

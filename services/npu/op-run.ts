@@ -1,6 +1,6 @@
 import { inputFor, programFor, type Delivered, type Program } from "../../shared/collectives/index.js";
 import { reductionNs, rooflineNs, streamedComputeEnd } from "../../shared/linkmodel/index.js";
-import type { OpSpec } from "../../shared/protocol/index.js";
+import type { MoeRankPart, OpSpec } from "../../shared/protocol/index.js";
 import type { NpuId } from "../../shared/units/index.js";
 import { Reassembly } from "./reassembly.js";
 
@@ -22,10 +22,10 @@ export class OpRun {
   readonly marks: number[] = [];
   tally: readonly number[] | undefined;
 
-  constructor(readonly spec: OpSpec, readonly rank: number, readonly epoch: number, readonly startNs: number) {
+  constructor(readonly spec: OpSpec, readonly rank: number, readonly epoch: number, readonly startNs: number, moePart?: MoeRankPart) {
     spec.group.forEach((id, r) => this.rankOf.set(id, r));
     this.nowNs = startNs;
-    this.program = programFor(spec, { rank, size: spec.group.length, spec, input: inputFor(spec, rank) });
+    this.program = programFor(spec, { rank, size: spec.group.length, spec, input: inputFor(spec, rank), moePart });
   }
 }
 

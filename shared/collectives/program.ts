@@ -1,4 +1,4 @@
-import type { OpSpec } from "../protocol/index.js";
+import type { MoeRankPart, OpSpec } from "../protocol/index.js";
 import type { SimNs } from "../units/index.js";
 
 /** A transfer as the receiving rank's program sees it. */
@@ -38,6 +38,8 @@ export interface ProgramEnv {
   readonly size: number;
   readonly spec: OpSpec;
   readonly input: Float64Array;
+  /** moe-layer: this rank's part of the routing (op-start `part`). */
+  readonly moePart?: MoeRankPart | undefined;
 }
 
 /** Non-blocking send of `bytes` modelled bytes carrying `data` to communicator rank `to`. */

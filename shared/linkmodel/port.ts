@@ -1,7 +1,7 @@
 import type { SimNs } from "../units/index.js";
 
 /** Busy intervals kept per port; older ones fold into `floorNs`. */
-const MAX_INTERVALS = 64;
+const MAX_INTERVALS = 1024;
 
 /**
  * The egress port of a link: it carries one message's bytes at a time. A message needs `duration`

@@ -16,6 +16,8 @@ export const NODE_SCORE_TOP = 2;
  */
 export interface ExpertChoices {
   readonly tokens: number;
+  /** Global id of the first token held (0 for a whole layer; a rank's own choices start at rank × tokensPerRank). */
+  readonly firstToken?: number;
   readonly topK: number;
   readonly experts: Int32Array;
   readonly weightUnits: Int32Array;
@@ -61,7 +63,7 @@ export function chooseExperts(shape: MoeShape, gating: Gating, seed: number, opt
 
 /** Token g's k-th expert and its gate weight (a dyadic fraction). */
 export function choiceAt(c: ExpertChoices, g: number, k: number): { expert: number; weight: number } {
-  const i = g * c.topK + k;
+  const i = (g - (c.firstToken ?? 0)) * c.topK + k;
   return { expert: c.experts[i]!, weight: c.weightUnits[i]! / c.weightDenominator };
 }
 

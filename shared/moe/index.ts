@@ -17,4 +17,5 @@ export {
 } from "./bounds.js";
 export { validateMoe, assertValidMoe } from "./validate.js";
 export { layerOf, planLayer, rankNodeOf, droppedKs, type MoeLayer } from "./layer.js";
+export { rankPart, viewPart, type PartView, type LocalCopy } from "./part.js";
 export { moeLayerProgram, expertWeightBytes, MoeTally, DISPATCH_ELEMENTS, COMBINE_ELEMENTS } from "./program.js";

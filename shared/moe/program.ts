@@ -1,9 +1,10 @@
 import { compute, mark, mod, phaseTag, recv, send, tally, type Program, type ProgramEnv } from "../collectives/program.js";
 import { expertFlopsPerCopy } from "./bounds.js";
 import { choiceAt } from "./gating.js";
-import { droppedKs, layerOf, type MoeLayer } from "./layer.js";
+import { placeExperts } from "./placement.js";
+import { viewPart, type LocalCopy, type PartView } from "./part.js";
 import { applyExpert, checkCombined, combineFromParts, expectedCombined, tokenVector, TOKEN_ELEMENTS, type ExpertPart } from "./reference.js";
-import type { TokenCopy } from "./routing.js";
+import type { MoeShape } from "./types.js";
 
 /** Real elements per copy on the wire: dispatch (token, k, expert, x…), combine (token, k, y…). */
 export const DISPATCH_ELEMENTS = 3 + TOKEN_ELEMENTS;
@@ -23,8 +24,7 @@ export const DEFAULT_CHUNK_TOKENS = 8;
 export const MoeTally = { Processed: 0, Returned: 1, Dropped: 2, PerExpert: 3 } as const;
 
 /** Bytes of one expert's weights in HBM: three hidden × intermediate matrices. */
-export function expertWeightBytes(layer: MoeLayer): number {
-  const s = layer.shape;
+export function expertWeightBytes(s: MoeShape): number {
   return 3 * s.hidden * s.expertIntermediate * (s.weightBytes ?? 1);
 }
 
@@ -40,25 +40,26 @@ export function expertWeightBytes(layer: MoeLayer): number {
  *    independent reference (expectedCombined). Returns the rank's combined tokens, in token order.
  */
 export function* moeLayerProgram(env: ProgramEnv): Program {
-  const layer = layerOf(env.spec);
-  const { shape, plan } = layer;
+  const shape = env.spec.moe!.shape;
   const me = env.rank, n = shape.ep, T = shape.tokensPerRank, seed = env.spec.seed;
   if (me >= n) return new Float64Array(0);
-  const flops = expertFlopsPerCopy(shape), weights = expertWeightBytes(layer);
+  if (!env.moePart) throw new Error(`rank ${me}: op-start of a moe-layer without this rank's part`);
+  const view = viewPart(env.moePart, me, n, T, shape.topK);
+  const flops = expertFlopsPerCopy(shape), weights = expertWeightBytes(shape);
   if (shape.sharedExperts > 0) yield* compute(T * shape.sharedExperts * flops, shape.sharedExperts * weights, true);
 
   const chunk = env.spec.moe!.chunkTokens ?? DEFAULT_CHUNK_TOKENS;
-  const dispatchOut = plan.lists[me]!.map((list) => packDispatch(layer, list));
+  const dispatchOut = view.sendsTo.map((list) => packDispatch(seed, me * T, list));
   yield* exchange(me, n, chunk, TAG_DISPATCH, shape.dispatchBytesPerToken, DISPATCH_ELEMENTS, dispatchOut);
   const inbox: (Float64Array | undefined)[] = new Array(n);
   inbox[me] = dispatchOut[me];
   for (let j = 1; j < n; j++) {
-    const from = mod(me - j, n), copies = plan.lists[from]![me]!.length;
+    const from = mod(me - j, n), copies = view.recvCounts[from]!;
     if (copies > 0) inbox[from] = yield* gather(from, chunk, copies, TAG_DISPATCH, DISPATCH_ELEMENTS);
   }
   yield* mark();
 
-  const held = new Set(layer.placement.expertsOn(me));
+  const held = new Set(placeExperts(shape).expertsOn(me));
   const used = new Set<number>();
   let processed = 0;
   const outbox = inbox.map((data) => {
@@ -91,10 +92,10 @@ export function* moeLayerProgram(env: ProgramEnv): Program {
   if (outbox[me]) collect(outbox[me]);
   for (let j = 1; j < n; j++) {
     const from = mod(me - j, n);
-    const copies = plan.lists[me]![from]!.length;
+    const copies = view.sendsTo[from]!.length;
     if (copies > 0) collect(yield* gather(from, chunk, copies, TAG_COMBINE, COMBINE_ELEMENTS));
   }
-  return yield* finish(layer, me, parts, processed);
+  return yield* finish(shape, seed, me, view, parts, processed);
 }
 
 /**
@@ -122,16 +123,16 @@ function* gather(from: number, chunk: number, copies: number, phase: number, wid
 }
 
 /** Combines and checks the rank's tokens, and tallies what came back. */
-function* finish(layer: MoeLayer, me: number, parts: readonly ExpertPart[][], processed: number): Program {
-  const { shape, choices } = layer;
-  const T = shape.tokensPerRank, K = shape.topK, seed = layer.seed;
+function* finish(shape: MoeShape, seed: number, me: number, view: PartView, parts: readonly ExpertPart[][], processed: number): Program {
+  const { choices } = view;
+  const T = shape.tokensPerRank, K = shape.topK;
   const result = new Float64Array(T * TOKEN_ELEMENTS);
   const droppedPerExpert = new Map<number, number>();
   let returned = 0;
   for (let t = 0; t < T; t++) {
     const g = me * T + t;
     const got = combineFromParts(seed, shape, choices, g, parts[t]!);
-    const problem = checkCombined(g, got, expectedCombined(seed, shape, choices, g, droppedKs(layer, g)));
+    const problem = checkCombined(g, got, expectedCombined(seed, shape, choices, g, view.dropped[t]!));
     if (problem) throw new Error(`rank ${me}: combined result wrong: ${problem}`);
     result.set(got, t * TOKEN_ELEMENTS);
     returned += parts[t]!.length;
@@ -147,16 +148,15 @@ function* finish(layer: MoeLayer, me: number, parts: readonly ExpertPart[][], pr
   return result;
 }
 
-/** The real data of a list of copies: (token, k, expert, token vector) each. */
-function packDispatch(layer: MoeLayer, list: readonly TokenCopy[]): Float64Array {
-  const T = layer.shape.tokensPerRank;
+/** The real data of a list of copies: (token, k, expert, token vector) each; token ids are local, from global `first`. */
+function packDispatch(seed: number, first: number, list: readonly LocalCopy[]): Float64Array {
   const out = new Float64Array(list.length * DISPATCH_ELEMENTS);
   list.forEach((c, i) => {
     const at = i * DISPATCH_ELEMENTS;
     out[at] = c.token;
     out[at + 1] = c.k;
     out[at + 2] = c.expert;
-    out.set(tokenVector(layer.seed, c.srcRank * T + c.token), at + 3);
+    out.set(tokenVector(seed, first + c.token), at + 3);
   });
   return out;
 }

@@ -210,8 +210,30 @@ function checkGating(g: Fields, tokens: number, topK: number, experts: number): 
   }
 }
 
+/** A rank's part of an MoE layer: flat integer arrays, bounded, shaped by the spec's layer. */
+function checkMoePart(x: unknown, spec: Fields): void {
+  const p = map(x, "op-start.part");
+  const shape = (spec.moe as Fields).shape as Fields;
+  const ep = shape.ep as number, experts = shape.experts as number, T = shape.tokensPerRank as number, K = shape.topK as number;
+  const ints = (v: unknown, field: string, length: number | [number, number], max: number) => {
+    const [lo, hi] = typeof length === "number" ? [length, length] : length;
+    const a = array(v, field, lo, hi);
+    for (let i = 0; i < a.length; i++) if (!Number.isInteger(a[i]) || (a[i] as number) < 0 || (a[i] as number) > max) int(a[i], `${field}[${i}]`, 0, max);
+    return a;
+  };
+  const sends = ints(p.sends, "op-start.part.sends", [0, 4 * T * K], Math.max(ep, experts, T, K));
+  if (sends.length % 4 !== 0) reject("op-start.part.sends", "(dst, token, k, expert) quadruples", sends);
+  ints(p.recvCounts, "op-start.part.recvCounts", ep, T * ep * K);
+  ints(p.experts, "op-start.part.experts", T * K, experts - 1);
+  const D = int(p.weightDenominator, "op-start.part.weightDenominator", 1, 2 ** 20);
+  ints(p.weightUnits, "op-start.part.weightUnits", T * K, D);
+}
+
 function checkOpStart(m: Fields): void {
   checkSpec(m.spec);
+  const spec = m.spec as Fields;
+  if (spec.collective === Collective.MoeLayer) checkMoePart(m.part, spec);
+  else if (m.part !== undefined) reject("op-start.part", `nothing for a ${String(spec.collective)}`, m.part);
   time(m.startNs, "op-start.startNs");
 }
 

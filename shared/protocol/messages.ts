@@ -104,11 +104,29 @@ export interface DataMsg extends Header {
   readonly parts: readonly StripePart[];
 }
 
+/**
+ * moe-layer: what one EP rank knows of the layer's routing — its own tokens' choices (its gate runs
+ * locally), where its accepted copies go, and how many copies each peer sends it (the count exchange
+ * real stacks run first). The coordinator plans the layer once and gives each rank its part.
+ */
+export interface MoeRankPart {
+  /** Accepted copies of this rank's tokens, flat (dst rank, token, k, expert) in (token, k) order. */
+  readonly sends: readonly number[];
+  /** recvCounts[src]: copies rank src sends to this rank (src = this rank: copies kept local). */
+  readonly recvCounts: readonly number[];
+  /** This rank's tokens' k-th experts and gate weight units, flat in (token, k) order. */
+  readonly experts: readonly number[];
+  readonly weightUnits: readonly number[];
+  readonly weightDenominator: number;
+}
+
 /** Coordinator → endpoint: run a collective, starting at a virtual time. */
 export interface OpStartMsg extends Header {
   readonly type: "op-start";
   readonly spec: OpSpec;
   readonly startNs: SimNs;
+  /** moe-layer: this rank's part of the layer's routing. */
+  readonly part?: MoeRankPart;
 }
 
 /** Coordinator → endpoint: drop all state of an operation (it will be retried under a new op id). */

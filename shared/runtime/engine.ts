@@ -1,4 +1,4 @@
-import type { OpDoneMsg, OpSpec } from "../protocol/index.js";
+import type { MoeRankPart, OpDoneMsg, OpSpec } from "../protocol/index.js";
 import type { SimNs } from "../units/index.js";
 
 /** What an engine reports for one operation. */
@@ -19,6 +19,9 @@ export interface OpOutcome {
  * Runs operations on actors. Two implementations: the deterministic in-process engine (`sim`) and
  * the NATS engine (`nats`). Neither changes what the actor logic does.
  */
+/** Per-rank op-start data, by communicator rank. */
+export type RankParts = (rank: number) => MoeRankPart | undefined;
+
 /** Where an engine's actors are in op ids and virtual time: runs on one engine continue from here. */
 export interface EngineCursor {
   /** The next op id to use (actors refuse an op id they already ran). */
@@ -32,5 +35,6 @@ export interface Engine extends AsyncDisposable {
   readonly cursor: EngineCursor;
   /** OS processes hosting actors (1 for the sim engine). */
   readonly processes: number;
-  runOp(spec: OpSpec, startNs: SimNs, epoch: number, signal?: AbortSignal): Promise<OpOutcome>;
+  /** `parts` gives each rank its own share of the op (moe-layer: its routing), sent with its op-start. */
+  runOp(spec: OpSpec, startNs: SimNs, epoch: number, signal?: AbortSignal, parts?: RankParts): Promise<OpOutcome>;
 }

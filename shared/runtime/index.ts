@@ -1,6 +1,6 @@
 export * from "./actor.js";
 export { EventQueue } from "./event-queue.js";
-export type { Engine, EngineCursor, OpOutcome } from "./engine.js";
+export type { Engine, EngineCursor, OpOutcome, RankParts } from "./engine.js";
 export { SimEngine, type SimEngineOptions } from "./sim-engine.js";
 export { NatsActor, DEFAULT_HEARTBEAT_MS, type NatsActorOptions } from "./nats-actor.js";
 export { credentialsFromEnv } from "./credentials.js";

@@ -3,7 +3,7 @@ import { COORDINATOR, PROTOCOL_VERSION, type Message, type OpDoneMsg, type OpSpe
 import { DeviceKind, type Topology } from "../topology/index.js";
 import type { SimNs } from "../units/index.js";
 import { ActorPhase, silentLogger, type ActorContext, type ActorLogic, type Logger } from "./actor.js";
-import type { Engine, EngineCursor, OpOutcome } from "./engine.js";
+import type { Engine, EngineCursor, OpOutcome, RankParts } from "./engine.js";
 import { EventQueue } from "./event-queue.js";
 
 interface Hosted {
@@ -42,11 +42,12 @@ export class SimEngine implements Engine {
     });
   }
 
-  async runOp(spec: OpSpec, startNs: SimNs, epoch: number, signal?: AbortSignal): Promise<OpOutcome> {
+  async runOp(spec: OpSpec, startNs: SimNs, epoch: number, signal?: AbortSignal, parts?: RankParts): Promise<OpOutcome> {
     const q = new EventQueue<Message>();
-    for (const id of spec.group) {
-      q.push(startNs, id, { v: PROTOCOL_VERSION, type: "op-start", from: COORDINATOR, epoch, inc: 0, spec, startNs });
-    }
+    spec.group.forEach((id, r) => {
+      const part = parts?.(r);
+      q.push(startNs, id, { v: PROTOCOL_VERSION, type: "op-start", from: COORDINATOR, epoch, inc: 0, spec, startNs, ...(part ? { part } : {}) });
+    });
     const done: OpDoneMsg[] = [];
     const failed: string[] = [];
     let messages = 0, polls = 0;

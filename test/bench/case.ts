@@ -12,7 +12,7 @@ const loaded = loadScenario({ raw });
 const engine = new SimEngine({ topology: loaded.topology, npu: npuLogic as ActorLogic<never>, switch: switchLogic as ActorLogic<never> });
 const report = await runScenario(loaded, engine);
 const wallMs = performance.now() - t0;
-const messages = report.results.reduce((s, r) => s + r.messages, 0);
+const messages = [...report.results, ...report.moe].reduce((s, r) => s + r.messages, 0);
 process.stdout.write(JSON.stringify({
   status: report.status,
   actors: report.topology.actors,
@@ -20,4 +20,5 @@ process.stdout.write(JSON.stringify({
   messages,
   maxRssMB: process.resourceUsage().maxRSS / 1024,
   results: report.results.map((r) => ({ size: r.sizeBytes, virtualUs: r.virtualTimeNs / 1000, errorPct: r.errorPct, verified: r.verified })),
+  moe: report.moe.map((r) => ({ ep: r.ep, dispatchUs: r.dispatchNs / 1000, combineUs: r.combineNs / 1000, layerUs: r.layerNs / 1000, errorPct: r.dispatchErrorPct, verified: r.verified })),
 }) + "\n");

@@ -56,7 +56,7 @@ export async function compareRing(topology: Readonly<Record<string, unknown>> = 
 }
 
 /** Sum of VmRSS over a process and all its descendants, in MB (from /proc). */
-function treeRssMB(root: number): number {
+export function treeRssMB(root: number): number {
   let kb = 0;
   for (const pid of [root, ...descendantsOf(root)]) {
     try { kb += Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0); } catch { /* gone */ }

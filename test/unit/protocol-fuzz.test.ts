@@ -5,7 +5,7 @@ import { switchLogic, type SwitchState } from "../../services/switch/index.js";
 import { crc32, decode, encode } from "../../shared/codec/index.js";
 import { ALGORITHMS } from "../../shared/collectives/index.js";
 import { loadScenario } from "../../shared/config/index.js";
-import { moeSpecFields } from "../helpers/moe-spec.js";
+import { moePartFields, moeSpecFields } from "../helpers/moe-spec.js";
 import { Algorithm, Collective, PROTOCOL_VERSION, type DataMsg, type Message, type MessageType } from "../../shared/protocol/index.js";
 import type { ActorContext, Logger } from "../../shared/runtime/index.js";
 
@@ -153,7 +153,9 @@ function opStart(edge: boolean): fc.Arbitrary<Fields> {
   })).map(({ pair: [collective, algorithm], ...s }) => ({
     ...s, collective, algorithm, ...(collective === Collective.MoeLayer ? { moe: moeSpecFields(Math.max(1, s.group.length)) } : {}),
   }));
-  return fc.tuple(header(edge, "op-start"), spec, time(edge)).map(([h, s, startNs]) => ({ ...h, spec: s, startNs }));
+  return fc.tuple(header(edge, "op-start"), spec, time(edge)).map(([h, s, startNs]) => ({
+    ...h, spec: s, startNs, ...(s.collective === Collective.MoeLayer ? { part: moePartFields(Math.max(1, (s.group as unknown[]).length)) } : {}),
+  }));
 }
 
 /** A real stripe path from one endpoint to another (mostly to the NPU under test), and the hop it is at. */

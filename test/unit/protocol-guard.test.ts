@@ -3,7 +3,7 @@ import { decode, encode } from "../../shared/codec/index.js";
 import { ALGORITHMS } from "../../shared/collectives/index.js";
 import { ProtocolError } from "../../shared/errors/index.js";
 import { Algorithm, asMessage, Collective, PROTOCOL_VERSION, type Message } from "../../shared/protocol/index.js";
-import { moeSpecFields } from "../helpers/moe-spec.js";
+import { moePartFields, moeSpecFields } from "../helpers/moe-spec.js";
 
 type Fields = Record<string, unknown>;
 const header = { v: PROTOCOL_VERSION, from: 1, epoch: 0, inc: 0 };
@@ -100,7 +100,7 @@ describe("asMessage accepts valid messages", () => {
       for (const algorithm of Object.values(Algorithm)) {
         const m = withField("op-start", "spec.collective", collective);
         (m.spec as Fields).algorithm = algorithm;
-        if (collective === Collective.MoeLayer) (m.spec as Fields).moe = moeSpecFields(4);
+        if (collective === Collective.MoeLayer) { (m.spec as Fields).moe = moeSpecFields(4); m.part = moePartFields(4); }
         const has = ALGORITHMS[collective][algorithm] !== undefined;
         if (has) expect(() => asMessage(m), `${collective}/${algorithm}`).not.toThrow();
         else expect(rejection(m).message, `${collective}/${algorithm}`).toContain("op-start.spec.algorithm");
@@ -184,6 +184,7 @@ describe("asMessage and the moe-layer op", () => {
   const moeStart = (): Fields => {
     const m = valid["op-start"]();
     Object.assign(m.spec as Fields, { collective: "moe-layer", algorithm: "direct", moe: moeSpecFields(4) });
+    m.part = moePartFields(4);
     return m;
   };
   const set = (m: Fields, path: string, value: unknown): Fields => {
@@ -209,6 +210,12 @@ describe("asMessage and the moe-layer op", () => {
     ["spec.moe.shape.replicas", [{ expert: 8, copies: 1 }], "op-start.spec.moe.shape.replicas[0].expert: "],
     ["spec.moe.gating", { kind: "zipf" }, "op-start.spec.moe.gating.exponent: "],
     ["spec.moe.gating", { kind: "fixed", assignments: [[0, 1]] }, "op-start.spec.moe.gating.assignments: "], // needs 8 rows
+    ["part", undefined, "op-start.part: "],
+    ["part.sends", [0, 0, 0], "op-start.part.sends: "], // not quadruples
+    ["part.sends", [9, 0, 0, 0], "op-start.part.sends[0]: "], // past max(ep, experts, tokens, k) = 8
+    ["part.recvCounts", [0, 0, 0], "op-start.part.recvCounts: "], // needs ep = 4 entries
+    ["part.experts", [0, 1, 2, 8], "op-start.part.experts[3]: "], // 8 experts: ids 0..7
+    ["part.weightUnits", [65, 0, 0, 0], "op-start.part.weightUnits[0]: "], // above the denominator 64
   ])("rejects %s = %j", (path, value, want) => {
     expect(rejection(set(moeStart(), path, value)).message.startsWith(want)).toBe(true);
   });
@@ -217,6 +224,7 @@ describe("asMessage and the moe-layer op", () => {
     const m = valid["op-start"]();
     (m.spec as Fields).moe = moeSpecFields(4);
     expect(rejection(m).message).toMatch(/^op-start\.spec\.moe: /);
+    expect(rejection({ ...valid["op-start"](), part: moePartFields(4) }).message).toMatch(/^op-start\.part: /);
     expect(rejection({ ...valid["op-done"](), marks: [Number.NaN] }).message).toMatch(/^op-done\.marks\[0\]: /);
     expect(rejection({ ...valid["op-done"](), tally: [1.5] }).message).toMatch(/^op-done\.tally\[0\]: /);
   });

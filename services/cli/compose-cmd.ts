@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import type { Command } from "commander";
-import { loadScenario } from "../../shared/config/index.js";
+import { COMPOSE_DEFAULT_SCENARIO, loadScenario } from "../../shared/config/index.js";
 import { ScenarioError, SupernodeError } from "../../shared/errors/index.js";
 import { MAX_PER_ACTOR_PROCESSES } from "../coordinator/index.js";
 import { AUTH_CONF_FILE, CREDENTIALS_DIR, ensureCredentials, generateDeployment, parseAuthUsers } from "./compose/index.js";
@@ -29,7 +29,7 @@ function credentialsOnly(dir: string): string {
 
 function compose(file: string | undefined, flags: ComposeFlags, argv: readonly string[]): string {
   if (flags.credentialsOnly) return credentialsOnly(flags.out);
-  const loaded = loadScenario({ file, sets: flags.set, preset: flags.preset, engine: "nats" });
+  const loaded = loadScenario({ file, ...(file ? {} : { raw: COMPOSE_DEFAULT_SCENARIO }), sets: flags.set, preset: flags.preset, engine: "nats" });
   const actors = loaded.topology.devices.length;
   const placement = flags.placement ?? (actors <= MAX_PER_ACTOR_PROCESSES ? "per-actor" : "grouped");
   if (placement !== "per-actor" && placement !== "grouped") throw new ScenarioError("--placement", `per-actor or grouped, got "${placement}"`);
@@ -54,7 +54,7 @@ function compose(file: string | undefined, flags: ComposeFlags, argv: readonly s
 export function registerComposeCommand(program: Command): void {
   program.command("compose")
     .description("write a docker-compose deployment of a supernode: NATS cluster with per-role users, coordinator, actor containers")
-    .argument("[scenario]", "scenario YAML file (default: the small CloudMatrix384 of `supernode run`)")
+    .argument("[scenario]", "scenario YAML file (default: the small CloudMatrix384 of `supernode run`, with an MoE layer after the all-reduce)")
     .option("--preset <name>", "use this preset at full size")
     .option("--set <key=value>", "override a scenario field (repeatable)", (v: string, acc: string[]) => [...acc, v], [])
     .option("--out <dir>", "deployment folder: topology.json, scenario.yaml, nats/, credentials/", DEFAULT_COMPOSE_DIR)

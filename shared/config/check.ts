@@ -33,7 +33,7 @@ export function endpointNodes(topology: Topology): RankNode {
 export function checkMoe(w: MoeWorkload, at: string, topology: Topology, scenarioFile: string | undefined): MoeWorkload {
   const npus = topology.endpoints.length;
   if (w.shape.ep !== "all" && w.shape.ep > npus) throw new ScenarioError(`${at}.ep`, `${w.shape.ep} EP ranks but the topology has ${npus} endpoints`);
-  const ep = w.shape.ep === "all" ? npus : w.shape.ep;
+  const ep = w.shape.ep === "all" ? defaultEp(w.shape.experts, npus) : w.shape.ep;
   if (w.replicas.kind === "hottest" && w.replicas.hottest > w.shape.experts) {
     throw new ScenarioError(`${at}.replicas.hottest`, `${w.replicas.hottest} hottest experts, but there are ${w.shape.experts}`);
   }
@@ -46,6 +46,12 @@ export function checkMoe(w: MoeWorkload, at: string, topology: Topology, scenari
     throw new ScenarioError(path.replace(/^workload/, at), issue.message);
   }
   return { ...w, shape: { ...w.shape, ep }, gating };
+}
+
+/** `ep` omitted: the most ranks, up to every endpoint, that divide the experts evenly (CM384: 256 of 384). */
+export function defaultEp(experts: number, endpoints: number): number {
+  for (let d = Math.min(experts, endpoints); d > 1; d--) if (experts % d === 0) return d;
+  return 1;
 }
 
 /** Replicas as placement will see them; `hottest` ones get real ids only at planning (they depend on the seed). */

@@ -16,6 +16,20 @@ export const DEFAULT_SCENARIO = {
   seed: 1,
 } as const;
 
+/**
+ * The scenario `supernode compose` deploys with no file (and the root docker-compose.yml runs): the
+ * default's all-reduce sweep, then one DeepSeek-V3 MoE layer (EP 8) with Zipf-skewed gating and a 1.25
+ * capacity factor, so the copies of the hottest experts that find no room are dropped and counted.
+ */
+export const COMPOSE_DEFAULT_SCENARIO = {
+  ...DEFAULT_SCENARIO,
+  name: "compose default: ring all-reduce and an MoE layer on a 2-node CloudMatrix384 slice",
+  workload: [
+    DEFAULT_SCENARIO.workload,
+    { kind: "moe-layer", hidden: 7168, experts: 256, topK: 8, sharedExperts: 1, tokensPerRank: 128, gating: { kind: "zipf", exponent: 0.8 }, capacityFactor: 1.25 },
+  ],
+} as const;
+
 export interface LoadOptions {
   /** Scenario file path; the default scenario when absent. */
   readonly file?: string | undefined;

@@ -14,7 +14,7 @@ export type ReplicaChoice =
   | { readonly kind: "list"; readonly list: readonly { readonly expert: number; readonly copies: number }[] }
   | { readonly kind: "hottest"; readonly hottest: number; readonly copies: number };
 
-/** A resolved moe-layer workload; `shape.ep` is "all" until the topology is known. */
+/** A resolved moe-layer workload; `shape.ep` is "all" (the most endpoints that divide the experts) until the topology is known. */
 export interface MoeWorkload {
   readonly kind: "moe-layer";
   readonly algorithm: "direct";

@@ -5,14 +5,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadScenario } from "../../shared/config/index.js";
+import { COMPOSE_DEFAULT_SCENARIO, loadScenario } from "../../shared/config/index.js";
 import { AUTH_CONF_FILE, CREDENTIALS_DIR, ensureCredentials, generateDeployment, parseAuthUsers } from "../../services/cli/compose/index.js";
 
 /**
  * The root docker-compose.yml, as a user runs it: it is exactly what `supernode compose` generates for
  * the small CloudMatrix384; compose v1 accepts it; `up --abort-on-container-exit --exit-code-from
- * coordinator` brings up 3 NATS servers, the coordinator and 26 actor containers, prints the verified
- * report and exits 0; `down` leaves no container or network behind.
+ * coordinator` brings up 3 NATS servers, the coordinator and 26 actor containers, runs an all-reduce
+ * sweep and an MoE layer, prints the verified report and exits 0; `down` leaves no container or network behind.
  */
 const exec = promisify(execFile);
 const ROOT = join(import.meta.dirname, "..", "..");
@@ -65,7 +65,7 @@ describe("root docker-compose.yml", () => {
     const tmp = mkdtempSync(join(tmpdir(), "supernode-compose-"));
     try {
       const g = generateDeployment({
-        loaded: loadScenario({ engine: "nats" }), placement: "per-actor",
+        loaded: loadScenario({ raw: COMPOSE_DEFAULT_SCENARIO, engine: "nats" }), placement: "per-actor",
         outDir: join(tmp, "deploy"), composeFile: join(tmp, "docker-compose.yml"), commandLine: ROOT_COMMAND,
       });
       for (const f of g.files) {
@@ -77,7 +77,7 @@ describe("root docker-compose.yml", () => {
     }
   });
 
-  it("compose up runs the collective across 30 containers and exits 0 with a verified report; down leaves nothing", async () => {
+  it("compose up runs the collective and the MoE layer across 30 containers and exits 0 with a verified report; down leaves nothing", async () => {
     expect((await compose(["config", "-q"])).code).toBe(0);
     const t0 = performance.now();
     const up = await compose(["up", "--no-color", "--abort-on-container-exit", "--exit-code-from", "coordinator"], { SUPERNODE_NATS_PORT: String(await freePort()) });
@@ -85,6 +85,11 @@ describe("root docker-compose.yml", () => {
     const report = up.stdout.split("\n").filter((l) => l.startsWith("coordinator")).map((l) => l.replace(/^coordinator_1\s+\|\s?/, ""));
     expect(up.code, up.stderr.slice(-2000)).toBe(0);
     expect(report.filter((l) => /^\s+all-reduce\s+ring\s+8\s/.test(l)).map((l) => l.trim().split(/\s+/).at(-1))).toEqual(["yes", "yes", "yes", "yes"]);
+    // The MoE layer row (EP 8, 128 tokens per rank, zipf(0.8)): verified, with dropped copies counted.
+    const moe = report.filter((l) => /^\s+8\s+128\s+zipf\(0\.8\)\s/.test(l)).map((l) => l.trim().split(/\s+/));
+    expect(moe).toHaveLength(1);
+    expect(moe[0]!.at(-1)).toBe("yes");
+    expect(Number(moe[0]!.at(-3))).toBeGreaterThan(0); // dropped: capacity 1.25 under Zipf skew
     expect(report.some((l) => l.startsWith("# status ok"))).toBe(true);
     const { stdout: containers } = await exec("docker", ["ps", "-a", "--filter", `label=com.docker.compose.project=${PROJECT}`, "--format", "{{.Label \"com.docker.compose.service\"}}"]);
     expect(containers.trim().split("\n").length).toBe(3 + 1 + 26); // NATS servers, coordinator, one per NPU and switch

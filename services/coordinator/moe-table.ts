@@ -18,7 +18,7 @@ function cells(r: MoeRow): string[] {
 /** The MoE layers of a run: phase times (virtual), the dispatch port bound beside them, load and drops. */
 export function formatMoeTable(rows: readonly MoeRow[]): string[] {
   if (rows.length === 0) return [];
-  const out = ["# moe-layer: times are virtual; bound = injection-port serialization (docs/moe.md); max/mean = copies per rank",
+  const out = ["# moe-layer: times are virtual; bound = busiest link's serialization + α (docs/moe.md); max/mean = copies per rank",
     "# " + COLUMNS.map(([name, w]) => name.padStart(w)).join(" ")];
   for (const r of rows) out.push("  " + cells(r).map((c, i) => c.padStart(COLUMNS[i]![1])).join(" "));
   for (const r of rows) {

@@ -1,6 +1,6 @@
 import { routeAlphaBeta } from "../../shared/linkmodel/index.js";
 import {
-  checkCombined, droppedKs, expectedCombined, expertComputeBoundNs, layerOf, maxOverMeanLoad,
+  checkCombined, droppedKs, layerFlows, expectedCombined, expertComputeBoundNs, layerOf, maxOverMeanLoad,
   MoeTally, TOKEN_ELEMENTS, type MoeLayer, type PortModel,
 } from "../../shared/moe/index.js";
 import type { OpSpec } from "../../shared/protocol/index.js";
@@ -105,7 +105,8 @@ export function summarizeMoe(spec: OpSpec, out: OpOutcome, t: Topology, startNs:
 
   const alpha = portModel(spec, t).alphaNs;
   const dispatchNs = dispatchEnd - startNs, expertComputeNs = computeEnd - dispatchEnd, combineNs = endNs - computeEnd;
-  const dLinks = linkBytes(layer, spec, t, "dispatch"), cLinks = linkBytes(layer, spec, t, "combine");
+  const flows = layerFlows(layer, spec);
+  const dLinks = linkBytes(flows.dispatch, spec, t), cLinks = linkBytes(flows.combine, spec, t);
   const bound = (bytes: Float64Array) => { const ns = busiestLinkNs(bytes, t); return ns > 0 ? ns + alpha : 0; };
   const dBound = bound(dLinks), cBound = bound(cLinks);
   const remote = sum(Array.from(plan.sendCopies));

@@ -1,4 +1,4 @@
-import type { MoeLayer } from "../../shared/moe/index.js";
+import type { Flow } from "../../shared/moe/index.js";
 import type { OpSpec } from "../../shared/protocol/index.js";
 import type { Topology } from "../../shared/topology/index.js";
 import { splitEven } from "../../shared/units/index.js";
@@ -11,24 +11,13 @@ export interface LinkLoad {
   readonly busyUs: number;
 }
 
-/**
- * Modelled bytes per link of one phase, from the plan and the fabric's deterministic routes (the
- * striping the endpoints use): each pair's copies × bytes per copy, split evenly over the route's
- * stripes. Combine runs the dispatch pairs in reverse.
- */
-export function linkBytes(layer: MoeLayer, spec: OpSpec, t: Topology, phase: "dispatch" | "combine"): Float64Array {
-  const { plan, shape } = layer;
+/** Modelled bytes per link of a list of transfers, each split evenly over its route's stripes (as endpoints stripe). */
+export function linkBytes(flows: readonly Flow[], spec: OpSpec, t: Topology): Float64Array {
   const bytes = new Float64Array(t.links.length);
-  const perCopy = phase === "dispatch" ? shape.dispatchBytesPerToken : shape.combineBytesPerToken;
-  for (let src = 0; src < shape.ep; src++) {
-    for (let dst = 0; dst < shape.ep; dst++) {
-      const c = plan.lists[src]![dst]!.length;
-      if (c === 0 || src === dst) continue;
-      const [a, b] = phase === "dispatch" ? [src, dst] : [dst, src];
-      const stripes = t.route(spec.group[a]!, spec.group[b]!).stripes;
-      const parts = splitEven(c * perCopy, stripes.length);
-      stripes.forEach((path, i) => { for (const l of path) bytes[l]! += parts[i]!; });
-    }
+  for (const f of flows) {
+    const stripes = t.route(spec.group[f.a]!, spec.group[f.b]!).stripes;
+    const parts = splitEven(f.bytes, stripes.length);
+    stripes.forEach((path, i) => { for (const l of path) bytes[l]! += parts[i]!; });
   }
   return bytes;
 }

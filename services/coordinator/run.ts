@@ -1,9 +1,9 @@
 import { performance } from "node:perf_hooks";
 import type { Loaded } from "../../shared/config/index.js";
-import type { Engine } from "../../shared/runtime/index.js";
+import type { Engine, RankParts } from "../../shared/runtime/index.js";
 import { simNs } from "../../shared/units/index.js";
-import { layerOf, rankPart } from "../../shared/moe/index.js";
-import { Collective } from "../../shared/protocol/index.js";
+import { hierRoutes, layerOf, NodeMap, rankPart } from "../../shared/moe/index.js";
+import { Algorithm, Collective, type OpSpec } from "../../shared/protocol/index.js";
 import { summarize, type ResultRow } from "./collect.js";
 import { summarizeMoe, type MoeRow } from "./moe-collect.js";
 import { planOps } from "./plan.js";
@@ -11,6 +11,14 @@ import { buildReport, type Report } from "./report.js";
 
 /** The epoch of a fresh run; recovery (chaos issue) will bump it. */
 export const FIRST_EPOCH = 1;
+
+/** moe-layer: the layer is planned once, here, and each EP rank gets its part with its op-start. */
+function moeParts(spec: OpSpec): RankParts | undefined {
+  if (spec.collective !== Collective.MoeLayer) return undefined;
+  const layer = layerOf(spec);
+  const counts = spec.algorithm === Algorithm.Hierarchical ? hierRoutes(layer, new NodeMap(spec.nodeGroups, layer.shape.ep)).counts : undefined;
+  return (r) => (r < layer.shape.ep ? rankPart(layer, r, counts?.[r]) : undefined);
+}
 
 /**
  * Runs a scenario's operations one after another in virtual time (op k starts when op k-1 ended, like
@@ -24,8 +32,7 @@ export async function runScenario(loaded: Loaded, engine: Engine, signal?: Abort
   for (const spec of planOps(loaded.scenario, loaded.topology, engine.cursor.nextOp)) {
     engine.cursor.nextOp = spec.op + 1;
     const w0 = performance.now();
-    const moe = spec.collective === Collective.MoeLayer ? layerOf(spec) : undefined; // planned once, here; each rank gets its part
-    const out = await engine.runOp(spec, simNs(startNs), FIRST_EPOCH, signal, moe ? (r) => (r < moe.shape.ep ? rankPart(moe, r) : undefined) : undefined);
+    const out = await engine.runOp(spec, simNs(startNs), FIRST_EPOCH, signal, moeParts(spec));
     const wall = performance.now() - w0;
     const row = spec.collective === Collective.MoeLayer ? summarizeMoe(spec, out, loaded.topology, startNs, wall) : summarize(spec, out, loaded.topology, startNs, wall);
     if ("ep" in row) moeRows.push(row);

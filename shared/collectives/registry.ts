@@ -6,6 +6,7 @@ import { ringAllGatherOp, ringReduceScatterOp } from "./gather-scatter.js";
 import { halvingDoublingAllReduce } from "./halving-doubling.js";
 import type { Program, ProgramEnv } from "./program.js";
 import { moeLayerProgram } from "../moe/program.js";
+import { hierarchicalMoeProgram } from "../moe/hier-program.js";
 
 type Factory = (env: ProgramEnv) => Program;
 
@@ -22,7 +23,7 @@ export const ALGORITHMS: Readonly<Record<Collective, Readonly<Partial<Record<Alg
   [Collective.AllToAll]: { [Algorithm.Direct]: directAllToAll },
   [Collective.AllToAllV]: { [Algorithm.Direct]: directAllToAllV },
   [Collective.Broadcast]: { [Algorithm.Pipeline]: pipelineBroadcast, [Algorithm.Direct]: directBroadcast },
-  [Collective.MoeLayer]: { [Algorithm.Direct]: moeLayerProgram },
+  [Collective.MoeLayer]: { [Algorithm.Direct]: moeLayerProgram, [Algorithm.Hierarchical]: hierarchicalMoeProgram },
 };
 
 export function algorithmsOf(c: Collective): Algorithm[] {

@@ -3,6 +3,7 @@ import { dirname, resolve as resolvePath } from "node:path";
 import { parse } from "yaml";
 import { ScenarioError } from "../errors/index.js";
 import { validateMoe } from "../moe/validate.js";
+import { MAX_HIERARCHICAL_TOP_K } from "../moe/hier-program.js";
 import type { Gating, MoeShape, RankNode } from "../moe/types.js";
 import type { Topology } from "../topology/index.js";
 import type { MoeWorkload } from "./moe-resolve.js";
@@ -37,6 +38,7 @@ export function checkMoe(w: MoeWorkload, at: string, topology: Topology, scenari
   if (w.replicas.kind === "hottest" && w.replicas.hottest > w.shape.experts) {
     throw new ScenarioError(`${at}.replicas.hottest`, `${w.replicas.hottest} hottest experts, but there are ${w.shape.experts}`);
   }
+  if (w.algorithm === "hierarchical") checkHierarchical(w, at, topology, ep);
   const gating = "file" in w.gating ? readAssignments(w.gating.file, `${at}.gating.file`, scenarioFile) : w.gating;
   const shape: MoeShape = { ...w.shape, ep, replicas: provisionalReplicas(w) };
   const issue = validateMoe(shape, gating, endpointNodes(topology))[0];
@@ -46,6 +48,18 @@ export function checkMoe(w: MoeWorkload, at: string, topology: Topology, scenari
     throw new ScenarioError(path.replace(/^workload/, at), issue.message);
   }
   return { ...w, shape: { ...w.shape, ep }, gating };
+}
+
+/** Hierarchical dispatch pairs ranks by local index across nodes: the EP ranks must fill nodes equally. */
+function checkHierarchical(w: MoeWorkload, at: string, topology: Topology, ep: number): void {
+  const node = endpointNodes(topology);
+  const perNode = new Map<number, number>();
+  for (let r = 0; r < ep; r++) perNode.set(node(r), (perNode.get(node(r)) ?? 0) + 1);
+  const sizes = [...perNode.values()];
+  if (sizes.some((c) => c !== sizes[0])) {
+    throw new ScenarioError(`${at}.algorithm`, `hierarchical dispatch needs the EP ranks to fill nodes equally; ranks per node: ${sizes.join(",")}`);
+  }
+  if (w.shape.topK > MAX_HIERARCHICAL_TOP_K) throw new ScenarioError(`${at}.topK`, `hierarchical dispatch takes topK ≤ ${MAX_HIERARCHICAL_TOP_K}`);
 }
 
 /** `ep` omitted: the most ranks, up to every endpoint, that divide the experts evenly (CM384: 256 of 384). */

@@ -17,7 +17,7 @@ export type ReplicaChoice =
 /** A resolved moe-layer workload; `shape.ep` is "all" (the most endpoints that divide the experts) until the topology is known. */
 export interface MoeWorkload {
   readonly kind: "moe-layer";
-  readonly algorithm: "direct";
+  readonly algorithm: "direct" | "hierarchical";
   readonly chunkTokens: number;
   readonly shape: Omit<MoeShape, "ep" | "replicas"> & { readonly ep: number | "all" };
   readonly gating: Gating | { readonly kind: "fixed"; readonly file: string };

@@ -40,7 +40,7 @@ export const moeWorkloadSchema = z.object({
   nodeLimit: posInt.optional(),
   replicas: z.union([replicaList, replicaHottest]).optional(),
   replicaPolicy: z.enum(["round-robin", "least-loaded", "same-node-first"]).optional(),
-  algorithm: z.literal("direct").optional(),
+  algorithm: z.enum(["direct", "hierarchical"]).optional(),
   /** Token copies per message to one peer (senders interleave peers a chunk at a time). */
   chunkTokens: posInt.optional(),
 }).strict();

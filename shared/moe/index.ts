@@ -19,3 +19,6 @@ export { validateMoe, assertValidMoe } from "./validate.js";
 export { layerOf, planLayer, rankNodeOf, droppedKs, type MoeLayer } from "./layer.js";
 export { rankPart, viewPart, type PartView, type LocalCopy } from "./part.js";
 export { moeLayerProgram, expertWeightBytes, MoeTally, DISPATCH_ELEMENTS, COMBINE_ELEMENTS } from "./program.js";
+export { NodeMap, hierRoutes, type HierCounts, type Flow } from "./hier-routes.js";
+export { hierarchicalMoeProgram, MAX_HIERARCHICAL_TOP_K } from "./hier-program.js";
+export { layerFlows } from "./flows.js";

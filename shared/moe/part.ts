@@ -1,9 +1,13 @@
 import type { MoeRankPart } from "../protocol/index.js";
 import type { ExpertChoices } from "./gating.js";
+import type { HierCounts } from "./hier-routes.js";
 import type { MoeLayer } from "./layer.js";
 
-/** Rank `rank`'s part of a planned layer (what the coordinator sends it with op-start). */
-export function rankPart(layer: MoeLayer, rank: number): MoeRankPart {
+/**
+ * Rank `rank`'s part of a planned layer (what the coordinator sends it with op-start); with
+ * hierarchical `counts` (hierRoutes), its per-phase counts, and only same-node direct receipts.
+ */
+export function rankPart(layer: MoeLayer, rank: number, counts?: HierCounts): MoeRankPart {
   const { shape, plan, choices } = layer;
   const T = shape.tokensPerRank, K = shape.topK;
   const sends: number[] = [];
@@ -11,10 +15,11 @@ export function rankPart(layer: MoeLayer, rank: number): MoeRankPart {
   const first = rank * T * K;
   return {
     sends,
-    recvCounts: plan.lists.map((row) => row[rank]!.length),
+    recvCounts: counts ? counts.direct : plan.lists.map((row) => row[rank]!.length),
     experts: Array.from(choices.experts.subarray(first, first + T * K)),
     weightUnits: Array.from(choices.weightUnits.subarray(first, first + T * K)),
     weightDenominator: choices.weightDenominator,
+    ...(counts ? { cross: counts.cross, scatter: counts.scatter } : {}),
   };
 }
 

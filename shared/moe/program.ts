@@ -102,7 +102,7 @@ export function* moeLayerProgram(env: ProgramEnv): Program {
  * Sends `data[to]` (elements per copy `width`) to every other rank, `chunk` copies per message, round
  * by round: round c sends the c-th chunk to me+1, me+2, … in turn.
  */
-function* exchange(me: number, n: number, chunk: number, phase: number, bytesPerCopy: number, width: number, data: readonly (Float64Array | undefined)[]): Program<void> {
+export function* exchange(me: number, n: number, chunk: number, phase: number, bytesPerCopy: number, width: number, data: readonly (Float64Array | undefined)[]): Program<void> {
   let rounds = 0;
   for (const d of data) if (d) rounds = Math.max(rounds, Math.ceil(d.length / width / chunk));
   if (rounds >= 65_536) throw new Error(`${rounds} chunks to one peer: raise chunkTokens`);
@@ -116,14 +116,23 @@ function* exchange(me: number, n: number, chunk: number, phase: number, bytesPer
 }
 
 /** Receives the `copies` copies `from` sends in chunks (exchange), concatenated. */
-function* gather(from: number, chunk: number, copies: number, phase: number, width: number): Program<Float64Array> {
+export function* gather(from: number, chunk: number, copies: number, phase: number, width: number): Program<Float64Array> {
   const out = new Float64Array(copies * width);
   for (let c = 0; c * chunk < copies; c++) out.set((yield* recv(from, phaseTag(phase, c))).data, c * chunk * width);
   return out;
 }
 
-/** Combines and checks the rank's tokens, and tallies what came back. */
-function* finish(shape: MoeShape, seed: number, me: number, view: PartView, parts: readonly ExpertPart[][], processed: number): Program {
+/** A gate-weighted sum of some of a token's expert outputs (hierarchical combine), and which k's it holds. */
+export interface Partial {
+  readonly kMask: number;
+  readonly sum: Float64Array;
+}
+
+/**
+ * Combines and checks the rank's tokens, and tallies what came back: per-k parts (weighted here) and,
+ * with hierarchical dispatch, partial sums already weighted on the experts' node.
+ */
+export function* finish(shape: MoeShape, seed: number, me: number, view: PartView, parts: readonly ExpertPart[][], processed: number, partials?: readonly Partial[][]): Program {
   const { choices } = view;
   const T = shape.tokensPerRank, K = shape.topK;
   const result = new Float64Array(T * TOKEN_ELEMENTS);
@@ -132,11 +141,15 @@ function* finish(shape: MoeShape, seed: number, me: number, view: PartView, part
   for (let t = 0; t < T; t++) {
     const g = me * T + t;
     const got = combineFromParts(seed, shape, choices, g, parts[t]!);
+    const back = new Set(parts[t]!.map((p) => p.k));
+    for (const p of partials?.[t] ?? []) {
+      for (let i = 0; i < got.length; i++) got[i] = got[i]! + p.sum[i]!;
+      for (let k = 0; k < K; k++) if (Math.floor(p.kMask / 2 ** k) % 2 === 1) back.add(k);
+    }
     const problem = checkCombined(g, got, expectedCombined(seed, shape, choices, g, view.dropped[t]!));
     if (problem) throw new Error(`rank ${me}: combined result wrong: ${problem}`);
     result.set(got, t * TOKEN_ELEMENTS);
-    returned += parts[t]!.length;
-    const back = new Set(parts[t]!.map((p) => p.k));
+    returned += back.size;
     for (let k = 0; k < K; k++) {
       if (back.has(k)) continue;
       const e = choiceAt(choices, g, k).expert;
@@ -149,7 +162,7 @@ function* finish(shape: MoeShape, seed: number, me: number, view: PartView, part
 }
 
 /** The real data of a list of copies: (token, k, expert, token vector) each; token ids are local, from global `first`. */
-function packDispatch(seed: number, first: number, list: readonly LocalCopy[]): Float64Array {
+export function packDispatch(seed: number, first: number, list: readonly LocalCopy[]): Float64Array {
   const out = new Float64Array(list.length * DISPATCH_ELEMENTS);
   list.forEach((c, i) => {
     const at = i * DISPATCH_ELEMENTS;

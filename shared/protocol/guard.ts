@@ -35,7 +35,7 @@ const ALGORITHMS_OF: Readonly<Record<Collective, readonly Algorithm[]>> = {
   [Collective.AllToAll]: [Algorithm.Direct],
   [Collective.AllToAllV]: [Algorithm.Direct],
   [Collective.Broadcast]: [Algorithm.Pipeline, Algorithm.Direct],
-  [Collective.MoeLayer]: [Algorithm.Direct],
+  [Collective.MoeLayer]: [Algorithm.Direct, Algorithm.Hierarchical],
 };
 
 type Fields = Record<string, unknown>;
@@ -227,6 +227,10 @@ function checkMoePart(x: unknown, spec: Fields): void {
   ints(p.experts, "op-start.part.experts", T * K, experts - 1);
   const D = int(p.weightDenominator, "op-start.part.weightDenominator", 1, 2 ** 20);
   ints(p.weightUnits, "op-start.part.weightUnits", T * K, D);
+  for (const k of ["cross", "scatter"]) if (p[k] !== undefined) ints(p[k], `op-start.part.${k}`, ep, T * ep * K);
+  if (spec.algorithm === Algorithm.Hierarchical && (p.cross === undefined || p.scatter === undefined)) {
+    reject("op-start.part", "cross and scatter counts for hierarchical dispatch", p);
+  }
 }
 
 function checkOpStart(m: Fields): void {

@@ -118,6 +118,13 @@ export interface MoeRankPart {
   readonly experts: readonly number[];
   readonly weightUnits: readonly number[];
   readonly weightDenominator: number;
+  /**
+   * Hierarchical dispatch only (shared/moe/hier-routes.ts), by sending rank: tokens remote sources
+   * send it as their receiver on this node, copies same-node receivers scatter to it. `recvCounts`
+   * then holds only the copies same-node sources send it directly.
+   */
+  readonly cross?: readonly number[];
+  readonly scatter?: readonly number[];
 }
 
 /** Coordinator → endpoint: run a collective, starting at a virtual time. */

@@ -9,11 +9,11 @@ export function moeSpecFields(ep: number): Record<string, unknown> {
   };
 }
 
-/** A valid `part` for moeSpecFields(ep): every copy dropped (no sends, nothing to receive), weights 32/64 each. */
+/** A valid `part` for moeSpecFields(ep), direct or hierarchical: every copy dropped (nothing sent or received), weights 32/64 each. */
 export function moePartFields(ep: number): Record<string, unknown> {
   const copies = 2 * Math.min(2, 2 * ep); // tokensPerRank × topK
   return {
-    sends: [], recvCounts: new Array<number>(ep).fill(0),
+    sends: [], recvCounts: new Array<number>(ep).fill(0), cross: new Array<number>(ep).fill(0), scatter: new Array<number>(ep).fill(0),
     experts: Array.from({ length: copies }, (_, i) => i % 2), weightUnits: new Array<number>(copies).fill(32), weightDenominator: 64,
   };
 }

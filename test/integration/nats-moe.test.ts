@@ -39,13 +39,14 @@ function expectAgreement(nats: Report, sim: Report) {
 }
 
 describe("MoE layer: NATS engine vs sim engine", () => {
-  it("cloudmatrix384, 2 nodes × 4 NPUs, one process per actor: uniform, zipf with drops, hot with replicas", async () => {
+  it("cloudmatrix384, 2 nodes × 4 NPUs, one process per actor: uniform, zipf with drops, hot with replicas, hierarchical", async () => {
     const topology = { preset: "cloudmatrix384", nodes: 2, npusPerNode: 4, switches: "aggregated" };
     const w = (x: Record<string, unknown>) => ({ kind: "moe-layer", tokensPerRank: 64, sharedExperts: 1, ...x });
     const { nats, sim } = await both(topology, [
       w({ gating: { kind: "uniform" } }),
       w({ gating: { kind: "zipf", exponent: 1.2 }, capacityFactor: 1 }),
       w({ gating: { kind: "hot", hotFraction: 0.02, hotShare: 0.4 }, replicas: { hottest: 5, copies: 2 } }),
+      w({ gating: { kind: "zipf", exponent: 1.0 }, capacityFactor: 1.25, algorithm: "hierarchical" }),
     ], "per-actor");
     expect(nats.processes).toBe(26);
     expect(sim.moe[1]!.droppedTokens).toBeGreaterThan(0); // the capacity really bites

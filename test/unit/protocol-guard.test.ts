@@ -216,6 +216,7 @@ describe("asMessage and the moe-layer op", () => {
     ["part.recvCounts", [0, 0, 0], "op-start.part.recvCounts: "], // needs ep = 4 entries
     ["part.experts", [0, 1, 2, 8], "op-start.part.experts[3]: "], // 8 experts: ids 0..7
     ["part.weightUnits", [65, 0, 0, 0], "op-start.part.weightUnits[0]: "], // above the denominator 64
+    ["part.cross", [0, 0], "op-start.part.cross: "], // needs ep = 4 entries
   ])("rejects %s = %j", (path, value, want) => {
     expect(rejection(set(moeStart(), path, value)).message.startsWith(want)).toBe(true);
   });
@@ -225,6 +226,11 @@ describe("asMessage and the moe-layer op", () => {
     (m.spec as Fields).moe = moeSpecFields(4);
     expect(rejection(m).message).toMatch(/^op-start\.spec\.moe: /);
     expect(rejection({ ...valid["op-start"](), part: moePartFields(4) }).message).toMatch(/^op-start\.part: /);
+    // Hierarchical dispatch needs the per-phase counts.
+    const h = moeStart();
+    (h.spec as Fields).algorithm = "hierarchical";
+    delete (h.part as Fields).scatter;
+    expect(rejection(h).message).toMatch(/^op-start\.part: .*cross and scatter/);
     expect(rejection({ ...valid["op-done"](), marks: [Number.NaN] }).message).toMatch(/^op-done\.marks\[0\]: /);
     expect(rejection({ ...valid["op-done"](), tally: [1.5] }).message).toMatch(/^op-done\.tally\[0\]: /);
   });

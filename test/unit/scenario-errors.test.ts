@@ -156,6 +156,11 @@ const FIELD_CASES: readonly { name: string; doc: Doc; args?: string[]; path: str
     path: "workload.nodeLimit", message: /8.*10/,
   },
   {
+    name: "moe: hierarchical with EP ranks not filling whole nodes",
+    doc: withMoe({ ep: 6, experts: 12, algorithm: "hierarchical" }), // 2 nodes of 4: 4 + 2
+    path: "workload.algorithm", message: /4,2/,
+  },
+  {
     name: "moe: second workload of a list",
     doc: { ...base(), workload: [base().workload, { kind: "moe-layer", experts: 16, topK: 0 }] },
     path: "workload[1].topK", message: /./,

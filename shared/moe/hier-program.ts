@@ -1,12 +1,14 @@
 import { compute, mark, type Program, type ProgramEnv } from "../collectives/program.js";
+import type { MoeRankPart } from "../protocol/index.js";
 import { expertFlopsPerCopy } from "./bounds.js";
 import { NodeMap } from "./hier-routes.js";
-import { viewPart } from "./part.js";
+import { viewPart, type PartView } from "./part.js";
 import { placeExperts } from "./placement.js";
 import {
   COMBINE_ELEMENTS, DEFAULT_CHUNK_TOKENS, DISPATCH_ELEMENTS, exchange, expertWeightBytes, finish, gather, packDispatch, type Partial,
 } from "./program.js";
 import { applyExpert, tokenVector, TOKEN_ELEMENTS, type ExpertPart } from "./reference.js";
+import type { MoeShape } from "./types.js";
 
 /** Phases (tags) of hierarchical dispatch and combine; direct same-node copies use phases 0 and 1. */
 const Phase = { Direct: 0, DirectBack: 1, Cross: 2, Scatter: 3, ScatterBack: 4, CrossBack: 5 } as const;
@@ -22,9 +24,32 @@ const PARTIAL_WIDTH = 3 + TOKEN_ELEMENTS;
 /** k's travel as a bitmask in a float64: exact up to 2^53. */
 export const MAX_HIERARCHICAL_TOP_K = 52;
 
+type Box = (Float64Array | undefined)[];
+
+/** What one rank's roles share. */
+interface Ctx {
+  readonly me: number;
+  readonly n: number;
+  readonly shape: MoeShape;
+  readonly seed: number;
+  readonly chunk: number;
+  /** Elements of a crossing token record. */
+  readonly W: number;
+  readonly part: MoeRankPart & { readonly cross: readonly number[]; readonly scatter: readonly number[] };
+  readonly view: PartView;
+  readonly nodes: NodeMap;
+}
+
 /** Concatenates per-peer record lists into Float64Arrays (undefined when empty). */
-function pack(lists: readonly number[][]): (Float64Array | undefined)[] {
+function pack(lists: readonly number[][]): Box {
   return lists.map((l) => (l.length ? Float64Array.from(l) : undefined));
+}
+
+/** Takes a box's own entry out (it needs no message) and returns it. */
+function own(box: Box, me: number): Float64Array | undefined {
+  const mine = box[me];
+  box[me] = undefined;
+  return mine;
 }
 
 /**
@@ -34,28 +59,45 @@ function pack(lists: readonly number[][]): (Float64Array | undefined)[] {
  * arrival order, so the result and the virtual times do not depend on the transport.
  */
 export function* hierarchicalMoeProgram(env: ProgramEnv): Program {
-  const spec = env.spec, shape = spec.moe!.shape;
-  const me = env.rank, n = shape.ep, T = shape.tokensPerRank, K = shape.topK, seed = spec.seed;
+  const spec = env.spec, shape = spec.moe!.shape, me = env.rank, n = shape.ep;
   if (me >= n) return new Float64Array(0);
   const part = env.moePart;
   if (!part?.cross || !part.scatter) throw new Error(`rank ${me}: hierarchical moe-layer op-start without this rank's hierarchical counts`);
-  const view = viewPart(part, me, n, T, K);
-  const nodes = new NodeMap(spec.nodeGroups, n);
-  const myNode = nodes.nodeOf[me]!;
-  const chunk = spec.moe!.chunkTokens ?? DEFAULT_CHUNK_TOKENS;
-  const W = tokenWidth(K);
+  const c: Ctx = {
+    me, n, shape, seed: spec.seed, chunk: spec.moe!.chunkTokens ?? DEFAULT_CHUNK_TOKENS, W: tokenWidth(shape.topK),
+    part: part as Ctx["part"], view: viewPart(part, me, n, shape.tokensPerRank, shape.topK), nodes: new NodeMap(spec.nodeGroups, n),
+  };
   const flops = expertFlopsPerCopy(shape), weights = expertWeightBytes(shape);
-  if (shape.sharedExperts > 0) yield* compute(T * shape.sharedExperts * flops, shape.sharedExperts * weights, true);
+  if (shape.sharedExperts > 0) yield* compute(shape.tokensPerRank * shape.sharedExperts * flops, shape.sharedExperts * weights, true);
 
-  // 1. As source: same-node copies directly; each token once to its receiver on every other node it needs.
-  const direct = view.sendsTo.map((list, dst) => (nodes.nodeOf[dst] === myNode ? list : []));
+  const { direct, crossOut } = yield* sendTokens(c);
+  const { crossedFrom, toHolder } = yield* scatterCrossings(c);
+  const { directIn, scattered } = yield* receiveCopies(c, own(toHolder.box, me));
+  yield* mark();
+  const ex = runExperts(c, directIn, scattered);
+  if (ex.processed > 0) yield* compute(ex.processed * flops, ex.used * weights);
+  yield* mark();
+
+  const directBackOwn = own(ex.directBack, me);
+  yield* exchange(me, n, c.chunk, Phase.DirectBack, shape.combineBytesPerToken, COMBINE_ELEMENTS, ex.directBack);
+  const scatterBackOwn = own(ex.scatterBack, me);
+  yield* exchange(me, n, c.chunk, Phase.ScatterBack, shape.combineBytesPerToken, OUT_WIDTH, ex.scatterBack);
+  yield* sendPartials(c, toHolder.counts, crossedFrom, scatterBackOwn);
+  const { parts, partials } = yield* collectAtSource(c, direct, crossOut, directBackOwn);
+  return yield* finish(shape, c.seed, me, c.view, parts, ex.processed, partials);
+}
+
+/** As source: same-node copies go directly; each token goes once to its receiver on every other node it needs. */
+function* sendTokens(c: Ctx): Program<{ direct: number[]; crossOut: Box }> {
+  const { me, n, shape, seed, view, nodes, W } = c;
+  const T = shape.tokensPerRank, K = shape.topK, myNode = nodes.nodeOf[me]!;
   const toReceiver: number[][] = Array.from({ length: n }, () => []);
   for (let t = 0; t < T; t++) {
     const byNode = new Map<number, number[]>();
     view.sendsTo.forEach((list, dst) => {
       const b = nodes.nodeOf[dst]!;
       if (b === myNode) return;
-      for (const c of list) if (c.token === t) byNode.set(b, [...(byNode.get(b) ?? []), dst, c.k, c.expert, part.weightUnits[t * K + c.k]!]);
+      for (const x of list) if (x.token === t) byNode.set(b, [...(byNode.get(b) ?? []), dst, x.k, x.expert, c.part.weightUnits[t * K + x.k]!]);
     });
     for (const [b, copies] of [...byNode].sort((x, y) => x[0] - y[0])) {
       const rec = new Array<number>(W).fill(0);
@@ -65,50 +107,61 @@ export function* hierarchicalMoeProgram(env: ProgramEnv): Program {
       toReceiver[nodes.receiver(me, b)]!.push(...rec);
     }
   }
-  const directOut = direct.map((list) => (list.length ? packDispatch(seed, me * T, list) : undefined));
-  directOut[me] = undefined; // own experts: handled below without a message
-  yield* exchange(me, n, chunk, Phase.Direct, shape.dispatchBytesPerToken, DISPATCH_ELEMENTS, directOut);
+  const sameNode = view.sendsTo.map((list, dst) => (nodes.nodeOf[dst] === myNode && dst !== me ? list : []));
+  const directOut = sameNode.map((list) => (list.length ? packDispatch(seed, me * T, list) : undefined));
+  yield* exchange(me, n, c.chunk, Phase.Direct, shape.dispatchBytesPerToken, DISPATCH_ELEMENTS, directOut);
   const crossOut = pack(toReceiver);
-  yield* exchange(me, n, chunk, Phase.Cross, shape.dispatchBytesPerToken, W, crossOut);
+  yield* exchange(me, n, c.chunk, Phase.Cross, shape.dispatchBytesPerToken, W, crossOut);
+  return { direct: sameNode.map((l) => l.length), crossOut };
+}
 
-  // 2. As receiver: scatter each copy to the rank holding its expert; remember each token's weights.
+/** As receiver: takes the crossings (in rank order) and scatters every copy to the rank holding its expert. */
+function* scatterCrossings(c: Ctx): Program<{ crossedFrom: Box; toHolder: { box: Box; counts: number[] } }> {
+  const { me, n, shape, W } = c, K = shape.topK;
   const toHolder: number[][] = Array.from({ length: n }, () => []);
-  const crossedFrom: (Float64Array | undefined)[] = new Array(n);
+  const crossedFrom: Box = new Array(n);
   for (let p = 0; p < n; p++) {
-    const items = part.cross[p]!;
-    if (items === 0) continue;
-    const data = yield* gather(p, chunk, items, Phase.Cross, W);
+    if (c.part.cross[p]! === 0) continue;
+    const data = yield* gather(p, c.chunk, c.part.cross[p]!, Phase.Cross, W);
     crossedFrom[p] = data;
     for (let at = 0; at < data.length; at += W) {
-      for (let c = 0; c < data[at + 2]!; c++) {
-        const o = at + 3 + 4 * c;
+      for (let i = 0; i < data[at + 2]!; i++) {
+        const o = at + 3 + 4 * i;
         toHolder[data[o]!]!.push(data[at]!, data[at + 1]!, data[o + 1]!, data[o + 2]!, data[o + 3]!, ...data.subarray(at + 3 + 4 * K, at + W));
       }
     }
   }
-  const scatterOut = pack(toHolder);
-  const scatteredToMe = scatterOut[me];
-  scatterOut[me] = undefined;
-  yield* exchange(me, n, chunk, Phase.Scatter, shape.dispatchBytesPerToken, COPY_WIDTH, scatterOut);
+  const box = pack(toHolder);
+  const mine = box[me];
+  box[me] = undefined;
+  yield* exchange(me, n, c.chunk, Phase.Scatter, shape.dispatchBytesPerToken, COPY_WIDTH, box);
+  box[me] = mine;
+  return { crossedFrom, toHolder: { box, counts: toHolder.map((l) => l.length / COPY_WIDTH) } };
+}
 
-  // 3. As expert holder: copies from receivers (scatter) and from same-node sources (direct).
-  const scattered: (Float64Array | undefined)[] = new Array(n);
-  const directIn: (Float64Array | undefined)[] = new Array(n);
+/** As expert holder: copies from receivers (scatter) and from same-node sources (direct), in rank order. */
+function* receiveCopies(c: Ctx, scatteredToMe: Float64Array | undefined): Program<{ directIn: Box; scattered: Box }> {
+  const { me, n, shape, seed, view, part } = c;
+  const scattered: Box = new Array(n), directIn: Box = new Array(n);
   for (let q = 0; q < n; q++) {
-    if (part.scatter[q]! > 0) scattered[q] = q === me ? scatteredToMe : yield* gather(q, chunk, part.scatter[q]!, Phase.Scatter, COPY_WIDTH);
-    if (q !== me && view.recvCounts[q]! > 0) directIn[q] = yield* gather(q, chunk, view.recvCounts[q]!, Phase.Direct, DISPATCH_ELEMENTS);
+    if (part.scatter[q]! > 0) scattered[q] = q === me ? scatteredToMe : yield* gather(q, c.chunk, part.scatter[q]!, Phase.Scatter, COPY_WIDTH);
+    if (q !== me && view.recvCounts[q]! > 0) directIn[q] = yield* gather(q, c.chunk, view.recvCounts[q]!, Phase.Direct, DISPATCH_ELEMENTS);
   }
-  directIn[me] = view.sendsTo[me]!.length ? packDispatch(seed, me * T, view.sendsTo[me]!) : undefined;
-  yield* mark();
+  const mine = view.sendsTo[me]!;
+  directIn[me] = mine.length ? packDispatch(seed, me * shape.tokensPerRank, mine) : undefined;
+  return { directIn, scattered };
+}
 
-  const held = new Set(placeExperts(shape).expertsOn(me));
+/** Applies the experts to every copy held; outputs keyed for their way back. */
+function runExperts(c: Ctx, directIn: Box, scattered: Box): { directBack: Box; scatterBack: Box; processed: number; used: number } {
+  const held = new Set(placeExperts(c.shape).expertsOn(c.me));
   const used = new Set<number>();
   let processed = 0;
   const apply = (expert: number, x: Float64Array): Float64Array => {
-    if (!held.has(expert)) throw new Error(`rank ${me} got a copy for expert ${expert}, which it does not hold`);
+    if (!held.has(expert)) throw new Error(`rank ${c.me} got a copy for expert ${expert}, which it does not hold`);
     used.add(expert);
     processed++;
-    return applyExpert(seed, expert, x);
+    return applyExpert(c.seed, expert, x);
   };
   const directBack = directIn.map((data) => {
     if (!data) return undefined;
@@ -122,46 +175,40 @@ export function* hierarchicalMoeProgram(env: ProgramEnv): Program {
     for (let at = 0; at < data.length; at += COPY_WIDTH) out.push(data[at]!, data[at + 1]!, data[at + 2]!, ...apply(data[at + 3]!, data.subarray(at + 5, at + COPY_WIDTH)));
     return Float64Array.from(out);
   });
-  if (processed > 0) yield* compute(processed * flops, used.size * weights);
-  yield* mark();
+  return { directBack, scatterBack, processed, used: used.size };
+}
 
-  // 4. Combine, back along the same routes.
-  const directBackOwn = directBack[me];
-  directBack[me] = undefined;
-  yield* exchange(me, n, chunk, Phase.DirectBack, shape.combineBytesPerToken, COMBINE_ELEMENTS, directBack);
-  const scatterBackOwn = scatterBack[me];
-  scatterBack[me] = undefined;
-  yield* exchange(me, n, chunk, Phase.ScatterBack, shape.combineBytesPerToken, OUT_WIDTH, scatterBack);
-
-  // As receiver: sum each token's gate-weighted outputs from my node's experts, one partial per token.
-  const D = part.weightDenominator;
-  const partialsFor: number[][] = Array.from({ length: n }, () => []);
+/** As receiver: sums each crossing token's gate-weighted outputs into one partial and returns it to its source. */
+function* sendPartials(c: Ctx, scattered: readonly number[], crossedFrom: Box, scatterBackOwn: Float64Array | undefined): Program<void> {
+  const { me, n, W } = c, D = c.part.weightDenominator;
   const outputs = new Map<string, Float64Array>();
   for (let q = 0; q < n; q++) {
-    const copies = toHolder[q]!.length / COPY_WIDTH;
-    if (copies === 0) continue;
-    const data = q === me ? scatterBackOwn! : yield* gather(q, chunk, copies, Phase.ScatterBack, OUT_WIDTH);
+    if (scattered[q]! === 0) continue;
+    const data = q === me ? scatterBackOwn! : yield* gather(q, c.chunk, scattered[q]!, Phase.ScatterBack, OUT_WIDTH);
     for (let at = 0; at < data.length; at += OUT_WIDTH) outputs.set(`${data[at]}:${data[at + 1]}:${data[at + 2]}`, data.subarray(at + 3, at + OUT_WIDTH));
   }
-  for (let p = 0; p < n; p++) {
-    const data = crossedFrom[p];
-    if (!data) continue;
+  const partialsFor: number[][] = Array.from({ length: n }, () => []);
+  crossedFrom.forEach((data, p) => {
+    if (!data) return;
     for (let at = 0; at < data.length; at += W) {
       const sum = new Float64Array(TOKEN_ELEMENTS);
       let mask = 0;
-      for (let c = 0; c < data[at + 2]!; c++) {
-        const o = at + 3 + 4 * c;
+      for (let i = 0; i < data[at + 2]!; i++) {
+        const o = at + 3 + 4 * i;
         const y = outputs.get(`${data[at]}:${data[at + 1]}:${data[o + 1]}`);
         if (!y) throw new Error(`rank ${me}: no expert output for token ${data[at + 1]} of rank ${data[at]}, k ${data[o + 1]}`);
-        for (let i = 0; i < TOKEN_ELEMENTS; i++) sum[i] = sum[i]! + (data[o + 3]! / D) * y[i]!;
+        for (let e = 0; e < TOKEN_ELEMENTS; e++) sum[e] = sum[e]! + (data[o + 3]! / D) * y[e]!;
         mask += 2 ** data[o + 1]!;
       }
       partialsFor[p]!.push(data[at]!, data[at + 1]!, mask, ...sum);
     }
-  }
-  yield* exchange(me, n, chunk, Phase.CrossBack, shape.combineBytesPerToken, PARTIAL_WIDTH, pack(partialsFor));
+  });
+  yield* exchange(me, n, c.chunk, Phase.CrossBack, c.shape.combineBytesPerToken, PARTIAL_WIDTH, pack(partialsFor));
+}
 
-  // As source: direct parts per k, partials per (token, node), then the same check as direct dispatch.
+/** As source: per-k parts from same-node experts, partials from each node its tokens crossed to. */
+function* collectAtSource(c: Ctx, direct: readonly number[], crossOut: Box, directBackOwn: Float64Array | undefined): Program<{ parts: ExpertPart[][]; partials: Partial[][] }> {
+  const { me, n, W } = c, T = c.shape.tokensPerRank;
   const parts: ExpertPart[][] = Array.from({ length: T }, () => []);
   const partials: Partial[][] = Array.from({ length: T }, () => []);
   const collect = (data: Float64Array) => {
@@ -169,11 +216,11 @@ export function* hierarchicalMoeProgram(env: ProgramEnv): Program {
   };
   if (directBackOwn) collect(directBackOwn);
   for (let dst = 0; dst < n; dst++) {
-    if (dst !== me && direct[dst]!.length > 0) collect(yield* gather(dst, chunk, direct[dst]!.length, Phase.DirectBack, COMBINE_ELEMENTS));
+    if (direct[dst]! > 0) collect(yield* gather(dst, c.chunk, direct[dst]!, Phase.DirectBack, COMBINE_ELEMENTS));
     const sent = crossOut[dst] ? crossOut[dst]!.length / W : 0;
     if (sent === 0) continue;
-    const data = yield* gather(dst, chunk, sent, Phase.CrossBack, PARTIAL_WIDTH);
+    const data = yield* gather(dst, c.chunk, sent, Phase.CrossBack, PARTIAL_WIDTH);
     for (let at = 0; at < data.length; at += PARTIAL_WIDTH) partials[data[at + 1]!]!.push({ kMask: data[at + 2]!, sum: data.slice(at + 3, at + PARTIAL_WIDTH) });
   }
-  return yield* finish(shape, seed, me, view, parts, processed, partials);
+  return { parts, partials };
 }

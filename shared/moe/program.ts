@@ -59,6 +59,23 @@ export function* moeLayerProgram(env: ProgramEnv): Program {
   }
   yield* mark();
 
+  const { outbox, processed, used } = runExperts(shape, seed, me, inbox);
+  if (processed > 0) yield* compute(processed * flops, used * weights);
+  yield* mark();
+
+  yield* exchange(me, n, chunk, TAG_COMBINE, shape.combineBytesPerToken, COMBINE_ELEMENTS, outbox);
+  const parts: ExpertPart[][] = Array.from({ length: T }, () => []);
+  if (outbox[me]) collectParts(me, T, parts, outbox[me]);
+  for (let j = 1; j < n; j++) {
+    const from = mod(me - j, n);
+    const copies = view.sendsTo[from]!.length;
+    if (copies > 0) collectParts(me, T, parts, yield* gather(from, chunk, copies, TAG_COMBINE, COMBINE_ELEMENTS));
+  }
+  return yield* finish(shape, seed, me, view, parts, processed);
+}
+
+/** The rank's experts applied to every copy it holds (inbox[src]: (token, k, expert, x) records). */
+function runExperts(shape: MoeShape, seed: number, me: number, inbox: readonly (Float64Array | undefined)[]): { outbox: (Float64Array | undefined)[]; processed: number; used: number } {
   const held = new Set(placeExperts(shape).expertsOn(me));
   const used = new Set<number>();
   let processed = 0;
@@ -77,25 +94,16 @@ export function* moeLayerProgram(env: ProgramEnv): Program {
     processed += copies;
     return out;
   });
-  if (processed > 0) yield* compute(processed * flops, used.size * weights);
-  yield* mark();
+  return { outbox, processed, used: used.size };
+}
 
-  yield* exchange(me, n, chunk, TAG_COMBINE, shape.combineBytesPerToken, COMBINE_ELEMENTS, outbox);
-  const parts: ExpertPart[][] = Array.from({ length: T }, () => []);
-  const collect = (data: Float64Array) => {
-    for (let at = 0; at < data.length; at += COMBINE_ELEMENTS) {
-      const t = data[at]!, k = data[at + 1]!;
-      if (!(t >= 0 && t < T) || parts[t]!.some((p) => p.k === k)) throw new Error(`rank ${me}: unexpected part (token ${t}, k ${k})`);
-      parts[t]!.push({ k, output: data.slice(at + 2, at + COMBINE_ELEMENTS) });
-    }
-  };
-  if (outbox[me]) collect(outbox[me]);
-  for (let j = 1; j < n; j++) {
-    const from = mod(me - j, n);
-    const copies = view.sendsTo[from]!.length;
-    if (copies > 0) collect(yield* gather(from, chunk, copies, TAG_COMBINE, COMBINE_ELEMENTS));
+/** Files (token, k, output) records under their token; a token part seen twice is an error. */
+function collectParts(me: number, T: number, parts: ExpertPart[][], data: Float64Array): void {
+  for (let at = 0; at < data.length; at += COMBINE_ELEMENTS) {
+    const t = data[at]!, k = data[at + 1]!;
+    if (!(t >= 0 && t < T) || parts[t]!.some((p) => p.k === k)) throw new Error(`rank ${me}: unexpected part (token ${t}, k ${k})`);
+    parts[t]!.push({ k, output: data.slice(at + 2, at + COMBINE_ELEMENTS) });
   }
-  return yield* finish(shape, seed, me, view, parts, processed);
 }
 
 /**

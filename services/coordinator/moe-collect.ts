@@ -45,6 +45,10 @@ export interface MoeRow {
   readonly maxOverMeanLoad: number;
   /** Token copies per expert (all replicas): max / mean. */
   readonly expertMaxOverMeanLoad: number;
+  /** Token copies each rank's experts processed, by rank (as the ranks counted them). */
+  readonly rankLoads: readonly number[];
+  /** The most demanded experts: copies that chose them, copies they processed (all replicas), copies dropped. */
+  readonly hottestExperts: readonly { readonly expert: number; readonly demand: number; readonly processed: number; readonly dropped: number }[];
   /** Token copies that never came back to their origin, as the origins counted them. */
   readonly droppedTokens: number;
   readonly droppedPerExpert: Readonly<Record<string, number>>;
@@ -125,6 +129,9 @@ export function summarizeMoe(spec: OpSpec, out: OpOutcome, t: Topology, startNs:
     combineGBpsPerRank: perRank(shape.combineBytesPerToken, combineNs),
     maxOverMeanLoad: round(maxOverMeanLoad(processed), 4),
     expertMaxOverMeanLoad: round(maxOverMeanLoad(plan.expertLoad), 4),
+    rankLoads: processed,
+    hottestExperts: Array.from(plan.expertDemand.keys()).sort((a, b) => plan.expertDemand[b]! - plan.expertDemand[a]! || a - b).slice(0, 5)
+      .map((e) => ({ expert: e, demand: plan.expertDemand[e]!, processed: plan.expertLoad[e]!, dropped: droppedPerExpert[e] ?? 0 })),
     droppedTokens: dropped,
     droppedPerExpert,
     hottestLinks: hottestLinks([dLinks, cLinks], t, 3),

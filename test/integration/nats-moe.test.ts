@@ -53,8 +53,11 @@ describe("MoE layer: NATS engine vs sim engine", () => {
     expectAgreement(nats, sim);
   });
 
-  it("nvl72 (72 GPUs, 18 NVSwitch chips), grouped hosts: EP 64, zipf", async () => {
-    const { nats, sim } = await both({ preset: "nvl72" }, [{ kind: "moe-layer", ep: 64, tokensPerRank: 32, gating: { kind: "zipf", exponent: 1.0 } }], "grouped");
+  it("nvl72 (72 GPUs, 18 NVSwitch chips), grouped hosts: EP 64, uniform, zipf and hot", async () => {
+    const w = (gating: Record<string, unknown>) => ({ kind: "moe-layer", ep: 64, tokensPerRank: 32, gating });
+    const { nats, sim } = await both({ preset: "nvl72" }, [
+      w({ kind: "uniform" }), w({ kind: "zipf", exponent: 1.0 }), w({ kind: "hot", hotFraction: 0.02, hotShare: 0.3 }),
+    ], "grouped");
     expectAgreement(nats, sim);
   });
 });

@@ -33,7 +33,9 @@ export function planOps(s: Scenario, t: Topology, firstOp = 1): OpSpec[] {
   s.workloads.forEach((w, wi) => {
     const at = s.workloads.length > 1 ? `workload[${wi}]` : "workload";
     const next = (i: number) => ({ op: firstOp + out.length + i, seed: opSeed(s, out.length + i) });
-    out.push(...(w.kind === "collective" ? collectiveOps(w, t, at, next) : [moeOp(w, t, at, next(0))]));
+    // An MoE layer's routing depends on its parameters and the scenario seed only, not on its place in
+    // the list: a row of `sweep moe` is the same layer as a run of that EP degree alone.
+    out.push(...(w.kind === "collective" ? collectiveOps(w, t, at, next) : [moeOp(w, t, at, { op: next(0).op, seed: s.seed })]));
   });
   return out;
 }

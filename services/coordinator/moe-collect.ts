@@ -74,38 +74,65 @@ export function portModel(spec: OpSpec, t: Topology): PortModel {
   return { injectionGBps, alphaNs: Number.isFinite(alphaNs) ? alphaNs : 0 };
 }
 
-/** Checks every rank's combined tokens and tallies against the reference, and computes the row. */
+/** What the ranks reported, gathered: phase marks, per-rank tallies, and the first problem found. */
+interface Gathered {
+  problem: string | undefined;
+  endNs: number;
+  dispatchEnd: number;
+  computeEnd: number;
+  readonly processed: number[];
+  returned: number;
+  dropped: number;
+  readonly droppedPerExpert: Record<string, number>;
+}
+
+function gatherReports(layer: MoeLayer, spec: OpSpec, out: OpOutcome, startNs: number): Gathered {
+  const n = layer.shape.ep;
+  const g: Gathered = {
+    problem: out.stalled ?? (out.failedActors.length ? `failed actors: ${out.failedActors.join(", ")}` : undefined),
+    endNs: startNs, dispatchEnd: startNs, computeEnd: startNs, processed: new Array<number>(n).fill(0), returned: 0, dropped: 0, droppedPerExpert: {},
+  };
+  const seen = new Set<number>();
+  for (const d of out.done) {
+    g.endNs = Math.max(g.endNs, d.endNs);
+    if (d.error) { g.problem ??= `rank ${d.rank}: ${d.error.message}`; continue; }
+    if (seen.has(d.rank)) { g.problem ??= `rank ${d.rank} reported twice`; continue; }
+    seen.add(d.rank);
+    if (d.rank >= n) continue;
+    g.dispatchEnd = Math.max(g.dispatchEnd, d.marks?.[0] ?? d.endNs);
+    g.computeEnd = Math.max(g.computeEnd, d.marks?.[1] ?? d.endNs);
+    const tl = d.tally ?? [];
+    g.processed[d.rank] = tl[MoeTally.Processed] ?? 0;
+    g.returned += tl[MoeTally.Returned] ?? 0;
+    g.dropped += tl[MoeTally.Dropped] ?? 0;
+    for (let i = MoeTally.PerExpert; i + 1 < tl.length; i += 2) g.droppedPerExpert[tl[i]!] = (g.droppedPerExpert[tl[i]!] ?? 0) + tl[i + 1]!;
+    g.problem ??= checkRank(layer, d.rank, d.result);
+  }
+  if (seen.size !== spec.group.length) g.problem ??= `${spec.group.length - seen.size} ranks did not report`;
+  g.problem ??= checkCounts(layer, g);
+  return g;
+}
+
+/** The ranks' counts against the plan: copies each rank's experts processed, parts back, drops per expert. */
+function checkCounts(layer: MoeLayer, g: Gathered): string | undefined {
+  const { plan } = layer;
+  const accepted = plan.copies.length - plan.droppedTotal;
+  const r = g.processed.findIndex((c, rank) => c !== plan.rankLoad[rank]);
+  if (r >= 0) return `rank ${r}'s experts processed ${g.processed[r]} copies, the plan gave it ${plan.rankLoad[r]}`;
+  if (g.returned !== accepted) return `${g.returned} parts came back, the plan accepted ${accepted}`;
+  if (g.dropped !== plan.droppedTotal) return `origins counted ${g.dropped} dropped copies, the plan dropped ${plan.droppedTotal}`;
+  const e = Array.from(plan.droppedPerExpert.keys()).find((x) => (g.droppedPerExpert[x] ?? 0) !== plan.droppedPerExpert[x]);
+  if (e !== undefined) return `origins counted ${g.droppedPerExpert[e] ?? 0} dropped copies of expert ${e}, the plan dropped ${plan.droppedPerExpert[e]}`;
+  return undefined;
+}
+
+/** Checks every rank's combined tokens and counts against the reference and the plan, and computes the row. */
 export function summarizeMoe(spec: OpSpec, out: OpOutcome, t: Topology, startNs: number, wallMs: number): MoeRow {
   const layer = layerOf(spec);
   const { shape, plan } = layer;
   const n = shape.ep;
-  let problem: string | undefined = out.stalled ?? (out.failedActors.length ? `failed actors: ${out.failedActors.join(", ")}` : undefined);
-  const seen = new Set<number>();
-  let endNs = startNs, dispatchEnd = startNs, computeEnd = startNs;
-  const processed = new Array<number>(n).fill(0);
-  let returned = 0, dropped = 0;
-  const droppedPerExpert: Record<string, number> = {};
-  for (const d of out.done) {
-    endNs = Math.max(endNs, d.endNs);
-    if (d.error) { problem ??= `rank ${d.rank}: ${d.error.message}`; continue; }
-    if (seen.has(d.rank)) { problem ??= `rank ${d.rank} reported twice`; continue; }
-    seen.add(d.rank);
-    if (d.rank >= n) continue;
-    dispatchEnd = Math.max(dispatchEnd, d.marks?.[0] ?? d.endNs);
-    computeEnd = Math.max(computeEnd, d.marks?.[1] ?? d.endNs);
-    const tl = d.tally ?? [];
-    processed[d.rank] = tl[MoeTally.Processed] ?? 0;
-    returned += tl[MoeTally.Returned] ?? 0;
-    dropped += tl[MoeTally.Dropped] ?? 0;
-    for (let i = MoeTally.PerExpert; i + 1 < tl.length; i += 2) droppedPerExpert[tl[i]!] = (droppedPerExpert[tl[i]!] ?? 0) + tl[i + 1]!;
-    problem ??= checkRank(layer, d.rank, d.result);
-  }
-  if (seen.size !== spec.group.length) problem ??= `${spec.group.length - seen.size} ranks did not report`;
-  const accepted = plan.copies.length - plan.droppedTotal;
+  const { problem, endNs, dispatchEnd, computeEnd, processed, dropped, droppedPerExpert } = gatherReports(layer, spec, out, startNs);
   const sum = (a: readonly number[]) => a.reduce((x, y) => x + y, 0);
-  if (!problem && sum(processed) !== accepted) problem = `experts processed ${sum(processed)} copies, the plan accepted ${accepted}`;
-  if (!problem && returned !== accepted) problem = `${returned} parts came back, the plan accepted ${accepted}`;
-  if (!problem && dropped !== plan.droppedTotal) problem = `origins counted ${dropped} dropped copies, the plan dropped ${plan.droppedTotal}`;
 
   const alpha = portModel(spec, t).alphaNs;
   const dispatchNs = dispatchEnd - startNs, expertComputeNs = computeEnd - dispatchEnd, combineNs = endNs - computeEnd;
@@ -157,10 +184,11 @@ function checkRank(layer: MoeLayer, rank: number, got: Float64Array): string | u
 }
 
 function describeGating(spec: OpSpec): string {
-  const g = spec.moe!.gating;
-  switch (g.kind) {
+  const g = spec.moe?.gating;
+  switch (g?.kind) {
+    case undefined: return "?";
     case "zipf": return `zipf(${g.exponent})`;
     case "hot": return `hot(${g.hotFraction},${g.hotShare})`;
-    default: return g.kind;
+    default: return g?.kind ?? "?";
   }
 }

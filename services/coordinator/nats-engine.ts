@@ -166,10 +166,19 @@ export class NatsEngine implements Engine {
     const done = new Map<number, OpDoneMsg>();
     const t0 = performance.now();
     const finished = new Promise<void>((resolve) => { this.current = { spec, done, finish: resolve }; });
-    spec.group.forEach((id, r) => {
+    // Every op-start is encoded before any is sent: one that cannot go (too big for the server) fails
+    // the run with a clear error, and no rank starts an op the others never hear of.
+    const starts = spec.group.map((id, r) => {
       const part = parts?.(r);
-      this.control(id, { v: PROTOCOL_VERSION, type: "op-start", from: COORDINATOR, epoch, inc: 0, spec, startNs, ...(part ? { part } : {}) });
+      const bytes = encode({ v: PROTOCOL_VERSION, type: "op-start", from: COORDINATOR, epoch, inc: 0, spec, startNs, ...(part ? { part } : {}) } satisfies Message);
+      const max = this.nc.info?.max_payload ?? Infinity;
+      if (bytes.byteLength > max) {
+        this.current = undefined;
+        throw new RunError(`op ${spec.op}: the op-start of rank ${r} is ${bytes.byteLength} bytes, over the NATS server's max_payload of ${max}`);
+      }
+      return [id, bytes] as const;
     });
+    for (const [id, bytes] of starts) this.nc.publish(this.subjects.to(Channel.Control, COORDINATOR, id), bytes);
     const stalled = await this.watch(finished, signal);
     const activeWallMs = performance.now() - t0;
     this.current = undefined;

@@ -1,6 +1,6 @@
-import { DTYPE_BYTES, TARGET_REAL_ELEMENTS, type CollectiveWorkload, type MoeWorkload, type Scenario } from "../../shared/config/index.js";
+import { defaultEp, DTYPE_BYTES, TARGET_REAL_ELEMENTS, type CollectiveWorkload, type MoeWorkload, type Scenario } from "../../shared/config/index.js";
 import { ScenarioError } from "../../shared/errors/index.js";
-import { chooseExperts, MAX_HIERARCHICAL_TOP_K, placeExperts, rankNodeOf, type MoeShape, type ReplicaSpec } from "../../shared/moe/index.js";
+import { chooseExperts, placeExperts, rankNodeOf, type MoeShape, type ReplicaSpec } from "../../shared/moe/index.js";
 import { Algorithm, Collective, type OpSpec } from "../../shared/protocol/index.js";
 import type { Topology } from "../../shared/topology/index.js";
 import type { NpuId } from "../../shared/units/index.js";
@@ -35,7 +35,7 @@ export function planOps(s: Scenario, t: Topology, firstOp = 1): OpSpec[] {
     const next = (i: number) => ({ op: firstOp + out.length + i, seed: opSeed(s, out.length + i) });
     // An MoE layer's routing depends on its parameters and the scenario seed only, not on its place in
     // the list: a row of `sweep moe` is the same layer as a run of that EP degree alone.
-    out.push(...(w.kind === "collective" ? collectiveOps(w, t, at, next) : [moeOp(w, t, at, { op: next(0).op, seed: s.seed })]));
+    out.push(...(w.kind === "collective" ? collectiveOps(w, t, at, next) : [moeOp(w, t, { op: next(0).op, seed: s.seed })]));
   });
   return out;
 }
@@ -68,16 +68,11 @@ function collectiveOps(w: CollectiveWorkload, t: Topology, at: string, next: Nex
 }
 
 /** One MoE layer on the first `ep` endpoints; `sizeBytes` is a rank's nominal dispatch (tokens × topK × bytes). */
-function moeOp(w: MoeWorkload, t: Topology, at: string, id: { op: number; seed: number }): OpSpec {
-  const ep = w.shape.ep === "all" ? t.endpoints.length : w.shape.ep;
+function moeOp(w: MoeWorkload, t: Topology, id: { op: number; seed: number }): OpSpec {
+  // loadScenario has checked the layer (shared/config/check.ts) and fixed `ep`.
+  const ep = w.shape.ep === "all" ? defaultEp(w.shape.experts, t.endpoints.length) : w.shape.ep;
   const group = t.endpoints.slice(0, ep);
   const groups = nodeGroups(group, t);
-  if (w.algorithm === "hierarchical") {
-    if (groups.some((g) => g.length !== groups[0]!.length)) {
-      throw new ScenarioError(`${at}.algorithm`, `hierarchical dispatch needs the EP ranks to fill nodes equally; ranks per node: ${groups.map((g) => g.length).join(",")}`);
-    }
-    if (w.shape.topK > MAX_HIERARCHICAL_TOP_K) throw new ScenarioError(`${at}.topK`, `hierarchical dispatch takes topK ≤ ${MAX_HIERARCHICAL_TOP_K}`);
-  }
   const base: MoeShape = { ...w.shape, ep };
   if (!("assignments" in w.gating) && w.gating.kind === "fixed") throw new Error("fixed gating without assignments: load the scenario with loadScenario");
   const gating = w.gating as Exclude<MoeWorkload["gating"], { file: string }>;

@@ -12,12 +12,16 @@ import { buildReport, type Report } from "./report.js";
 /** The epoch of a fresh run; recovery (chaos issue) will bump it. */
 export const FIRST_EPOCH = 1;
 
-/** moe-layer: the layer is planned once, here, and each EP rank gets its part with its op-start. */
-function moeParts(spec: OpSpec): RankParts | undefined {
-  if (spec.collective !== Collective.MoeLayer) return undefined;
+/**
+ * moe-layer: the layer is planned once, here; each EP rank gets its part with its op-start, and the
+ * spec on the wire leaves the gating out (ranks do not need it; fixed gating holds every token's row).
+ */
+function moeWire(spec: OpSpec): { wire: OpSpec; parts?: RankParts } {
+  if (spec.collective !== Collective.MoeLayer || !spec.moe) return { wire: spec };
   const layer = layerOf(spec);
   const counts = spec.algorithm === Algorithm.Hierarchical ? hierRoutes(layer, new NodeMap(spec.nodeGroups, layer.shape.ep)).counts : undefined;
-  return (r) => (r < layer.shape.ep ? rankPart(layer, r, counts?.[r]) : undefined);
+  const { gating: _g, ...moe } = spec.moe;
+  return { wire: { ...spec, moe }, parts: (r) => rankPart(layer, r, counts?.[r]) };
 }
 
 /**
@@ -32,7 +36,8 @@ export async function runScenario(loaded: Loaded, engine: Engine, signal?: Abort
   for (const spec of planOps(loaded.scenario, loaded.topology, engine.cursor.nextOp)) {
     engine.cursor.nextOp = spec.op + 1;
     const w0 = performance.now();
-    const out = await engine.runOp(spec, simNs(startNs), FIRST_EPOCH, signal, moeParts(spec));
+    const { wire, parts } = moeWire(spec);
+    const out = await engine.runOp(wire, simNs(startNs), FIRST_EPOCH, signal, parts);
     const wall = performance.now() - w0;
     const row = spec.collective === Collective.MoeLayer ? summarizeMoe(spec, out, loaded.topology, startNs, wall) : summarize(spec, out, loaded.topology, startNs, wall);
     if ("ep" in row) moeRows.push(row);

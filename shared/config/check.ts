@@ -4,6 +4,9 @@ import { parse } from "yaml";
 import { ScenarioError } from "../errors/index.js";
 import { validateMoe } from "../moe/validate.js";
 import { MAX_HIERARCHICAL_TOP_K } from "../moe/hier-program.js";
+import { DISPATCH_ELEMENTS } from "../moe/program.js";
+import { TOKEN_ELEMENTS } from "../moe/reference.js";
+import { MOE_LIMITS } from "../protocol/index.js";
 import type { Gating, MoeShape, RankNode } from "../moe/types.js";
 import type { Topology } from "../topology/index.js";
 import type { MoeWorkload } from "./moe-resolve.js";
@@ -39,6 +42,7 @@ export function checkMoe(w: MoeWorkload, at: string, topology: Topology, scenari
     throw new ScenarioError(`${at}.replicas.hottest`, `${w.replicas.hottest} hottest experts, but there are ${w.shape.experts}`);
   }
   if (w.algorithm === "hierarchical") checkHierarchical(w, at, topology, ep);
+  checkWireLimits(w, at, ep);
   const gating = "file" in w.gating ? readAssignments(w.gating.file, `${at}.gating.file`, scenarioFile) : w.gating;
   const shape: MoeShape = { ...w.shape, ep, replicas: provisionalReplicas(w) };
   const issue = validateMoe(shape, gating, endpointNodes(topology))[0];
@@ -48,6 +52,31 @@ export function checkMoe(w: MoeWorkload, at: string, topology: Topology, scenari
     throw new ScenarioError(path.replace(/^workload/, at), issue.message);
   }
   return { ...w, shape: { ...w.shape, ep }, gating };
+}
+
+/** A NATS message carries at most 1 MiB by default (max_payload): what one op-start or chunk may take. */
+export const MESSAGE_BUDGET_BYTES = 900_000;
+
+/**
+ * The bounds every rank enforces on an op-start (MOE_LIMITS, shared/protocol/guard.ts), checked here
+ * so a scenario that loads also runs on every engine: token copies, sizes, replica copies, chunks per
+ * peer, and the size of a rank's op-start and of one chunk against the NATS message size.
+ */
+function checkWireLimits(w: MoeWorkload, at: string, ep: number): void {
+  const { tokensPerRank: T, topK: K, hidden, expertIntermediate, experts } = w.shape;
+  const fail = (field: string, message: string): never => { throw new ScenarioError(`${at}.${field}`, message); };
+  if (ep * T * K > MOE_LIMITS.copies) fail("tokensPerRank", `ep × tokensPerRank × topK = ${ep * T * K} token copies, more than ${MOE_LIMITS.copies}`);
+  if (hidden > MOE_LIMITS.dim) fail("hidden", `at most ${MOE_LIMITS.dim}`);
+  if (expertIntermediate > MOE_LIMITS.dim) fail("expertIntermediate", `at most ${MOE_LIMITS.dim}`);
+  const copies = w.replicas.kind === "list" ? w.replicas.list.reduce((s, r) => s + r.copies, 0) : w.replicas.hottest * w.replicas.copies;
+  if (copies > MOE_LIMITS.replicaCopies) fail("replicas", `${copies} replica copies, more than ${MOE_LIMITS.replicaCopies}`);
+  // A rank's part: 4 numbers per copy sent, 2 per choice, a few per rank and expert, ≤ 3 bytes each (5 for weights).
+  const partBytes = 3 * (4 * T * K + T * K + 3 * ep + experts) + 5 * T * K;
+  if (partBytes > MESSAGE_BUDGET_BYTES) fail("tokensPerRank", `each rank's op-start would carry ~${Math.round(partBytes / 1000)} kB of routing, over the ${MESSAGE_BUDGET_BYTES / 1000} kB a NATS message may take; use fewer tokens per rank`);
+  const chunk = w.chunkTokens;
+  if (Math.ceil((T * K) / chunk) > MOE_LIMITS.chunksPerPeer) fail("chunkTokens", `${T * K} copies to one peer in chunks of ${chunk} is more than ${MOE_LIMITS.chunksPerPeer} chunks`);
+  const recordBytes = 8 * (w.algorithm === "hierarchical" ? 3 + 4 * K + TOKEN_ELEMENTS : DISPATCH_ELEMENTS);
+  if (chunk * recordBytes > MESSAGE_BUDGET_BYTES) fail("chunkTokens", `${chunk} copies of ${recordBytes} B per message is over the ${MESSAGE_BUDGET_BYTES / 1000} kB a NATS message may take`);
 }
 
 /** Hierarchical dispatch pairs ranks by local index across nodes: the EP ranks must fill nodes equally. */

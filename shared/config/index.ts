@@ -3,3 +3,4 @@ export { resolveScenario, DEFAULT_DEPLOYMENT, type Deployment, DTYPE_BYTES, DEFA
 export { scenarioSchema, type RawScenario } from "./schema.js";
 export { HW_KEYS } from "./hardware-keys.js";
 export { MOE_DEFAULTS, type MoeWorkload, type ReplicaChoice } from "./moe-resolve.js";
+export { defaultEp, MESSAGE_BUDGET_BYTES } from "./check.js";

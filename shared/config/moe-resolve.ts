@@ -1,5 +1,6 @@
 import type { Gating, MoeShape } from "../moe/types.js";
 import { ScenarioError } from "../errors/index.js";
+import { DEFAULT_CHUNK_TOKENS } from "../moe/program.js";
 import type { RawMoeWorkload } from "./moe-schema.js";
 
 /** Defaults of a moe-layer workload: the DeepSeek-V3 layer (hardware.md §6) with CM384 message sizes (§2.3). */
@@ -32,7 +33,7 @@ export function resolveMoeWorkload(w: RawMoeWorkload, at: string): MoeWorkload {
   return {
     kind: "moe-layer",
     algorithm: w.algorithm ?? "direct",
-    chunkTokens: w.chunkTokens ?? 8,
+    chunkTokens: w.chunkTokens ?? DEFAULT_CHUNK_TOKENS,
     shape: {
       hidden, experts, topK,
       expertIntermediate: w.expertIntermediate ?? MOE_DEFAULTS.expertIntermediate,

@@ -1,6 +1,10 @@
 import type { SimNs } from "../units/index.js";
 
-/** Busy intervals kept per port; older ones fold into `floorNs`. */
+/**
+ * Busy intervals kept per port; older ones fold into `floorNs`. In virtual order (sim) gaps behind the
+ * last reservation are never used, so the number changes no result; in wall order (NATS) it bounds how
+ * far back a late message can still find the gap it is owed: 64 left EP 256 MoE dispatch 11% slow.
+ */
 const MAX_INTERVALS = 1024;
 
 /**
@@ -12,7 +16,8 @@ const MAX_INTERVALS = 1024;
  *   FIFO that serializes whole messages;
  * - served in wall order (NATS engine), a message that is early in virtual time but arrives late uses
  *   the free time before later reservations, and the port's busy periods — so the time its last
- *   message finishes — do not depend on the order messages arrived in (VIRTUAL-TIME.md, trap 2).
+ *   message finishes — do not depend on the order messages arrived in (VIRTUAL-TIME.md, trap 2), as
+ *   long as the gap it is owed is among the last MAX_INTERVALS busy intervals (older ones are folded).
  */
 export class Port {
   private starts: number[] = [];
@@ -39,6 +44,12 @@ export class Port {
     if (n === 0 || (this.ends[n - 1] as number) <= t) {
       this.append(t, t + durationNs);
       return this.finish(readyNs, t, t + durationNs, minEndNs, durationNs);
+    }
+    if (durationNs > 0 && (this.starts[n - 1] as number) <= t) {
+      // Ready inside the last busy period (a FIFO queue, as in virtual order): no gap left after t.
+      const start = this.ends[n - 1] as number;
+      this.ends[n - 1] = start + durationNs;
+      return this.finish(readyNs, start, start + durationNs, minEndNs, durationNs);
     }
     let i = this.firstEndingAfter(t);
     if (durationNs === 0) {

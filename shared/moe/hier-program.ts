@@ -1,9 +1,8 @@
 import { compute, mark, type Program, type ProgramEnv } from "../collectives/program.js";
-import type { MoeRankPart } from "../protocol/index.js";
+import { MOE_LIMITS, type MoeRankPart } from "../protocol/index.js";
 import { expertFlopsPerCopy } from "./bounds.js";
 import { NodeMap } from "./hier-routes.js";
 import { viewPart, type PartView } from "./part.js";
-import { placeExperts } from "./placement.js";
 import {
   COMBINE_ELEMENTS, DEFAULT_CHUNK_TOKENS, DISPATCH_ELEMENTS, exchange, expertWeightBytes, finish, gather, packDispatch, type Partial,
 } from "./program.js";
@@ -22,7 +21,7 @@ const OUT_WIDTH = 3 + TOKEN_ELEMENTS;
 /** A gate-weighted partial sum of one token on one node: (src, token, mask of its k's, partial). */
 const PARTIAL_WIDTH = 3 + TOKEN_ELEMENTS;
 /** k's travel as a bitmask in a float64: exact up to 2^53. */
-export const MAX_HIERARCHICAL_TOP_K = 52;
+export const MAX_HIERARCHICAL_TOP_K = MOE_LIMITS.hierarchicalTopK;
 
 type Box = (Float64Array | undefined)[];
 
@@ -92,14 +91,19 @@ function* sendTokens(c: Ctx): Program<{ direct: number[]; crossOut: Box }> {
   const { me, n, shape, seed, view, nodes, W } = c;
   const T = shape.tokensPerRank, K = shape.topK, myNode = nodes.nodeOf[me]!;
   const toReceiver: number[][] = Array.from({ length: n }, () => []);
+  // byToken[t]: node → (dst, k, expert, weight units) of token t's copies on other nodes, dst ascending.
+  const byToken = Array.from({ length: T }, () => new Map<number, number[]>());
+  view.sendsTo.forEach((list, dst) => {
+    const b = nodes.nodeOf[dst]!;
+    if (b === myNode) return;
+    for (const x of list) {
+      const m = byToken[x.token]!;
+      if (!m.has(b)) m.set(b, []);
+      m.get(b)!.push(dst, x.k, x.expert, c.part.weightUnits[x.token * K + x.k]!);
+    }
+  });
   for (let t = 0; t < T; t++) {
-    const byNode = new Map<number, number[]>();
-    view.sendsTo.forEach((list, dst) => {
-      const b = nodes.nodeOf[dst]!;
-      if (b === myNode) return;
-      for (const x of list) if (x.token === t) byNode.set(b, [...(byNode.get(b) ?? []), dst, x.k, x.expert, c.part.weightUnits[t * K + x.k]!]);
-    });
-    for (const [b, copies] of [...byNode].sort((x, y) => x[0] - y[0])) {
+    for (const [b, copies] of [...byToken[t]!].sort((x, y) => x[0] - y[0])) {
       const rec = new Array<number>(W).fill(0);
       rec[0] = me; rec[1] = t; rec[2] = copies.length / 4;
       copies.forEach((v, i) => { rec[3 + i] = v; });
@@ -154,7 +158,7 @@ function* receiveCopies(c: Ctx, scatteredToMe: Float64Array | undefined): Progra
 
 /** Applies the experts to every copy held; outputs keyed for their way back. */
 function runExperts(c: Ctx, directIn: Box, scattered: Box): { directBack: Box; scatterBack: Box; processed: number; used: number } {
-  const held = new Set(placeExperts(c.shape).expertsOn(c.me));
+  const held = new Set(c.part.held);
   const used = new Set<number>();
   let processed = 0;
   const apply = (expert: number, x: Float64Array): Float64Array => {

@@ -2,13 +2,13 @@ import type { MoeLayerSpec, OpSpec } from "../protocol/index.js";
 import { chooseExperts, type ExpertChoices } from "./gating.js";
 import { placeExperts, type Placement } from "./placement.js";
 import { planDispatch, DROPPED, type DispatchPlan } from "./routing.js";
-import type { MoeShape, RankNode } from "./types.js";
+import type { Gating, MoeShape, RankNode } from "./types.js";
 import { assertValidMoe } from "./validate.js";
 
 /**
- * One MoE layer as every EP rank plans it: the same placement, choices and dispatch plan on every
- * rank, from the op spec alone (routing is deterministic given the gate; the count exchange real
- * stacks run first is not modelled). Planning is pure, so a process caches it per spec.
+ * One MoE layer as the coordinator plans it, from the op spec alone: placement, every token's choices
+ * and the dispatch plan with capacity and drops. Each rank then gets its part (part.ts). Planning is
+ * pure, so a process caches it per spec.
  */
 export interface MoeLayer {
   readonly shape: MoeShape;
@@ -34,13 +34,13 @@ const CACHE_LAYERS = 4;
 /** The layer of a moe-layer op spec; throws a ScenarioError (naming the field) when it is invalid. */
 export function layerOf(spec: OpSpec): MoeLayer {
   const m = spec.moe;
-  if (!m) throw new Error(`op ${spec.op} is a ${spec.collective}, not a moe-layer`);
+  if (!m?.gating) throw new Error(`op ${spec.op} has no MoE layer with its gating to plan (a ${spec.collective})`);
   const hit = byObject.get(m);
   if (hit && hit.seed === spec.seed) return hit;
   const key = `${spec.seed}|${JSON.stringify(spec.nodeGroups)}|${JSON.stringify(m)}`;
   let layer = byKey.get(key);
   if (!layer) {
-    layer = planLayer(m, spec.seed, rankNodeOf(spec));
+    layer = planLayer({ ...m, gating: m.gating }, spec.seed, rankNodeOf(spec));
     byKey.set(key, layer);
     if (byKey.size > CACHE_LAYERS) byKey.delete(byKey.keys().next().value as string);
   }
@@ -49,7 +49,7 @@ export function layerOf(spec: OpSpec): MoeLayer {
 }
 
 /** Plans a layer from scratch. */
-export function planLayer(m: MoeLayerSpec, seed: number, rankNode: RankNode): MoeLayer {
+export function planLayer(m: MoeLayerSpec & { readonly gating: Gating }, seed: number, rankNode: RankNode): MoeLayer {
   assertValidMoe(m.shape, m.gating, rankNode);
   const placement = placeExperts(m.shape);
   const choices = chooseExperts(m.shape, m.gating, seed, { placement, rankNode });

@@ -8,7 +8,7 @@ import type { MoeLayer } from "./layer.js";
  * hierarchical `counts` (hierRoutes), its per-phase counts, and only same-node direct receipts.
  */
 export function rankPart(layer: MoeLayer, rank: number, counts?: HierCounts): MoeRankPart {
-  const { shape, plan, choices } = layer;
+  const { shape, plan, choices, placement } = layer;
   const T = shape.tokensPerRank, K = shape.topK;
   const sends: number[] = [];
   for (const c of plan.copies.slice(rank * T * K, (rank + 1) * T * K)) if (c.dstRank >= 0) sends.push(c.dstRank, c.token, c.k, c.expert);
@@ -19,6 +19,7 @@ export function rankPart(layer: MoeLayer, rank: number, counts?: HierCounts): Mo
     experts: Array.from(choices.experts.subarray(first, first + T * K)),
     weightUnits: Array.from(choices.weightUnits.subarray(first, first + T * K)),
     weightDenominator: choices.weightDenominator,
+    held: [...placement.expertsOn(rank)],
     ...(counts ? { cross: counts.cross, scatter: counts.scatter } : {}),
   };
 }
@@ -46,6 +47,7 @@ export function viewPart(part: MoeRankPart, rank: number, ep: number, tokensPerR
   for (let i = 0; i < part.sends.length; i += 4) {
     const [dst, token, k, expert] = [part.sends[i]!, part.sends[i + 1]!, part.sends[i + 2]!, part.sends[i + 3]!];
     if (dst >= ep || token >= tokensPerRank || k >= topK) throw new Error(`part of rank ${rank}: copy (${dst}, ${token}, ${k}) out of range`);
+    if (part.experts[token * topK + k] !== expert) throw new Error(`part of rank ${rank}: copy (${token}, ${k}) goes to expert ${expert}, its choice is ${part.experts[token * topK + k]}`);
     sendsTo[dst]!.push({ token, k, expert });
     kept[token]!.add(k);
   }

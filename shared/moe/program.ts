@@ -1,7 +1,7 @@
 import { compute, mark, mod, phaseTag, recv, send, tally, type Program, type ProgramEnv } from "../collectives/program.js";
+import { MOE_LIMITS } from "../protocol/index.js";
 import { expertFlopsPerCopy } from "./bounds.js";
 import { choiceAt } from "./gating.js";
-import { placeExperts } from "./placement.js";
 import { viewPart, type LocalCopy, type PartView } from "./part.js";
 import { applyExpert, checkCombined, combineFromParts, expectedCombined, tokenVector, TOKEN_ELEMENTS, type ExpertPart } from "./reference.js";
 import type { MoeShape } from "./types.js";
@@ -59,7 +59,7 @@ export function* moeLayerProgram(env: ProgramEnv): Program {
   }
   yield* mark();
 
-  const { outbox, processed, used } = runExperts(shape, seed, me, inbox);
+  const { outbox, processed, used } = runExperts(env.moePart.held, seed, me, inbox);
   if (processed > 0) yield* compute(processed * flops, used * weights);
   yield* mark();
 
@@ -75,8 +75,8 @@ export function* moeLayerProgram(env: ProgramEnv): Program {
 }
 
 /** The rank's experts applied to every copy it holds (inbox[src]: (token, k, expert, x) records). */
-function runExperts(shape: MoeShape, seed: number, me: number, inbox: readonly (Float64Array | undefined)[]): { outbox: (Float64Array | undefined)[]; processed: number; used: number } {
-  const held = new Set(placeExperts(shape).expertsOn(me));
+function runExperts(heldExperts: readonly number[], seed: number, me: number, inbox: readonly (Float64Array | undefined)[]): { outbox: (Float64Array | undefined)[]; processed: number; used: number } {
+  const held = new Set(heldExperts);
   const used = new Set<number>();
   let processed = 0;
   const outbox = inbox.map((data) => {
@@ -112,8 +112,8 @@ function collectParts(me: number, T: number, parts: ExpertPart[][], data: Float6
  */
 export function* exchange(me: number, n: number, chunk: number, phase: number, bytesPerCopy: number, width: number, data: readonly (Float64Array | undefined)[]): Program<void> {
   let rounds = 0;
-  for (const d of data) if (d) rounds = Math.max(rounds, Math.ceil(d.length / width / chunk));
-  if (rounds >= 65_536) throw new Error(`${rounds} chunks to one peer: raise chunkTokens`);
+  data.forEach((d, to) => { if (d && to !== me) rounds = Math.max(rounds, Math.ceil(d.length / width / chunk)); });
+  if (rounds > MOE_LIMITS.chunksPerPeer) throw new Error(`${rounds} chunks to one peer: raise chunkTokens`);
   for (let c = 0; c < rounds; c++) {
     for (let j = 1; j < n; j++) {
       const to = mod(me + j, n), d = data[to];

@@ -15,10 +15,22 @@ const MAX_LABEL_CHARS = 256;
 const MAX_WAITS = 1_000_000;
 const MAX_UINT32 = 0xffff_ffff;
 const ELEMENT_BYTES: readonly number[] = [1, 2, 4, 8];
-/** moe-layer: token copies a layer may plan (EP384 × 1024 tokens × top-8 is 3.1 M). */
-const MAX_MOE_COPIES = 4_194_304;
-const MAX_MOE_EXPERTS = 65_536;
-const MAX_MOE_DIM = 1_048_576;
+/** moe-layer bounds; the scenario checks the same ones when it loads (shared/config/check.ts). */
+export const MOE_LIMITS = {
+  /** Token copies of a layer: ep × tokensPerRank × topK (EP 384 × 1024 tokens × top-8 is 3.1 M). */
+  copies: 4_194_304,
+  experts: 65_536,
+  /** Replica copies over all experts. */
+  replicaCopies: 65_536,
+  dim: 1_048_576,
+  /** Hierarchical dispatch carries a token's k's as a bitmask in a float64. */
+  hierarchicalTopK: 52,
+  /** Chunks one rank sends one peer in one phase (tags are phase × 65536 + chunk). */
+  chunksPerPeer: 65_535,
+} as const;
+const MAX_MOE_COPIES = MOE_LIMITS.copies;
+const MAX_MOE_EXPERTS = MOE_LIMITS.experts;
+const MAX_MOE_DIM = MOE_LIMITS.dim;
 const MAX_MARKS = 64;
 const MAX_TALLY = 2 * MAX_MOE_EXPERTS + 16;
 
@@ -154,7 +166,7 @@ function checkSpec(x: unknown): void {
   int(s.seed, f("seed"), 0, MAX_SEED);
   int(s.root, f("root"), 0, ranks - 1);
   int(s.chunkBytes, f("chunkBytes"), 1);
-  if (collective === Collective.MoeLayer) checkMoe(s.moe, ranks);
+  if (collective === Collective.MoeLayer) checkMoe(s.moe, ranks, s.algorithm);
   else if (s.moe !== undefined) reject(f("moe"), `nothing for a ${collective}`, s.moe);
 }
 
@@ -165,17 +177,16 @@ function real(x: unknown, field: string, min: number, max: number): number {
 }
 
 /**
- * The MoE layer of a moe-layer op: sizes bounded so planning it cannot run away. Whether the shape
- * makes sense (top-k ≤ experts, placement, …) is checked by the layer's planner inside the rank's
- * fault boundary, and by the scenario before any op is sent.
+ * The MoE layer of a moe-layer op, with bounds so that what a rank does with it cannot run away.
+ * Ranks do not plan the layer (the coordinator does, from a checked scenario); they run their part.
  */
-function checkMoe(x: unknown, ranks: number): void {
+function checkMoe(x: unknown, ranks: number, algorithm: unknown): void {
   const m = map(x, "op-start.spec.moe");
   const s = map(m.shape, "op-start.spec.moe.shape");
   const f = (k: string) => `op-start.spec.moe.shape.${k}`;
   const ep = int(s.ep, f("ep"), 1, ranks);
   const experts = int(s.experts, f("experts"), 1, MAX_MOE_EXPERTS);
-  const topK = int(s.topK, f("topK"), 1, experts);
+  const topK = int(s.topK, f("topK"), 1, algorithm === Algorithm.Hierarchical ? Math.min(experts, MOE_LIMITS.hierarchicalTopK) : experts);
   const tokens = int(s.tokensPerRank, f("tokensPerRank"), 1, MAX_MOE_COPIES);
   if (ep * tokens * topK > MAX_MOE_COPIES) reject(f("tokensPerRank"), `ep × tokensPerRank × topK ≤ ${MAX_MOE_COPIES}`, ep * tokens * topK);
   for (const k of ["hidden", "expertIntermediate"]) int(s[k], f(k), 1, MAX_MOE_DIM);
@@ -183,16 +194,18 @@ function checkMoe(x: unknown, ranks: number): void {
   int(s.sharedExperts, f("sharedExperts"), 0, MAX_MOE_EXPERTS);
   real(s.capacityFactor, f("capacityFactor"), 0, Number.MAX_VALUE);
   if (s.weightBytes !== undefined) int(s.weightBytes, f("weightBytes"), 1, 8);
-  if (s.nodeLimit !== undefined) int(s.nodeLimit, f("nodeLimit"), 1, ranks);
+  if (s.nodeLimit !== undefined) int(s.nodeLimit, f("nodeLimit"), 1, MAX_GROUP_RANKS);
   oneOf(s.replicaPolicy, ["round-robin", "least-loaded", "same-node-first"], f("replicaPolicy"));
   if (s.replicas !== undefined) {
+    let total = 0;
     array(s.replicas, f("replicas"), 0, MAX_MOE_EXPERTS).forEach((r, i) => {
       const e = map(r, `${f("replicas")}[${i}]`);
       int(e.expert, `${f("replicas")}[${i}].expert`, 0, experts - 1);
-      int(e.copies, `${f("replicas")}[${i}].copies`, 1, ep);
+      total += int(e.copies, `${f("replicas")}[${i}].copies`, 1, ep);
     });
+    if (total > MOE_LIMITS.replicaCopies) reject(f("replicas"), `at most ${MOE_LIMITS.replicaCopies} copies in all`, total);
   }
-  checkGating(map(m.gating, "op-start.spec.moe.gating"), ep * tokens, topK, experts);
+  if (m.gating !== undefined) checkGating(map(m.gating, "op-start.spec.moe.gating"), ep * tokens, topK, experts);
   if (m.chunkTokens !== undefined) int(m.chunkTokens, "op-start.spec.moe.chunkTokens", 1, MAX_MOE_COPIES);
 }
 
@@ -227,6 +240,7 @@ function checkMoePart(x: unknown, spec: Fields): void {
   ints(p.experts, "op-start.part.experts", T * K, experts - 1);
   const D = int(p.weightDenominator, "op-start.part.weightDenominator", 1, 2 ** 20);
   ints(p.weightUnits, "op-start.part.weightUnits", T * K, D);
+  ints(p.held, "op-start.part.held", [0, experts], experts - 1);
   for (const k of ["cross", "scatter"]) if (p[k] !== undefined) ints(p[k], `op-start.part.${k}`, ep, T * ep * K);
   if (spec.algorithm === Algorithm.Hierarchical && (p.cross === undefined || p.scatter === undefined)) {
     reject("op-start.part", "cross and scatter counts for hierarchical dispatch", p);

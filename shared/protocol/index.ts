@@ -1,3 +1,3 @@
 export * from "./messages.js";
-export { asMessage } from "./guard.js";
+export { asMessage, MOE_LIMITS } from "./guard.js";
 export { Channel, Subjects, SUBJECT_ROOT, actorToken, parseActorToken } from "./subjects.js";

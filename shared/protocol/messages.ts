@@ -57,14 +57,18 @@ export interface OpSpec {
   readonly root: number;
   /** Pipelined broadcast: bytes per chunk. */
   readonly chunkBytes: number;
-  /** moe-layer only: the layer's shape and gating (the group's first `shape.ep` ranks are the EP ranks). */
+  /** moe-layer only: the layer (the group is the EP ranks, `shape.ep` of them). */
   readonly moe?: MoeLayerSpec;
 }
 
-/** What every EP rank needs to plan one MoE layer identically: shape, gating and the data seed (spec.seed). */
+/**
+ * One MoE layer. The coordinator plans it from the shape, the gating and the seed (spec.seed); ranks
+ * get their routing in their op-start `part`, so the gating (which may hold every token's fixed
+ * assignments) stays with the coordinator and is left out of what goes on the wire.
+ */
 export interface MoeLayerSpec {
   readonly shape: MoeShape;
-  readonly gating: Gating;
+  readonly gating?: Gating;
   /** Token copies per message to one peer (default 8, shared/moe/program.ts). */
   readonly chunkTokens?: number;
 }
@@ -118,6 +122,8 @@ export interface MoeRankPart {
   readonly experts: readonly number[];
   readonly weightUnits: readonly number[];
   readonly weightDenominator: number;
+  /** Experts this rank holds (home and replica copies), ascending. */
+  readonly held: readonly number[];
   /**
    * Hierarchical dispatch only (shared/moe/hier-routes.ts), by sending rank: tokens remote sources
    * send it as their receiver on this node, copies same-node receivers scatter to it. `recvCounts`

@@ -13,7 +13,7 @@ export function moeSpecFields(ep: number): Record<string, unknown> {
 export function moePartFields(ep: number): Record<string, unknown> {
   const copies = 2 * Math.min(2, 2 * ep); // tokensPerRank × topK
   return {
-    sends: [], recvCounts: new Array<number>(ep).fill(0), cross: new Array<number>(ep).fill(0), scatter: new Array<number>(ep).fill(0),
+    sends: [], recvCounts: new Array<number>(ep).fill(0), cross: new Array<number>(ep).fill(0), scatter: new Array<number>(ep).fill(0), held: [0, 1],
     experts: Array.from({ length: copies }, (_, i) => i % 2), weightUnits: new Array<number>(copies).fill(32), weightDenominator: 64,
   };
 }

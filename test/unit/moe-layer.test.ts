@@ -1,9 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { loadScenario } from "../../shared/config/index.js";
-import { chooseExperts, placeExperts } from "../../shared/moe/index.js";
+import { chooseExperts, layerOf, MoeTally, placeExperts, rankPart } from "../../shared/moe/index.js";
 import { planOps } from "../../services/coordinator/plan.js";
-import type { MoeRow } from "../../services/coordinator/moe-collect.js";
-import { runSim, singleSwitch } from "../helpers/run.js";
+import { summarizeMoe, type MoeRow } from "../../services/coordinator/moe-collect.js";
+import { simNs } from "../../shared/units/index.js";
+import { runSim, simEngine, singleSwitch } from "../helpers/run.js";
 
 /** A scenario running one moe-layer (DeepSeek-V3 shape unless `moe` says otherwise). */
 function moeScenario(topology: Record<string, unknown>, moe: Record<string, unknown>, seed = 7): unknown {
@@ -156,5 +157,24 @@ describe("hierarchical dispatch", () => {
     const uplink = (r: MoeRow) => r.hottestLinks.find((l) => l.link.endsWith("→spine"))?.bytes ?? 0;
     expect(uplink(hier)).toBeLessThan(uplink(direct) / 2); // measured 34.5 MB against 138.4 MB
     expect(hier.layerNs).toBeLessThan(direct.layerNs * 0.8); // measured 506 µs against 824 µs
+  });
+});
+
+describe("the coordinator checks what the ranks report against the plan", () => {
+  it("a drop booked under the wrong expert, totals unchanged, fails verification naming the expert", async () => {
+    const loaded = loadScenario({ raw: moeScenario(CM384_2, { ep: 16, tokensPerRank: 64, gating: { kind: "zipf", exponent: 1.0 }, capacityFactor: 1 }) });
+    const spec = planOps(loaded.scenario, loaded.topology)[0]!;
+    const layer = layerOf(spec);
+    await using engine = simEngine(loaded);
+    const out = await engine.runOp(spec, simNs(0), 1, undefined, (r) => rankPart(layer, r));
+    expect(summarizeMoe(spec, out, loaded.topology, 0, 0).verified).toBe(true);
+    // Move one dropped copy of the first rank reporting drops to an expert it did not drop: same totals.
+    const done = out.done.map((d) => ({ ...d, tally: [...(d.tally ?? [])] }));
+    const d = done.find((x) => x.tally.length > MoeTally.PerExpert)!;
+    const expert = d.tally[MoeTally.PerExpert]!;
+    d.tally[MoeTally.PerExpert] = (expert + 1) % 256 === d.tally[MoeTally.PerExpert + 2] ? (expert + 2) % 256 : (expert + 1) % 256;
+    const row = summarizeMoe(spec, { ...out, done }, loaded.topology, 0, 0);
+    expect(row.verified).toBe(false);
+    expect(row.verifyError).toMatch(/dropped copies of expert \d+/);
   });
 });

@@ -217,6 +217,8 @@ describe("asMessage and the moe-layer op", () => {
     ["part.experts", [0, 1, 2, 8], "op-start.part.experts[3]: "], // 8 experts: ids 0..7
     ["part.weightUnits", [65, 0, 0, 0], "op-start.part.weightUnits[0]: "], // above the denominator 64
     ["part.cross", [0, 0], "op-start.part.cross: "], // needs ep = 4 entries
+    ["part.held", [8], "op-start.part.held[0]: "], // 8 experts: ids 0..7
+    ["spec.moe.shape.replicas", [{ expert: 0, copies: 4 }, ...Array.from({ length: 16_384 }, () => ({ expert: 1, copies: 4 }))], "op-start.spec.moe.shape.replicas: "], // 65 540 copies in all
   ])("rejects %s = %j", (path, value, want) => {
     expect(rejection(set(moeStart(), path, value)).message.startsWith(want)).toBe(true);
   });

@@ -161,6 +161,12 @@ const FIELD_CASES: readonly { name: string; doc: Doc; args?: string[]; path: str
     path: "workload.algorithm", message: /4,2/,
   },
   {
+    // 200 000 tokens × top-1: every rank's op-start would carry ~4 MB of routing (NATS takes 1 MiB).
+    name: "moe: a rank's routing too big for one NATS message",
+    doc: withMoe({ tokensPerRank: 200000, topK: 1 }), path: "workload.tokensPerRank", message: /kB of routing/,
+  },
+  { name: "moe: chunks too big for one NATS message", doc: withMoe({ chunkTokens: 20000 }), path: "workload.chunkTokens", message: /kB a NATS message/ },
+  {
     name: "moe: second workload of a list",
     doc: { ...base(), workload: [base().workload, { kind: "moe-layer", experts: 16, topK: 0 }] },
     path: "workload[1].topK", message: /./,

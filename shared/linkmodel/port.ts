@@ -46,7 +46,7 @@ export class Port {
       return this.finish(readyNs, t, t + durationNs, minEndNs, durationNs);
     }
     if (durationNs > 0 && (this.starts[n - 1] as number) <= t) {
-      // Ready inside the last busy period (a FIFO queue, as in virtual order): no gap left after t.
+      // Ready inside the last busy period: it queues behind it, as no gap is left after t.
       const start = this.ends[n - 1] as number;
       this.ends[n - 1] = start + durationNs;
       return this.finish(readyNs, start, start + durationNs, minEndNs, durationNs);

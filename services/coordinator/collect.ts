@@ -3,8 +3,19 @@ import type { OpSpec } from "../../shared/protocol/index.js";
 import type { OpOutcome } from "../../shared/runtime/index.js";
 import type { Topology } from "../../shared/topology/index.js";
 
+/** What every row of the report has: whether its results were verified, its span in virtual time, its cost. */
+export interface CheckedRow {
+  readonly verified: boolean;
+  readonly verifyError?: string;
+  readonly startNs: number;
+  readonly endNs: number;
+  /** Data messages delivered for the op (each message at each hop counts once). */
+  readonly messages: number;
+  readonly wallMs: number;
+}
+
 /** One row of the report: what NCCL-tests prints, plus the closed form and the virtual/wall split. */
-export interface ResultRow {
+export interface ResultRow extends CheckedRow {
   readonly collective: string;
   readonly algorithm: string;
   readonly ranks: number;
@@ -16,17 +27,11 @@ export interface ResultRow {
   readonly errorPct: number;
   readonly algbwGBps: number;
   readonly busbwGBps: number;
-  readonly verified: boolean;
-  readonly verifyError?: string;
-  readonly startNs: number;
-  readonly endNs: number;
-  readonly messages: number;
-  readonly wallMs: number;
   /** Data messages per wall second while the op ran (each message at each hop counts once). */
   readonly wallHopsPerSec: number;
 }
 
-const round = (x: number, digits: number) => Number(x.toFixed(digits));
+export const round = (x: number, digits: number): number => Number(x.toFixed(digits));
 
 /** Checks every rank's output against the independent reference and computes the row. */
 export function summarize(spec: OpSpec, out: OpOutcome, t: Topology, startNs: number, wallMs: number): ResultRow {

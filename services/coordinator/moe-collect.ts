@@ -1,15 +1,16 @@
 import { routeAlphaBeta } from "../../shared/linkmodel/index.js";
 import {
   checkCombined, droppedKs, layerFlows, expectedCombined, expertComputeBoundNs, layerOf, maxOverMeanLoad,
-  MoeTally, TOKEN_ELEMENTS, type MoeLayer, type PortModel,
+  MoeTally, TOKEN_ELEMENTS, type MoeLayer,
 } from "../../shared/moe/index.js";
 import type { OpSpec } from "../../shared/protocol/index.js";
 import type { OpOutcome } from "../../shared/runtime/index.js";
 import type { Topology } from "../../shared/topology/index.js";
+import { round, type CheckedRow } from "./collect.js";
 import { busiestLinkNs, hottestLinks, linkBytes, type LinkLoad } from "./moe-links.js";
 
 /** One MoE layer in the report: the fields, the closed forms beside them, and what was checked. */
-export interface MoeRow {
+export interface MoeRow extends CheckedRow {
   readonly ep: number;
   readonly experts: number;
   readonly topK: number;
@@ -53,25 +54,13 @@ export interface MoeRow {
   readonly droppedTokens: number;
   readonly droppedPerExpert: Readonly<Record<string, number>>;
   readonly hottestLinks: readonly LinkLoad[];
-  readonly verified: boolean;
-  readonly verifyError?: string;
-  readonly startNs: number;
-  readonly endNs: number;
-  readonly messages: number;
-  readonly wallMs: number;
 }
 
-const round = (x: number, digits: number) => Number(x.toFixed(digits));
-
-/** Endpoint injection bandwidth and the smallest one-way α, from the routes of rank 0. */
-export function portModel(spec: OpSpec, t: Topology): PortModel {
-  let alphaNs = Infinity, injectionGBps = 0;
-  for (let r = 1; r < spec.group.length; r++) {
-    const ab = routeAlphaBeta(t, t.route(spec.group[0]!, spec.group[r]!));
-    alphaNs = Math.min(alphaNs, ab.alphaNs);
-    injectionGBps = Math.max(injectionGBps, ab.betaGBps);
-  }
-  return { injectionGBps, alphaNs: Number.isFinite(alphaNs) ? alphaNs : 0 };
+/** The smallest one-way α (endpoint overhead + link and switch latencies), from the routes of rank 0. */
+function alphaMinNs(spec: OpSpec, t: Topology): number {
+  let alpha = Infinity;
+  for (let r = 1; r < spec.group.length; r++) alpha = Math.min(alpha, routeAlphaBeta(t, t.route(spec.group[0]!, spec.group[r]!)).alphaNs);
+  return Number.isFinite(alpha) ? alpha : 0;
 }
 
 /** What the ranks reported, gathered: phase marks, per-rank tallies, and the first problem found. */
@@ -134,7 +123,7 @@ export function summarizeMoe(spec: OpSpec, out: OpOutcome, t: Topology, startNs:
   const { problem, endNs, dispatchEnd, computeEnd, processed, dropped, droppedPerExpert } = gatherReports(layer, spec, out, startNs);
   const sum = (a: readonly number[]) => a.reduce((x, y) => x + y, 0);
 
-  const alpha = portModel(spec, t).alphaNs;
+  const alpha = alphaMinNs(spec, t);
   const dispatchNs = dispatchEnd - startNs, expertComputeNs = computeEnd - dispatchEnd, combineNs = endNs - computeEnd;
   const flows = layerFlows(layer, spec);
   const dLinks = linkBytes(flows.dispatch, spec, t), cLinks = linkBytes(flows.combine, spec, t);

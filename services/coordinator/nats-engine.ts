@@ -159,7 +159,11 @@ export class NatsEngine implements Engine {
   }
 
   private control(to: number, msg: Message): void {
-    this.nc.publish(this.subjects.to(Channel.Control, COORDINATOR, to), encode(msg));
+    this.controlBytes(to, encode(msg));
+  }
+
+  private controlBytes(to: number, bytes: Uint8Array): void {
+    this.nc.publish(this.subjects.to(Channel.Control, COORDINATOR, to), bytes);
   }
 
   async runOp(spec: OpSpec, startNs: SimNs, epoch: number, signal?: AbortSignal, parts?: RankParts): Promise<OpOutcome> {
@@ -178,7 +182,7 @@ export class NatsEngine implements Engine {
       }
       return [id, bytes] as const;
     });
-    for (const [id, bytes] of starts) this.nc.publish(this.subjects.to(Channel.Control, COORDINATOR, id), bytes);
+    for (const [id, bytes] of starts) this.controlBytes(id, bytes);
     const stalled = await this.watch(finished, signal);
     const activeWallMs = performance.now() - t0;
     this.current = undefined;

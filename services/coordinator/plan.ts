@@ -2,24 +2,11 @@ import { defaultEp, DTYPE_BYTES, TARGET_REAL_ELEMENTS, type CollectiveWorkload, 
 import { ScenarioError } from "../../shared/errors/index.js";
 import { chooseExperts, placeExperts, rankNodeOf, type MoeShape, type ReplicaSpec } from "../../shared/moe/index.js";
 import { Algorithm, Collective, type OpSpec } from "../../shared/protocol/index.js";
-import type { Topology } from "../../shared/topology/index.js";
+import { groupByNode, type Topology } from "../../shared/topology/index.js";
 import type { NpuId } from "../../shared/units/index.js";
 
 /** Real elements per rank the protocol accepts (see the op-start guard). */
 export const MAX_REAL_ELEMENTS = 1_048_576;
-
-/** Ranks of the communicator grouped by the node their endpoint sits in, in rank order. */
-function nodeGroups(group: readonly NpuId[], t: Topology): number[][] {
-  const nodeOf = new Map<number, number>();
-  t.nodes.forEach((ids, n) => ids.forEach((id) => nodeOf.set(id, n)));
-  const groups = new Map<number, number[]>();
-  group.forEach((id, r) => {
-    const n = nodeOf.get(id) ?? -1;
-    if (!groups.has(n)) groups.set(n, []);
-    groups.get(n)!.push(r);
-  });
-  return [...groups.values()];
-}
 
 /** The seed of the i-th operation of a run. */
 const opSeed = (s: Scenario, i: number): number => s.seed * 1_000_003 + i;
@@ -45,7 +32,7 @@ type Next = (i: number) => { op: number; seed: number };
 function collectiveOps(w: CollectiveWorkload, t: Topology, at: string, next: Next): OpSpec[] {
   const n = w.ranks === "all" ? t.endpoints.length : w.ranks;
   const group = t.endpoints.slice(0, n);
-  const groups = nodeGroups(group, t);
+  const groups = groupByNode(group, t);
   if (w.algorithm === Algorithm.Hierarchical && groups.some((g) => g.length !== groups[0]!.length)) {
     throw new ScenarioError(`${at}.ranks`, `hierarchical needs every node equally filled; ranks per node: ${groups.map((g) => g.length).join(",")}`);
   }
@@ -72,7 +59,7 @@ function moeOp(w: MoeWorkload, t: Topology, id: { op: number; seed: number }): O
   // loadScenario has checked the layer (shared/config/check.ts) and fixed `ep`.
   const ep = w.shape.ep === "all" ? defaultEp(w.shape.experts, t.endpoints.length) : w.shape.ep;
   const group = t.endpoints.slice(0, ep);
-  const groups = nodeGroups(group, t);
+  const groups = groupByNode(group, t);
   const base: MoeShape = { ...w.shape, ep };
   if (!("assignments" in w.gating) && w.gating.kind === "fixed") throw new Error("fixed gating without assignments: load the scenario with loadScenario");
   const gating = w.gating as Exclude<MoeWorkload["gating"], { file: string }>;

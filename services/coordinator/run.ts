@@ -4,7 +4,7 @@ import type { Engine, RankParts } from "../../shared/runtime/index.js";
 import { simNs } from "../../shared/units/index.js";
 import { hierRoutes, layerOf, NodeMap, rankPart } from "../../shared/moe/index.js";
 import { Algorithm, Collective, type OpSpec } from "../../shared/protocol/index.js";
-import { summarize, type ResultRow } from "./collect.js";
+import { summarize, type CheckedRow, type ResultRow } from "./collect.js";
 import { summarizeMoe, type MoeRow } from "./moe-collect.js";
 import { planOps } from "./plan.js";
 import { buildReport, type Report } from "./report.js";
@@ -24,6 +24,11 @@ function moeWire(spec: OpSpec): { wire: OpSpec; parts?: RankParts } {
   return { wire: { ...spec, moe }, parts: (r) => rankPart(layer, r, counts?.[r]) };
 }
 
+function append<T>(list: T[], item: T): T {
+  list.push(item);
+  return item;
+}
+
 /**
  * Runs a scenario's operations one after another in virtual time (op k starts when op k-1 ended, like
  * NCCL-tests' size sweep) and checks each one. A stalled op ends the run (status `stalled`).
@@ -39,9 +44,9 @@ export async function runScenario(loaded: Loaded, engine: Engine, signal?: Abort
     const { wire, parts } = moeWire(spec);
     const out = await engine.runOp(wire, simNs(startNs), FIRST_EPOCH, signal, parts);
     const wall = performance.now() - w0;
-    const row = spec.collective === Collective.MoeLayer ? summarizeMoe(spec, out, loaded.topology, startNs, wall) : summarize(spec, out, loaded.topology, startNs, wall);
-    if ("ep" in row) moeRows.push(row);
-    else rows.push(row);
+    const row: CheckedRow = spec.collective === Collective.MoeLayer
+      ? append(moeRows, summarizeMoe(spec, out, loaded.topology, startNs, wall))
+      : append(rows, summarize(spec, out, loaded.topology, startNs, wall));
     startNs = row.endNs;
     engine.cursor.clockNs = startNs;
     if (out.stalled) return buildReport(loaded, engine.name, engine.processes, { results: rows, moe: moeRows }, performance.now() - t0, out.stalled);

@@ -3,12 +3,12 @@ import { dirname, resolve as resolvePath } from "node:path";
 import { parse } from "yaml";
 import { ScenarioError } from "../errors/index.js";
 import { validateMoe } from "../moe/validate.js";
-import { MAX_HIERARCHICAL_TOP_K } from "../moe/hier-program.js";
+import { rankNodeOf } from "../moe/layer.js";
 import { DISPATCH_ELEMENTS } from "../moe/program.js";
 import { TOKEN_ELEMENTS } from "../moe/reference.js";
 import { MOE_LIMITS } from "../protocol/index.js";
-import type { Gating, MoeShape, RankNode } from "../moe/types.js";
-import type { Topology } from "../topology/index.js";
+import type { Gating, MoeShape } from "../moe/types.js";
+import { groupByNode, type Topology } from "../topology/index.js";
 import type { MoeWorkload } from "./moe-resolve.js";
 import type { CollectiveWorkload } from "./resolve.js";
 
@@ -22,12 +22,6 @@ export function checkCollective(w: CollectiveWorkload, at: string, topology: Top
   return { ...w, ranks };
 }
 
-/** Node of EP rank r: rank r is the topology's r-th endpoint. */
-export function endpointNodes(topology: Topology): RankNode {
-  const node = new Map<number, number>();
-  topology.nodes.forEach((ids, n) => ids.forEach((id) => node.set(id, n)));
-  return (r) => node.get(topology.endpoints[r]!) ?? r;
-}
 
 /**
  * Checks an MoE workload against the topology (EP ≤ endpoints), reads fixed assignments from their
@@ -45,7 +39,7 @@ export function checkMoe(w: MoeWorkload, at: string, topology: Topology, scenari
   checkWireLimits(w, at, ep);
   const gating = "file" in w.gating ? readAssignments(w.gating.file, `${at}.gating.file`, scenarioFile) : w.gating;
   const shape: MoeShape = { ...w.shape, ep, replicas: provisionalReplicas(w) };
-  const issue = validateMoe(shape, gating, endpointNodes(topology))[0];
+  const issue = validateMoe(shape, gating, rankNodeOf({ nodeGroups: groupByNode(topology.endpoints.slice(0, ep), topology) }))[0];
   if (issue) {
     // `hottest: N` became N provisional list entries: name the field the user wrote.
     const path = w.replicas.kind === "hottest" ? issue.path.replace(/^workload\.replicas\[\d+\]\./, "workload.replicas.") : issue.path;
@@ -81,14 +75,12 @@ function checkWireLimits(w: MoeWorkload, at: string, ep: number): void {
 
 /** Hierarchical dispatch pairs ranks by local index across nodes: the EP ranks must fill nodes equally. */
 function checkHierarchical(w: MoeWorkload, at: string, topology: Topology, ep: number): void {
-  const node = endpointNodes(topology);
-  const perNode = new Map<number, number>();
-  for (let r = 0; r < ep; r++) perNode.set(node(r), (perNode.get(node(r)) ?? 0) + 1);
-  const sizes = [...perNode.values()];
+  const sizes = groupByNode(topology.endpoints.slice(0, ep), topology).map((g) => g.length);
   if (sizes.some((c) => c !== sizes[0])) {
     throw new ScenarioError(`${at}.algorithm`, `hierarchical dispatch needs the EP ranks to fill nodes equally; ranks per node: ${sizes.join(",")}`);
   }
-  if (w.shape.topK > MAX_HIERARCHICAL_TOP_K) throw new ScenarioError(`${at}.topK`, `hierarchical dispatch takes topK ≤ ${MAX_HIERARCHICAL_TOP_K}`);
+  const maxK = MOE_LIMITS.hierarchicalTopK;
+  if (w.shape.topK > maxK) throw new ScenarioError(`${at}.topK`, `hierarchical dispatch takes topK ≤ ${maxK}`);
 }
 
 /** `ep` omitted: the most ranks, up to every endpoint, that divide the experts evenly (CM384: 256 of 384). */

@@ -1,12 +1,12 @@
 import { compute, mark, type Program, type ProgramEnv } from "../collectives/program.js";
-import { MOE_LIMITS, type MoeRankPart } from "../protocol/index.js";
+import type { MoeRankPart } from "../protocol/index.js";
 import { expertFlopsPerCopy } from "./bounds.js";
 import { NodeMap } from "./hier-routes.js";
 import { viewPart, type PartView } from "./part.js";
 import {
-  COMBINE_ELEMENTS, DEFAULT_CHUNK_TOKENS, DISPATCH_ELEMENTS, exchange, expertWeightBytes, finish, gather, packDispatch, type Partial,
+  COMBINE_ELEMENTS, DEFAULT_CHUNK_TOKENS, DISPATCH_ELEMENTS, ExpertRunner, exchange, expertWeightBytes, finish, gather, packDispatch, type Partial,
 } from "./program.js";
-import { applyExpert, tokenVector, TOKEN_ELEMENTS, type ExpertPart } from "./reference.js";
+import { tokenVector, TOKEN_ELEMENTS, type ExpertPart } from "./reference.js";
 import type { MoeShape } from "./types.js";
 
 /** Phases (tags) of hierarchical dispatch and combine; direct same-node copies use phases 0 and 1. */
@@ -20,8 +20,6 @@ const COPY_WIDTH = 5 + TOKEN_ELEMENTS;
 const OUT_WIDTH = 3 + TOKEN_ELEMENTS;
 /** A gate-weighted partial sum of one token on one node: (src, token, mask of its k's, partial). */
 const PARTIAL_WIDTH = 3 + TOKEN_ELEMENTS;
-/** k's travel as a bitmask in a float64: exact up to 2^53. */
-export const MAX_HIERARCHICAL_TOP_K = MOE_LIMITS.hierarchicalTopK;
 
 type Box = (Float64Array | undefined)[];
 
@@ -156,30 +154,17 @@ function* receiveCopies(c: Ctx, scatteredToMe: Float64Array | undefined): Progra
   return { directIn, scattered };
 }
 
-/** Applies the experts to every copy held; outputs keyed for their way back. */
+/** Applies the experts to every copy held: direct copies as direct dispatch does, scattered ones keyed (src, token, k). */
 function runExperts(c: Ctx, directIn: Box, scattered: Box): { directBack: Box; scatterBack: Box; processed: number; used: number } {
-  const held = new Set(c.part.held);
-  const used = new Set<number>();
-  let processed = 0;
-  const apply = (expert: number, x: Float64Array): Float64Array => {
-    if (!held.has(expert)) throw new Error(`rank ${c.me} got a copy for expert ${expert}, which it does not hold`);
-    used.add(expert);
-    processed++;
-    return applyExpert(c.seed, expert, x);
-  };
-  const directBack = directIn.map((data) => {
-    if (!data) return undefined;
-    const out: number[] = [];
-    for (let at = 0; at < data.length; at += DISPATCH_ELEMENTS) out.push(data[at]!, data[at + 1]!, ...apply(data[at + 2]!, data.subarray(at + 3, at + DISPATCH_ELEMENTS)));
-    return Float64Array.from(out);
-  });
+  const experts = new ExpertRunner(c.part.held, c.seed, c.me);
+  const directBack = experts.direct(directIn);
   const scatterBack = scattered.map((data) => {
     if (!data) return undefined;
     const out: number[] = [];
-    for (let at = 0; at < data.length; at += COPY_WIDTH) out.push(data[at]!, data[at + 1]!, data[at + 2]!, ...apply(data[at + 3]!, data.subarray(at + 5, at + COPY_WIDTH)));
+    for (let at = 0; at < data.length; at += COPY_WIDTH) out.push(data[at]!, data[at + 1]!, data[at + 2]!, ...experts.apply(data[at + 3]!, data.subarray(at + 5, at + COPY_WIDTH)));
     return Float64Array.from(out);
   });
-  return { directBack, scatterBack, processed, used: used.size };
+  return { directBack, scatterBack, processed: experts.processed, used: experts.used };
 }
 
 /** As receiver: sums each crossing token's gate-weighted outputs into one partial and returns it to its source. */

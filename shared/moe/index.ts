@@ -20,5 +20,5 @@ export { layerOf, planLayer, rankNodeOf, droppedKs, type MoeLayer } from "./laye
 export { rankPart, viewPart, type PartView, type LocalCopy } from "./part.js";
 export { moeLayerProgram, expertWeightBytes, MoeTally, DISPATCH_ELEMENTS, COMBINE_ELEMENTS } from "./program.js";
 export { NodeMap, hierRoutes, type HierCounts, type Flow } from "./hier-routes.js";
-export { hierarchicalMoeProgram, MAX_HIERARCHICAL_TOP_K } from "./hier-program.js";
+export { hierarchicalMoeProgram } from "./hier-program.js";
 export { layerFlows } from "./flows.js";

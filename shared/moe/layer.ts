@@ -7,8 +7,7 @@ import { assertValidMoe } from "./validate.js";
 
 /**
  * One MoE layer as the coordinator plans it, from the op spec alone: placement, every token's choices
- * and the dispatch plan with capacity and drops. Each rank then gets its part (part.ts). Planning is
- * pure, so a process caches it per spec.
+ * and the dispatch plan with capacity and drops. Each rank then gets its part (part.ts).
  */
 export interface MoeLayer {
   readonly shape: MoeShape;
@@ -26,25 +25,18 @@ export function rankNodeOf(spec: Pick<OpSpec, "nodeGroups">): RankNode {
   return (r) => node.get(r) ?? r;
 }
 
-const byObject = new WeakMap<MoeLayerSpec, MoeLayer>();
-const byKey = new Map<string, MoeLayer>();
-/** Distinct layers a process keeps planned (a sweep runs one layer after another). */
-const CACHE_LAYERS = 4;
+/** Planned layers by op spec: the coordinator plans an op's layer once, then gives out parts and checks results. */
+const planned = new WeakMap<OpSpec, MoeLayer>();
 
 /** The layer of a moe-layer op spec; throws a ScenarioError (naming the field) when it is invalid. */
 export function layerOf(spec: OpSpec): MoeLayer {
   const m = spec.moe;
   if (!m?.gating) throw new Error(`op ${spec.op} has no MoE layer with its gating to plan (a ${spec.collective})`);
-  const hit = byObject.get(m);
-  if (hit && hit.seed === spec.seed) return hit;
-  const key = `${spec.seed}|${JSON.stringify(spec.nodeGroups)}|${JSON.stringify(m)}`;
-  let layer = byKey.get(key);
+  let layer = planned.get(spec);
   if (!layer) {
     layer = planLayer({ ...m, gating: m.gating }, spec.seed, rankNodeOf(spec));
-    byKey.set(key, layer);
-    if (byKey.size > CACHE_LAYERS) byKey.delete(byKey.keys().next().value as string);
+    planned.set(spec, layer);
   }
-  byObject.set(m, layer);
   return layer;
 }
 

@@ -59,7 +59,9 @@ export function* moeLayerProgram(env: ProgramEnv): Program {
   }
   yield* mark();
 
-  const { outbox, processed, used } = runExperts(env.moePart.held, seed, me, inbox);
+  const experts = new ExpertRunner(env.moePart.held, seed, me);
+  const outbox = experts.direct(inbox);
+  const { processed, used } = experts;
   if (processed > 0) yield* compute(processed * flops, used * weights);
   yield* mark();
 
@@ -74,27 +76,42 @@ export function* moeLayerProgram(env: ProgramEnv): Program {
   return yield* finish(shape, seed, me, view, parts, processed);
 }
 
-/** The rank's experts applied to every copy it holds (inbox[src]: (token, k, expert, x) records). */
-function runExperts(heldExperts: readonly number[], seed: number, me: number, inbox: readonly (Float64Array | undefined)[]): { outbox: (Float64Array | undefined)[]; processed: number; used: number } {
-  const held = new Set(heldExperts);
-  const used = new Set<number>();
-  let processed = 0;
-  const outbox = inbox.map((data) => {
-    if (!data) return undefined;
-    const copies = data.length / DISPATCH_ELEMENTS;
-    const out = new Float64Array(copies * COMBINE_ELEMENTS);
-    for (let c = 0; c < copies; c++) {
-      const at = c * DISPATCH_ELEMENTS, expert = data[at + 2]!;
-      if (!held.has(expert)) throw new Error(`rank ${me} got a copy for expert ${expert}, which it does not hold`);
-      used.add(expert);
-      out[c * COMBINE_ELEMENTS] = data[at]!;
-      out[c * COMBINE_ELEMENTS + 1] = data[at + 1]!;
-      out.set(applyExpert(seed, expert, data.subarray(at + 3, at + DISPATCH_ELEMENTS)), c * COMBINE_ELEMENTS + 2);
-    }
-    processed += copies;
-    return out;
-  });
-  return { outbox, processed, used: used.size };
+/** A rank's experts: applies them to token copies, refuses experts it does not hold, counts what it ran. */
+export class ExpertRunner {
+  private readonly held: ReadonlySet<number>;
+  private readonly usedExperts = new Set<number>();
+  /** Token copies processed so far. */
+  processed = 0;
+
+  constructor(held: readonly number[], private readonly seed: number, private readonly me: number) {
+    this.held = new Set(held);
+  }
+
+  /** Distinct experts used so far (each one's weights are read once). */
+  get used(): number { return this.usedExperts.size; }
+
+  apply(expert: number, x: Float64Array): Float64Array {
+    if (!this.held.has(expert)) throw new Error(`rank ${this.me} got a copy for expert ${expert}, which it does not hold`);
+    this.usedExperts.add(expert);
+    this.processed++;
+    return applyExpert(this.seed, expert, x);
+  }
+
+  /** Per sender: (token, k, expert, x) records in, (token, k, output) records out. */
+  direct(inbox: readonly (Float64Array | undefined)[]): (Float64Array | undefined)[] {
+    return inbox.map((data) => {
+      if (!data) return undefined;
+      const copies = data.length / DISPATCH_ELEMENTS;
+      const out = new Float64Array(copies * COMBINE_ELEMENTS);
+      for (let c = 0; c < copies; c++) {
+        const at = c * DISPATCH_ELEMENTS;
+        out[c * COMBINE_ELEMENTS] = data[at]!;
+        out[c * COMBINE_ELEMENTS + 1] = data[at + 1]!;
+        out.set(this.apply(data[at + 2]!, data.subarray(at + 3, at + DISPATCH_ELEMENTS)), c * COMBINE_ELEMENTS + 2);
+      }
+      return out;
+    });
+  }
 }
 
 /** Files (token, k, output) records under their token; a token part seen twice is an error. */

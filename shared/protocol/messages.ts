@@ -161,7 +161,7 @@ export interface OpDoneMsg extends Header {
   readonly error?: WireError;
   /** Virtual times the program marked (moe-layer: dispatch received, experts computed). */
   readonly marks?: readonly number[];
-  /** Counts the program tallied (moe-layer: see shared/moe/layer.ts, MoeTally). */
+  /** Counts the program tallied (moe-layer: see MoeTally in shared/moe/program.ts). */
   readonly tally?: readonly number[];
 }
 

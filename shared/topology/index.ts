@@ -6,3 +6,4 @@ export { buildCustom, type CustomSpec } from "./custom.js";
 export { buildTopology, type TopologySpec } from "./build.js";
 export { describeTopology, type TopologySummary } from "./describe.js";
 export { topologyHash } from "./hash.js";
+export { groupByNode } from "./groups.js";

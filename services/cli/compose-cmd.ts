@@ -4,7 +4,7 @@ import type { Command } from "commander";
 import { COMPOSE_DEFAULT_SCENARIO, loadScenario } from "../../shared/config/index.js";
 import { ScenarioError, SupernodeError } from "../../shared/errors/index.js";
 import { MAX_PER_ACTOR_PROCESSES } from "../coordinator/index.js";
-import { AUTH_CONF_FILE, CREDENTIALS_DIR, ensureCredentials, generateDeployment, parseAuthUsers } from "./compose/index.js";
+import { AUTH_CONF_FILE, CREDENTIALS_DIR, DEFAULT_COMPOSE_RUN, ensureCredentials, generateDeployment, parseAuthUsers } from "./compose/index.js";
 
 /** Where `supernode compose` writes unless told. */
 export const DEFAULT_COMPOSE_DIR = "supernode-compose";
@@ -15,6 +15,7 @@ interface ComposeFlags {
   out: string;
   composeFile?: string;
   placement?: string;
+  run?: string;
   credentials: boolean;
   credentialsOnly?: boolean;
 }
@@ -29,7 +30,9 @@ function credentialsOnly(dir: string): string {
 
 function compose(file: string | undefined, flags: ComposeFlags, argv: readonly string[]): string {
   if (flags.credentialsOnly) return credentialsOnly(flags.out);
-  const loaded = loadScenario({ file, ...(file ? {} : { raw: COMPOSE_DEFAULT_SCENARIO }), sets: flags.set, preset: flags.preset, engine: "nats" });
+  // `--run ID` is `--set deployment.run=ID` (quoted, so an all-digit id stays a string), applied last.
+  const sets = [...flags.set, ...(flags.run === undefined ? [] : [`deployment.run=${JSON.stringify(flags.run)}`])];
+  const loaded = loadScenario({ file, ...(file ? {} : { raw: COMPOSE_DEFAULT_SCENARIO }), sets, preset: flags.preset, engine: "nats" });
   const actors = loaded.topology.devices.length;
   const placement = flags.placement ?? (actors <= MAX_PER_ACTOR_PROCESSES ? "per-actor" : "grouped");
   if (placement !== "per-actor" && placement !== "grouped") throw new ScenarioError("--placement", `per-actor or grouped, got "${placement}"`);
@@ -60,6 +63,7 @@ export function registerComposeCommand(program: Command): void {
     .option("--out <dir>", "deployment folder: topology.json, scenario.yaml, nats/, credentials/", DEFAULT_COMPOSE_DIR)
     .option("--compose-file <file>", "where the compose file goes (default: <out>/docker-compose.yml)")
     .option("--placement <mode>", `per-actor (a container per NPU and switch) | grouped (one per node, spine switches 16 per container); default per-actor up to ${MAX_PER_ACTOR_PROCESSES} actors`)
+    .option("--run <id>", `run id (subject namespace sn.<id>.…; credentials are valid for this run only); default: the scenario's deployment.run, else ${DEFAULT_COMPOSE_RUN}`)
     .option("--no-credentials", "do not make credentials/ (passwords stay as they are)")
     .option("--credentials-only", "only make the missing passwords of the deployment in --out")
     .action((file: string | undefined, flags: ComposeFlags, cmd: Command) => {

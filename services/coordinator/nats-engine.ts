@@ -4,15 +4,17 @@ import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { decode, encode } from "../../shared/codec/index.js";
+import { decode, encode, MAX_MESSAGE_BYTES } from "../../shared/codec/index.js";
 import type { Loaded } from "../../shared/config/index.js";
 import { RunError, toWireError } from "../../shared/errors/index.js";
 import { startEmbeddedServer, type EmbeddedServer } from "../../shared/natsserver/index.js";
 import {
-  COORDINATOR, PROTOCOL_VERSION, Channel, Subjects,
-  type Message, type OpDoneMsg, type OpSpec, type StatusMsg,
+  COORDINATOR, PROTOCOL_VERSION, Channel, RejectReason, senderFault, Subjects,
+  type Message, type OpDoneMsg, type OpSpec, type RejectCounts, type StatusMsg,
 } from "../../shared/protocol/index.js";
-import { credentialsFromEnv, type Engine, type EngineCursor, type Logger, type OpOutcome, type RankParts } from "../../shared/runtime/index.js";
+import {
+  credentialsFromEnv, RejectionLog, type Engine, type EngineCursor, type Logger, type OpOutcome, type RankParts,
+} from "../../shared/runtime/index.js";
 import { topologyHash } from "../../shared/topology/index.js";
 import type { SimNs } from "../../shared/units/index.js";
 import { Launcher } from "./launcher.js";
@@ -43,7 +45,9 @@ export class NatsEngine implements Engine {
   private current: CurrentOp | undefined;
   private statusReplies: StatusMsg[] | undefined;
   private dataHandledTotal = 0;
-  private rejected = 0;
+  /** What the coordinator itself refused (as actor `coord`), and each actor's counts from its last status reply. */
+  private readonly refused: RejectionLog;
+  private readonly actorRejections = new Map<number, RejectCounts>();
 
   private constructor(
     private readonly loaded: Loaded,
@@ -55,6 +59,14 @@ export class NatsEngine implements Engine {
     private readonly workDir: string,
   ) {
     this.registry = new ActorRegistry(() => Date.now(), loaded.scenario.deployment.heartbeatTimeoutMs);
+    this.refused = new RejectionLog(log);
+  }
+
+  /** Refusals per actor id (COORDINATOR for the coordinator's own), as of the last status round. */
+  rejections(): ReadonlyMap<number, RejectCounts> {
+    const m = new Map(this.actorRejections);
+    if (this.refused.total > 0) m.set(COORDINATOR, { ...this.refused.counts });
+    return m;
   }
 
   /** Host processes: the ones we started, or (external placement) the distinct (host, pid) that registered. */
@@ -75,7 +87,7 @@ export class NatsEngine implements Engine {
       run: this.subjects.run, engine: this.name, processes: this.processes, actors: all.length,
       registered: all.length - this.registry.missing(all).length,
       dead: this.registry.dead(all).map((r) => this.names([r.id])),
-      currentOp: this.current?.spec.op ?? null, rejectedByCoordinator: this.rejected,
+      currentOp: this.current?.spec.op ?? null, rejectedByCoordinator: this.refused.total,
     };
   }
 
@@ -104,12 +116,12 @@ export class NatsEngine implements Engine {
 
   private async launch(servers: readonly string[], signal?: AbortSignal): Promise<void> {
     const dep = this.loaded.scenario.deployment;
-    this.nc.subscribe(this.subjects.inbox(COORDINATOR), { callback: (err, m) => { if (!err) this.onBytes(m.data); } });
+    this.nc.subscribe(this.subjects.inbox(COORDINATOR), { callback: (err, m) => { if (!err) this.onBytes(m.subject, m.data); } });
     await this.nc.flush();
     const scenarioFile = join(this.workDir, "topology.json");
     const topology = this.loaded.scenario.topology;
     const hash = topologyHash(topology);
-    writeFileSync(scenarioFile, JSON.stringify({ topology, hash }));
+    writeFileSync(scenarioFile, JSON.stringify({ topology, hash, limits: dep.limits }));
     const groups = dep.placement === "external" ? [] : placeActors(this.loaded.topology, dep.placement);
     for (const actors of groups) {
       this.launcher.spawnHost(actors, [
@@ -137,25 +149,34 @@ export class NatsEngine implements Engine {
     return ids.map((id) => this.loaded.topology.devices[id]?.name ?? String(id)).join(", ");
   }
 
-  private onBytes(bytes: Uint8Array): void {
+  private onBytes(subject: string, bytes: Uint8Array): void {
+    const sender = Subjects.senderOf(subject);
+    const refuse = (reason: RejectReason, why: string, fields: Record<string, unknown> = {}) =>
+      this.refused.note(reason, sender, { subject, bytes: bytes.byteLength, ...fields }, why);
     let m: Message;
     try { m = decode(bytes); } catch (err) {
-      this.rejected++;
-      this.log.warn({ err: toWireError(err) }, "coordinator dropped a message that does not decode");
+      refuse(bytes.byteLength > MAX_MESSAGE_BYTES ? RejectReason.Oversize : RejectReason.Malformed, "coordinator dropped a message that does not decode", { err: toWireError(err) });
       return;
     }
+    const fault = senderFault(subject, m);
+    if (fault) { refuse(RejectReason.Forged, `coordinator refused the sender: ${fault}`); return; }
     switch (m.type) {
       case "heartbeat": this.registry.onHeartbeat(m); break;
-      case "op-done":
-        if (this.current && m.op === this.current.spec.op) {
-          this.current.done.set(m.rank, m);
-          this.registry.noteProgress();
-          if (this.current.done.size === this.current.spec.group.length) this.current.finish();
-        }
-        break;
+      case "op-done": this.onDone(m, refuse); break;
       case "status": this.statusReplies?.push(m); break;
-      default: this.rejected++;
+      default: refuse(RejectReason.Forged, `${m.type} is not for the coordinator`);
     }
+  }
+
+  /** One rank's result: only from the rank's own endpoint, once, for the op in progress. */
+  private onDone(m: OpDoneMsg, refuse: (r: RejectReason, why: string, f?: Record<string, unknown>) => void): void {
+    const cur = this.current;
+    if (!cur || m.op !== cur.spec.op) { refuse(RejectReason.Stale, "op-done for an op not in progress", { op: m.op }); return; }
+    if (cur.spec.group[m.rank] !== m.from) { refuse(RejectReason.Forged, "op-done for a rank the sender is not", { op: m.op, rank: m.rank }); return; }
+    if (cur.done.has(m.rank)) { refuse(RejectReason.Duplicate, "op-done already received", { op: m.op, rank: m.rank }); return; }
+    cur.done.set(m.rank, m);
+    this.registry.noteProgress();
+    if (cur.done.size === cur.spec.group.length) cur.finish();
   }
 
   private control(to: number, msg: Message): void {
@@ -182,6 +203,12 @@ export class NatsEngine implements Engine {
       }
       return [id, bytes] as const;
     });
+    // Switches first: NATS keeps one publisher's order to each subscriber, so (on one server) a switch
+    // hears op-open before any stripe that a rank sends after its op-start; across a cluster the
+    // switch's bounded early buffer holds the few that overtake it.
+    const switches = this.loaded.topology.switches;
+    const open = encode({ v: PROTOCOL_VERSION, type: "op-open", from: COORDINATOR, epoch, inc: 0, op: spec.op });
+    for (const id of switches) this.controlBytes(id, open);
     for (const [id, bytes] of starts) this.controlBytes(id, bytes);
     const stalled = await this.watch(finished, signal);
     const activeWallMs = performance.now() - t0;
@@ -190,7 +217,10 @@ export class NatsEngine implements Engine {
       // Abort the op everywhere, so a retry under a new op id starts clean.
       for (const id of spec.group) this.control(id, { v: PROTOCOL_VERSION, type: "op-abort", from: COORDINATOR, epoch, inc: 0, op: spec.op, reason: "stalled" });
     }
+    const close = encode({ v: PROTOCOL_VERSION, type: "op-close", from: COORDINATOR, epoch, inc: 0, op: spec.op });
+    for (const id of switches) this.controlBytes(id, close);
     const statuses = await this.collectStatus(spec.op);
+    for (const st of statuses) this.actorRejections.set(st.from, st.rejected);
     const total = statuses.reduce((s, m) => s + m.dataHandled, 0);
     const messages = total - this.dataHandledTotal;
     this.dataHandledTotal = total;

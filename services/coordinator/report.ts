@@ -1,11 +1,31 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Loaded } from "../../shared/config/index.js";
+import { addRejectCounts, COORDINATOR, emptyRejectCounts, totalRejected, type RejectCounts } from "../../shared/protocol/index.js";
 import { describeTopology, type TopologySummary } from "../../shared/topology/index.js";
 import type { ResultRow } from "./collect.js";
 import type { MoeRow } from "./moe-collect.js";
 
-export const REPORT_SCHEMA_VERSION = 2;
+export const REPORT_SCHEMA_VERSION = 3;
+
+/** Refused messages, by reason: in total, and per actor that refused any (the coordinator as `coord`). */
+export interface RejectedSummary extends RejectCounts {
+  readonly total: number;
+  readonly byActor: Readonly<Record<string, RejectCounts & { readonly total: number }>>;
+}
+
+/** Sums per-actor counts (by device id; COORDINATOR for the coordinator) into the report's form. */
+export function summarizeRejections(byId: ReadonlyMap<number, RejectCounts>, names: readonly string[]): RejectedSummary {
+  const sum = emptyRejectCounts();
+  const byActor: Record<string, RejectCounts & { total: number }> = {};
+  for (const [id, c] of [...byId].sort((a, b) => a[0] - b[0])) {
+    const total = totalRejected(c);
+    if (total === 0) continue;
+    addRejectCounts(sum, c);
+    byActor[id === COORDINATOR ? "coord" : names[id] ?? String(id)] = { ...c, total };
+  }
+  return { ...sum, total: totalRejected(sum), byActor };
+}
 
 /** `report.json`: everything a run measured. Only fields named `wallMs` depend on the machine. */
 export interface Report {
@@ -23,6 +43,8 @@ export interface Report {
   /** One entry per MoE layer. */
   readonly moe: readonly MoeRow[];
   readonly processes: number;
+  /** Messages the fabric and the coordinator refused during the run (replays, forgeries, floods…): none in a clean run. */
+  readonly rejected: RejectedSummary;
   readonly wallMs: number;
 }
 
@@ -31,7 +53,7 @@ export interface Rows {
   readonly moe: readonly MoeRow[];
 }
 
-export function buildReport(loaded: Loaded, engine: string, processes: number, rows: Rows, wallMs: number, stall?: string): Report {
+export function buildReport(loaded: Loaded, engine: string, processes: number, rows: Rows, rejected: RejectedSummary, wallMs: number, stall?: string): Report {
   return {
     schemaVersion: REPORT_SCHEMA_VERSION,
     tool: "supernode",
@@ -44,6 +66,7 @@ export function buildReport(loaded: Loaded, engine: string, processes: number, r
     results: rows.results,
     moe: rows.moe,
     processes,
+    rejected,
     wallMs: Math.round(wallMs * 10) / 10,
   };
 }

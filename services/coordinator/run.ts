@@ -7,7 +7,7 @@ import { Algorithm, Collective, type OpSpec } from "../../shared/protocol/index.
 import { summarize, type CheckedRow, type ResultRow } from "./collect.js";
 import { summarizeMoe, type MoeRow } from "./moe-collect.js";
 import { planOps } from "./plan.js";
-import { buildReport, type Report } from "./report.js";
+import { buildReport, summarizeRejections, type Report } from "./report.js";
 
 /** The epoch of a fresh run; recovery (chaos issue) will bump it. */
 export const FIRST_EPOCH = 1;
@@ -23,6 +23,8 @@ function moeWire(spec: OpSpec): { wire: OpSpec; parts?: RankParts } {
   const { gating: _g, ...moe } = spec.moe;
   return { wire: { ...spec, moe }, parts: (r) => rankPart(layer, r, counts?.[r]) };
 }
+
+const rejectedOf = (engine: Engine, loaded: Loaded) => summarizeRejections(engine.rejections(), loaded.topology.devices.map((d) => d.name));
 
 function append<T>(list: T[], item: T): T {
   list.push(item);
@@ -49,7 +51,7 @@ export async function runScenario(loaded: Loaded, engine: Engine, signal?: Abort
       : append(rows, summarize(spec, out, loaded.topology, startNs, wall));
     startNs = row.endNs;
     engine.cursor.clockNs = startNs;
-    if (out.stalled) return buildReport(loaded, engine.name, engine.processes, { results: rows, moe: moeRows }, performance.now() - t0, out.stalled);
+    if (out.stalled) return buildReport(loaded, engine.name, engine.processes, { results: rows, moe: moeRows }, rejectedOf(engine, loaded), performance.now() - t0, out.stalled);
   }
-  return buildReport(loaded, engine.name, engine.processes, { results: rows, moe: moeRows }, performance.now() - t0);
+  return buildReport(loaded, engine.name, engine.processes, { results: rows, moe: moeRows }, rejectedOf(engine, loaded), performance.now() - t0);
 }

@@ -1,3 +1,4 @@
+import { REJECT_REASONS } from "../../shared/protocol/index.js";
 import { formatSize } from "../../shared/units/index.js";
 import type { ResultRow } from "./collect.js";
 import { formatMoeTable } from "./moe-table.js";
@@ -21,7 +22,7 @@ export function formatTable(rep: Report): string {
   const t = rep.topology;
   const head = [
     `# supernode ${rep.engine} engine · ${t.preset} · ${t.npus} ${t.rankUnit === "die" ? "dies" : "NPUs"} on ${t.nodes} nodes · ` +
-    `${t.switches} ${t.switchGranularity} switches · ${t.actors} actors · ${t.peakPflopsBf16} PF BF16 peak · ${t.injectionGBpsPerNpu} GB/s per NPU`,
+    `${t.switches} ${t.switchGranularity} switches · ${t.actorCount} actors · ${t.peakPflopsBf16} PF BF16 peak · ${t.injectionGBpsPerNpu} GB/s per NPU`,
     `# scenario ${rep.scenarioHash.slice(0, 12)} · times are virtual (modelled hardware); wall(ms) is this machine`,
   ];
   const rows = rep.results.length === 0 ? [] : ["# " + COLUMNS.map(([name, w]) => name.padStart(w)).join(" "),
@@ -32,5 +33,13 @@ export function formatTable(rep: Report): string {
     ...rep.moe.filter((r) => !r.verified && r.verifyError !== rep.stall).map((r) => `# FAILED moe-layer ep ${r.ep}: ${r.verifyError}`),
   ];
   const stall = rep.stall ? [`# STALLED: ${rep.stall}`] : [];
-  return [...head, ...rows, ...failures, ...stall, `# status ${rep.status} · ${rep.processes} process(es) · wall ${rep.wallMs.toFixed(0)} ms`].join("\n");
+  return [...head, ...rows, ...failures, ...stall, `# status ${rep.status} · ${rep.processes} process(es) · wall ${rep.wallMs.toFixed(0)} ms${rejectedNote(rep)}`].join("\n");
+}
+
+/** A run whose fabric refused messages says so, by reason: results stand, the traffic was not clean. */
+function rejectedNote(rep: Report): string {
+  const r = rep.rejected;
+  if (r.total === 0) return "";
+  const reasons = REJECT_REASONS.filter((k) => r[k] > 0).map((k) => `${k} ${r[k]}`).join(", ");
+  return ` · REFUSED ${r.total} message(s): ${reasons} (report.json rejected.byActor)`;
 }

@@ -1,7 +1,7 @@
 import { hostname } from "node:os";
 import type { Logger as PinoLogger } from "pino";
 import { Subjects } from "../../shared/protocol/index.js";
-import { NatsActor, type ActorLogic } from "../../shared/runtime/index.js";
+import { NatsActor, type ActorLimits, type ActorLogic } from "../../shared/runtime/index.js";
 import { buildTopology, DeviceKind, topologyHash, type TopologySpec } from "../../shared/topology/index.js";
 import { npuLogic } from "../npu/index.js";
 import { switchLogic } from "../switch/index.js";
@@ -16,6 +16,7 @@ export interface HostOptions {
   readonly heartbeatMs: number;
   readonly inc: number;
   readonly connectOptions?: Record<string, unknown>;
+  readonly limits?: ActorLimits;
 }
 
 /**
@@ -41,6 +42,7 @@ export class ActorHost implements AsyncDisposable {
         servers: this.o.servers, subjects, self: id, name: d.name, logic, topology: t,
         log: this.log.child({ actor: d.name, id }), inc: this.o.inc, heartbeatMs: this.o.heartbeatMs,
         host: hostname(), pid: process.pid, topologyHash: hash, ...(this.o.connectOptions ? { connectOptions: this.o.connectOptions } : {}),
+        ...(this.o.limits ? { limits: this.o.limits } : {}),
       }));
     }
     await Promise.all(this.actors.map((a) => a.start()));

@@ -5,15 +5,16 @@ import { readFileSync } from "node:fs";
 import { pino } from "pino";
 import type { TopologySpec } from "../../shared/topology/index.js";
 import { ActorHost } from "./host.js";
-import { credentialsFromEnv } from "../../shared/runtime/index.js";
+import { credentialsFromEnv, DEFAULT_LIMITS, type ActorLimits } from "../../shared/runtime/index.js";
 import { parseActorList, parseHostArgs } from "./args.js";
 
 const args = parseHostArgs(process.argv.slice(2), process.env);
 const log = pino({ level: args.logLevel, base: { svc: "host", pid: process.pid } }, pino.destination(2));
-const { topology, hash } = JSON.parse(readFileSync(args.topologyFile, "utf8")) as { topology: TopologySpec; hash: string };
+// The coordinator writes the actors' limits beside the topology; a file without them gets the defaults.
+const { topology, hash, limits } = JSON.parse(readFileSync(args.topologyFile, "utf8")) as { topology: TopologySpec; hash: string; limits?: Partial<ActorLimits> };
 const host = new ActorHost({
   servers: args.nats.split(","), run: args.run, topology, hash, actors: parseActorList(args.actors),
-  heartbeatMs: args.heartbeatMs, inc: args.inc, connectOptions: credentialsFromEnv(),
+  heartbeatMs: args.heartbeatMs, inc: args.inc, connectOptions: credentialsFromEnv(), limits: { ...DEFAULT_LIMITS, ...limits },
 }, log);
 
 let stopping = false;

@@ -3,26 +3,21 @@ import type { Delivered } from "../../shared/collectives/index.js";
 import { Ports } from "../../shared/linkmodel/index.js";
 import { toWireError } from "../../shared/errors/index.js";
 import {
-  COORDINATOR, PROTOCOL_VERSION,
+  COORDINATOR, PROTOCOL_VERSION, RejectReason,
   type DataMsg, type OpDoneMsg, type OpStartMsg, type StatusMsg, type StripePart, type WaitFor,
 } from "../../shared/protocol/index.js";
-import type { ActorContext, ActorLogic, Outbound, Step } from "../../shared/runtime/index.js";
+import { DEFAULT_LIMITS, type ActorContext, type ActorLogic, type Outbound, type Step } from "../../shared/runtime/index.js";
 import type { Topology } from "../../shared/topology/index.js";
 import type { NpuId, SimNs } from "../../shared/units/index.js";
+import { EarlyBuffer } from "./early-buffer.js";
 import { drive, OpRun, splitTransferKey, transferKey, type DriveOutcome } from "./op-run.js";
+import { stripeFault } from "./stripe-check.js";
 import { transmit } from "./transmit.js";
 
-/** Ops remembered as finished, and ops whose early stripes may be buffered, per endpoint. */
-export const MAX_FINISHED_OPS = 64;
-export const MAX_EARLY_OPS = 16;
-
-/** Counters an endpoint keeps about what it refused. */
+/** Counters an endpoint keeps; what it refused is counted by the engine (ctx.reject). */
 export interface NpuCounters {
   /** Data messages received (a message may carry several stripes). */
   received: number;
-  rejected: number;
-  badChecksum: number;
-  staleEpoch: number;
 }
 
 export interface NpuState {
@@ -32,31 +27,33 @@ export interface NpuState {
   computeFreeNs: number;
   readonly ops: Map<number, OpRun>;
   /** Stripes that arrived before their op-start (possible when transport order differs from virtual order). */
-  readonly early: Map<number, DataMsg[]>;
-  /** Recently finished op ids: late or duplicate stripes of these are dropped, not buffered. */
-  readonly finished: Set<number>;
+  readonly early: EarlyBuffer;
+  /** The highest op started here: an op at or below it that is not running has ended (or skipped this endpoint). */
+  highestOp: number;
   readonly counters: NpuCounters;
 }
 
 /** The NPU (or die) actor: runs its rank's program of each collective and moves its data through its ports. */
 export const npuLogic: ActorLogic<NpuState> = {
   kind: "npu",
-  init: (self, t: Topology) => ({
-    self: self as NpuId, inc: 0, ports: new Ports(t, self as NpuId), computeFreeNs: 0, ops: new Map(), early: new Map(), finished: new Set(),
-    counters: { received: 0, rejected: 0, badChecksum: 0, staleEpoch: 0 },
+  init: (self, t: Topology, limits = DEFAULT_LIMITS) => ({
+    self: self as NpuId, inc: 0, ports: new Ports(t, self as NpuId), computeFreeNs: 0, ops: new Map(), early: new EarlyBuffer(limits), highestOp: 0,
+    counters: { received: 0 },
   }),
   receive(state, msg, ctx) {
     const out: Outbound[] = [];
     switch (msg.type) {
       case "op-start": start(state, msg, ctx, out); break;
       case "data": state.counters.received++; onData(state, msg, ctx, out); break; // one message, any number of stripes
-      case "op-abort": if (state.ops.has(msg.op)) retire(state, msg.op); state.early.delete(msg.op); break;
-      case "status-req": out.push(status(state, msg.op)); break;
+      case "op-abort": if (state.ops.has(msg.op)) state.ops.delete(msg.op); state.early.take(msg.op); break;
+      case "op-open":
+      case "op-close":
+        break; // for switches: an endpoint learns of its ops from op-start and op-done
+      case "status-req": out.push(status(state, msg.op, ctx)); break;
       case "op-done":
       case "heartbeat":
       case "status":
-        state.counters.rejected++;
-        ctx.log.warn({ from: msg.from, type: msg.type }, "endpoint got a coordinator-only message");
+        ctx.reject(RejectReason.Forged, msg.from, { type: msg.type }, "endpoint got a coordinator-only message");
         break;
       default: {
         const never: never = msg;
@@ -70,45 +67,40 @@ export const npuLogic: ActorLogic<NpuState> = {
 function start(s: NpuState, m: OpStartMsg, ctx: ActorContext, out: Outbound[]): void {
   const rank = m.spec.group.indexOf(s.self);
   if (rank < 0) return;
-  if (s.ops.has(m.spec.op) || s.finished.has(m.spec.op)) {
-    s.counters.rejected++;
-    ctx.log.warn({ op: m.spec.op }, "op-start for an op this endpoint already has: ignored");
+  if (s.ops.has(m.spec.op) || m.spec.op <= s.highestOp) {
+    const again = s.ops.has(m.spec.op);
+    ctx.reject(again ? RejectReason.Duplicate : RejectReason.Stale, m.from, { op: m.spec.op }, again ? "op-start for an op already running here" : "op-start for an op that already ended here");
     return;
   }
-  const run = new OpRun(m.spec, rank, m.epoch, m.startNs, m.part);
+  const run = new OpRun(m.spec, rank, m.epoch, m.startNs, m.part, ctx.limits.transfersPerOp);
   s.ops.set(m.spec.op, run);
+  s.highestOp = m.spec.op;
   s.computeFreeNs = Math.max(s.computeFreeNs, m.startNs);
-  const early = s.early.get(m.spec.op) ?? [];
-  s.early.delete(m.spec.op);
+  const early = s.early.take(m.spec.op);
   advance(s, run, undefined, ctx, out);
   for (const d of early) onData(s, d, ctx, out);
 }
 
-/** Remembers that an op ended here, so its stragglers are dropped (bounded memory). */
+/** An op ended here: its window goes, and its stragglers are stale (op ≤ highestOp, not running). */
 function retire(s: NpuState, op: number): void {
   s.ops.delete(op);
-  s.finished.add(op);
-  if (s.finished.size > MAX_FINISHED_OPS) s.finished.delete(s.finished.values().next().value as number);
 }
 
 function onData(s: NpuState, m: DataMsg, ctx: ActorContext, out: Outbound[]): void {
   if (m.dst !== s.self) {
-    s.counters.rejected++;
-    ctx.log.warn({ from: m.from, op: m.op, dst: m.dst }, "data message not addressed to this endpoint");
+    ctx.reject(RejectReason.Forged, m.from, { op: m.op, dst: m.dst }, "data message not addressed to this endpoint");
     return;
   }
   const run = s.ops.get(m.op);
-  if (!run && s.finished.has(m.op)) { s.counters.staleEpoch++; return; }
   if (!run) {
-    if (s.early.size >= MAX_EARLY_OPS && !s.early.has(m.op)) { s.counters.rejected++; return; }
-    const list = s.early.get(m.op) ?? [];
-    list.push(m);
-    s.early.set(m.op, list);
+    if (m.op <= s.highestOp) { ctx.reject(RejectReason.Stale, m.from, { op: m.op }, "data for an op that ended here"); return; }
+    const full = s.early.add(m);
+    if (full) ctx.reject(RejectReason.Overflow, m.from, { op: m.op }, `data for an op not started here, not buffered: ${full}`);
     return;
   }
-  if (m.epoch !== run.epoch) { s.counters.staleEpoch++; return; }
+  if (m.epoch !== run.epoch) { ctx.reject(RejectReason.Stale, m.from, { op: m.op, epoch: m.epoch }, "data of another epoch"); return; }
   const fromRank = run.rankOf.get(m.src);
-  if (fromRank === undefined) { s.counters.rejected++; return; }
+  if (fromRank === undefined) { ctx.reject(RejectReason.Forged, m.from, { op: m.op, src: m.src }, "data from an endpoint outside the op's group"); return; }
   const key = transferKey(fromRank, m.tag);
   let whole: Delivered | undefined;
   for (const p of m.parts) whole = onPart(s, m, p, key, run, ctx) ?? whole;
@@ -120,20 +112,21 @@ function onData(s: NpuState, m: DataMsg, ctx: ActorContext, out: Outbound[]): vo
 /** One stripe of a transfer: checked (path end, CRC) and added to its transfer; the whole transfer once complete. */
 function onPart(s: NpuState, m: DataMsg, p: StripePart, key: number, run: OpRun, ctx: ActorContext): Delivered | undefined {
   const t = ctx.topology;
-  if (t.links[p.path[p.hop]!]?.to !== s.self || p.hop !== p.path.length - 1) {
-    s.counters.rejected++;
-    ctx.log.warn({ from: m.from, op: m.op, stripe: p.stripe }, "stripe whose path does not end at this endpoint");
+  const fault = stripeFault(t, m, p, s.self, true);
+  if (fault) { ctx.reject(RejectReason.Forged, m.from, { op: m.op, src: m.src, stripe: p.stripe }, `stripe refused: ${fault}`); return undefined; }
+  // The checksum before the window: a corrupted copy must not shadow the good one that may follow.
+  if (crc32(p.payload) !== p.crc) {
+    ctx.reject(RejectReason.Corrupt, m.from, { op: m.op, src: m.src, stripe: p.stripe }, "payload checksum mismatch");
     return undefined;
   }
-  if (crc32(p.payload) !== p.crc) {
-    s.counters.badChecksum++;
-    ctx.log.error({ from: m.from, op: m.op, src: m.src, stripe: p.stripe }, "payload checksum mismatch");
+  const admit = run.window.admit(key, p.stripe, m.stripes);
+  if (admit !== "new") {
+    ctx.reject(admit === "duplicate" ? RejectReason.Duplicate : RejectReason.Overflow, m.from, { op: m.op, src: m.src, tag: m.tag, stripe: p.stripe }, admit === "duplicate" ? "stripe already received" : "op window full");
     return undefined;
   }
   const r = run.reassembly.add(key, m.stripes, m.totalBytes, p, t.endpointOverheadNs);
   if (r === "mismatch") {
-    s.counters.rejected++;
-    ctx.log.warn({ from: m.from, op: m.op, stripe: p.stripe, stripes: m.stripes }, "stripe count differs from the transfer's other stripes");
+    ctx.reject(RejectReason.Forged, m.from, { op: m.op, stripe: p.stripe, stripes: m.stripes }, "stripe count differs from the transfer's other stripes");
     return undefined;
   }
   return r;
@@ -166,7 +159,7 @@ function advance(s: NpuState, run: OpRun, d: Parameters<typeof drive>[1], ctx: A
 }
 
 /** What this endpoint waits for: one entry per op blocked in a receive. */
-function status(s: NpuState, op: number): Outbound {
+function status(s: NpuState, op: number, ctx: ActorContext): Outbound {
   const waits: WaitFor[] = [];
   let partial = 0;
   for (const run of s.ops.values()) {
@@ -175,7 +168,7 @@ function status(s: NpuState, op: number): Outbound {
     const { fromRank, tag } = splitTransferKey(run.waitingFor);
     waits.push({ op: run.spec.op, rank: run.rank, fromRank, fromActor: run.spec.group[fromRank] ?? -1, tag });
   }
-  const msg: StatusMsg = { v: PROTOCOL_VERSION, type: "status", from: s.self, epoch: 0, inc: s.inc, op, waits, partialTransfers: partial, dataHandled: s.counters.received };
+  const msg: StatusMsg = { v: PROTOCOL_VERSION, type: "status", from: s.self, epoch: 0, inc: s.inc, op, waits, partialTransfers: partial, dataHandled: s.counters.received, rejected: { ...ctx.rejected } };
   return { to: COORDINATOR, atNs: 0 as SimNs, msg };
 }
 

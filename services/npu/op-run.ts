@@ -1,14 +1,14 @@
 import { inputFor, programFor, type Delivered, type Program } from "../../shared/collectives/index.js";
 import { reductionNs, rooflineNs, streamedComputeEnd } from "../../shared/linkmodel/index.js";
-import type { MoeRankPart, OpSpec } from "../../shared/protocol/index.js";
+import { TAG_LIMIT, type MoeRankPart, type OpSpec } from "../../shared/protocol/index.js";
 import type { NpuId } from "../../shared/units/index.js";
 import { Reassembly } from "./reassembly.js";
+import { StripeWindow } from "./stripe-window.js";
 
 /** Key of a transfer within an op: (source rank, tag). */
-const TAG_SPAN = 4_194_304;
-export const transferKey = (fromRank: number, tag: number): number => fromRank * TAG_SPAN + tag;
+export const transferKey = (fromRank: number, tag: number): number => fromRank * TAG_LIMIT + tag;
 export const splitTransferKey = (key: number): { fromRank: number; tag: number } =>
-  ({ fromRank: Math.floor(key / TAG_SPAN), tag: key % TAG_SPAN });
+  ({ fromRank: Math.floor(key / TAG_LIMIT), tag: key % TAG_LIMIT });
 
 /** One endpoint's part in one collective: its program, its clock for the op, and what has arrived. */
 export class OpRun {
@@ -21,8 +21,11 @@ export class OpRun {
   sent = 0;
   readonly marks: number[] = [];
   tally: readonly number[] | undefined;
+  /** Stripes accepted so far, per transfer: a replayed stripe is dropped before it is used. */
+  readonly window: StripeWindow;
 
-  constructor(readonly spec: OpSpec, readonly rank: number, readonly epoch: number, readonly startNs: number, moePart?: MoeRankPart) {
+  constructor(readonly spec: OpSpec, readonly rank: number, readonly epoch: number, readonly startNs: number, moePart?: MoeRankPart, maxTransfers = Infinity) {
+    this.window = new StripeWindow(epoch, maxTransfers);
     spec.group.forEach((id, r) => this.rankOf.set(id, r));
     this.nowNs = startNs;
     this.program = programFor(spec, { rank, size: spec.group.length, spec, input: inputFor(spec, rank), moePart });

@@ -9,6 +9,7 @@ import { parseSize } from "../units/index.js";
 import { checkHardwareValue, HW_KEYS } from "./hardware-keys.js";
 import { resolveMoeWorkload, type MoeWorkload } from "./moe-resolve.js";
 import type { RawScenario } from "./schema.js";
+import { DEFAULT_LIMITS, type ActorLimits } from "../runtime/index.js";
 
 export const DTYPE_BYTES = { bf16: 2, fp16: 2, fp32: 4, int8: 1 } as const;
 export const DEFAULT_CHUNK_BYTES = 1024 * 1024;
@@ -46,10 +47,13 @@ export interface Deployment {
   /** No progress for this long ends the run as stalled. */
   readonly watchdogMs: number;
   readonly startTimeoutMs: number;
+  /** What each actor may buffer and remember (shared/runtime limits.ts): bounds against floods and replays. */
+  readonly limits: ActorLimits;
 }
 
 export const DEFAULT_DEPLOYMENT: Deployment = {
   placement: "auto", nats: "", run: "", heartbeatMs: 500, heartbeatTimeoutMs: 3_000, watchdogMs: 10_000, startTimeoutMs: 120_000,
+  limits: DEFAULT_LIMITS,
 };
 
 /** A validated scenario with every default filled in and every unit resolved. */
@@ -154,7 +158,7 @@ export function resolveScenario(raw: RawScenario): Scenario {
       ? raw.workload.map((w, i) => resolveWorkload(w, `workload[${i}]`))
       : [resolveWorkload(raw.workload, "workload")],
     engine: raw.engine ?? "nats",
-    deployment: { ...DEFAULT_DEPLOYMENT, ...raw.deployment },
+    deployment: { ...DEFAULT_DEPLOYMENT, ...raw.deployment, limits: { ...DEFAULT_LIMITS, ...raw.deployment?.limits } },
     seed: raw.seed ?? 1,
     outputs: { dir: raw.outputs?.dir ?? "out" },
   };

@@ -66,6 +66,12 @@ export const scenarioSchema = z.object({
     heartbeatTimeoutMs: z.number().int().min(100).max(600_000).optional(),
     watchdogMs: z.number().int().min(100).max(3_600_000).optional(),
     startTimeoutMs: z.number().int().min(1_000).max(600_000).optional(),
+    limits: z.object({
+      earlyMessagesPerSender: z.number().int().min(1).max(1_000_000).optional(),
+      earlyBytesPerActor: z.number().int().min(1024).max(2 ** 34).optional(),
+      openOps: z.number().int().min(1).max(1024).optional(),
+      transfersPerOp: z.number().int().min(1024).max(2 ** 26).optional(),
+    }).strict().optional(),
   }).strict().optional(),
   seed: z.number().int().nonnegative().max(2 ** 32 - 1).optional(),
   outputs: z.object({ dir: z.string().optional() }).strict().optional(),

@@ -1,5 +1,6 @@
 import { ProtocolError } from "../errors/index.js";
-import { Algorithm, Collective, MESSAGE_TYPES, PROTOCOL_VERSION, type Message } from "./messages.js";
+import { Algorithm, Collective, MESSAGE_TYPES, PROTOCOL_VERSION, TAG_LIMIT, type Message } from "./messages.js";
+import { REJECT_REASONS } from "./rejections.js";
 
 // Bounds on what a peer may ask of an actor: generous for a real run, and low enough that a message
 // within them cannot make an actor allocate or loop without bound.
@@ -109,7 +110,8 @@ function checkHeader(m: Fields): void {
 }
 
 function checkData(m: Fields): void {
-  for (const k of ["op", "src", "dst", "tag", "totalBytes"]) int(m[k], `data.${k}`);
+  for (const k of ["op", "src", "dst", "totalBytes"]) int(m[k], `data.${k}`);
+  int(m.tag, "data.tag", 0, TAG_LIMIT - 1);
   const stripes = int(m.stripes, "data.stripes", 1, MAX_STRIPES);
   time(m.sentNs, "data.sentNs");
   const parts = array(m.parts, "data.parts", 1, stripes);
@@ -287,6 +289,8 @@ function checkHeartbeat(m: Fields): void {
 
 function checkStatus(m: Fields): void {
   for (const k of ["op", "partialTransfers", "dataHandled"]) int(m[k], `status.${k}`);
+  const r = map(m.rejected, "status.rejected");
+  for (const k of REJECT_REASONS) int(r[k], `status.rejected.${k}`);
   array(m.waits, "status.waits", 0, MAX_WAITS).forEach((x, i) => {
     const w = map(x, `status.waits[${i}]`);
     for (const k of ["op", "rank", "fromRank", "tag"]) int(w[k], `status.waits[${i}].${k}`);
@@ -308,6 +312,8 @@ export function asMessage(x: unknown): Message {
     case "data": checkData(m); break;
     case "op-start": checkOpStart(m); break;
     case "op-abort": checkOpAbort(m); break;
+    case "op-open": int(m.op, "op-open.op"); break;
+    case "op-close": int(m.op, "op-close.op"); break;
     case "op-done": checkOpDone(m); break;
     case "heartbeat": checkHeartbeat(m); break;
     case "status-req": int(m.op, "status-req.op"); break;

@@ -1,3 +1,5 @@
 export * from "./messages.js";
+export * from "./rejections.js";
 export { asMessage, MOE_LIMITS } from "./guard.js";
+export { senderFault } from "./authenticate.js";
 export { Channel, Subjects, SUBJECT_ROOT, actorToken, parseActorToken } from "./subjects.js";

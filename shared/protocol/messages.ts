@@ -1,8 +1,12 @@
 import type { WireError } from "../errors/index.js";
 import type { Gating, MoeShape } from "../moe/types.js";
 import type { LinkId, NpuId, SimNs } from "../units/index.js";
+import type { RejectCounts } from "./rejections.js";
 
 export const PROTOCOL_VERSION = 1;
+
+/** Tags of data messages are below this (2^22): with the source rank they key a transfer in one number. */
+export const TAG_LIMIT = 4_194_304;
 
 /** An actor address: a device id of the topology, or the coordinator. */
 export type ActorRef = number;
@@ -98,7 +102,7 @@ export interface DataMsg extends Header {
   readonly op: number;
   readonly src: NpuId;
   readonly dst: NpuId;
-  /** Algorithm-defined step tag; with (op, src) it names the transfer. */
+  /** Algorithm-defined step tag (< TAG_LIMIT); with (epoch, op, src, dst) it names the transfer. */
   readonly tag: number;
   /** Stripes in the whole transfer, and its modelled bytes. */
   readonly stripes: number;
@@ -147,6 +151,22 @@ export interface OpAbortMsg extends Header {
   readonly type: "op-abort";
   readonly op: number;
   readonly reason: string;
+}
+
+/**
+ * Coordinator → switch: an op begins. Switches charge port time only for stripes of open ops (of the
+ * op's epoch); stripes of ops not yet open wait in a bounded buffer, and stripes of ops that closed are
+ * stale. Sent to every switch before the op's op-starts.
+ */
+export interface OpOpenMsg extends Header {
+  readonly type: "op-open";
+  readonly op: number;
+}
+
+/** Coordinator → switch: an op ended (finished or aborted); its duplicate-detection window is released. */
+export interface OpCloseMsg extends Header {
+  readonly type: "op-close";
+  readonly op: number;
 }
 
 /** Endpoint → coordinator: a rank finished (or failed) its part of an operation. */
@@ -203,9 +223,11 @@ export interface StatusMsg extends Header {
   readonly partialTransfers: number;
   /** Data messages this actor has handled since it started (a message may carry several stripes). */
   readonly dataHandled: number;
+  /** Messages this actor refused since it started, by reason (at its edge and in its logic). */
+  readonly rejected: RejectCounts;
 }
 
 /** The one union of everything actors say to each other. */
-export type Message = DataMsg | OpStartMsg | OpAbortMsg | OpDoneMsg | HeartbeatMsg | StatusRequestMsg | StatusMsg;
+export type Message = DataMsg | OpStartMsg | OpAbortMsg | OpOpenMsg | OpCloseMsg | OpDoneMsg | HeartbeatMsg | StatusRequestMsg | StatusMsg;
 export type MessageType = Message["type"];
-export const MESSAGE_TYPES: readonly MessageType[] = ["data", "op-start", "op-abort", "op-done", "heartbeat", "status-req", "status"];
+export const MESSAGE_TYPES: readonly MessageType[] = ["data", "op-start", "op-abort", "op-open", "op-close", "op-done", "heartbeat", "status-req", "status"];

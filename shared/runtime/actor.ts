@@ -1,6 +1,7 @@
-import type { ActorRef, Message } from "../protocol/index.js";
+import type { ActorRef, Message, RejectCounts, RejectReason } from "../protocol/index.js";
 import type { Topology } from "../topology/index.js";
 import type { SimNs } from "../units/index.js";
+import type { ActorLimits } from "./limits.js";
 
 /** The subset of pino's API that actor logic may use; actors never import pino themselves. */
 export interface Logger {
@@ -17,6 +18,15 @@ export interface ActorContext {
   readonly self: ActorRef;
   readonly topology: Topology;
   readonly log: Logger;
+  /** Bounds on what the actor may buffer or remember. */
+  readonly limits: ActorLimits;
+  /**
+   * Counts (and, rate-limited, logs) a refused message: the engine keeps the counts and reports them.
+   * `from` is the sender the message claims (the transport adds the subject when it has one).
+   */
+  reject(reason: RejectReason, from: ActorRef, fields: Record<string, unknown>, why: string): void;
+  /** What this actor has refused so far, at its edge and in its logic (for its status replies). */
+  readonly rejected: RejectCounts;
 }
 
 /**
@@ -42,7 +52,7 @@ export interface Step<S> {
  */
 export interface ActorLogic<S> {
   readonly kind: string;
-  init(self: ActorRef, topology: Topology): S;
+  init(self: ActorRef, topology: Topology, limits?: ActorLimits): S;
   receive(state: S, msg: Message, ctx: ActorContext): Step<S>;
 }
 

@@ -1,4 +1,4 @@
-import type { MoeRankPart, OpDoneMsg, OpSpec } from "../protocol/index.js";
+import type { MoeRankPart, OpDoneMsg, OpSpec, RejectCounts } from "../protocol/index.js";
 import type { SimNs } from "../units/index.js";
 
 /** What an engine reports for one operation. */
@@ -37,4 +37,6 @@ export interface Engine extends AsyncDisposable {
   readonly processes: number;
   /** `parts` gives each rank its own share of the op (moe-layer: its routing), sent with its op-start. */
   runOp(spec: OpSpec, startNs: SimNs, epoch: number, signal?: AbortSignal, parts?: RankParts): Promise<OpOutcome>;
+  /** Messages refused so far, per actor id (-1: the coordinator); actors that refused nothing may be absent. */
+  rejections(): ReadonlyMap<number, RejectCounts>;
 }

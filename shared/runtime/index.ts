@@ -1,4 +1,6 @@
 export * from "./actor.js";
+export * from "./limits.js";
+export { RejectionLog, LOG_EVERY_NTH_REJECTION } from "./rejection-log.js";
 export { EventQueue } from "./event-queue.js";
 export type { Engine, EngineCursor, OpOutcome, RankParts } from "./engine.js";
 export { SimEngine, type SimEngineOptions } from "./sim-engine.js";

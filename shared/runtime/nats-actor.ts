@@ -1,9 +1,11 @@
 import { connect, type NatsConnection, type Subscription } from "@nats-io/transport-node";
-import { decode, encode } from "../codec/index.js";
+import { decode, encode, MAX_MESSAGE_BYTES } from "../codec/index.js";
 import { toWireError } from "../errors/index.js";
-import { PROTOCOL_VERSION, Subjects, type ActorRef, type HeartbeatMsg } from "../protocol/index.js";
+import { PROTOCOL_VERSION, RejectReason, senderFault, Subjects, type ActorRef, type HeartbeatMsg, type Message } from "../protocol/index.js";
 import type { Topology } from "../topology/index.js";
 import { ActorPhase, type ActorContext, type ActorLogic, type Logger, type Outbound } from "./actor.js";
+import { DEFAULT_LIMITS, type ActorLimits } from "./limits.js";
+import { RejectionLog } from "./rejection-log.js";
 
 /** Default wall-time interval between heartbeats. */
 export const DEFAULT_HEARTBEAT_MS = 500;
@@ -25,29 +27,41 @@ export interface NatsActorOptions {
   readonly topologyHash: string;
   /** Extra connection options (credentials, timeouts). */
   readonly connectOptions?: Record<string, unknown>;
+  readonly limits?: ActorLimits;
 }
 
 /**
  * The transport shell around one actor's logic: its own NATS connection, one subscription for
  * everything addressed to it, a mailbox loop (the client's callback, one message at a time), and a
- * heartbeat. Bad bytes are counted, logged once per sender, and dropped; an exception in the logic
- * marks this actor failed (reported in its heartbeats) and never takes down the host process.
+ * heartbeat. At the edge, bytes that are too large or do not decode, and messages whose body
+ * disagrees with the subject's sender (senderFault), are counted, logged (first per sender and
+ * reason, then every Nth, with the subject) and dropped before the logic sees them; an exception in
+ * the logic marks this actor failed (reported in its heartbeats) and never takes down the host.
  */
 export class NatsActor implements AsyncDisposable {
   phase: ActorPhase = ActorPhase.Init;
   handled = 0;
-  rejected = 0;
+  readonly rejections: RejectionLog;
   private state: unknown;
   private nc: NatsConnection | undefined;
   private sub: Subscription | undefined;
   private timer: NodeJS.Timeout | undefined;
-  private readonly loggedSenders = new Set<string>();
+  /** Subject of the message being handled: named in the logic's rejection logs. */
+  private subject = "";
   private readonly ctx: ActorContext;
 
   constructor(private readonly o: NatsActorOptions) {
-    this.state = o.logic.init(o.self, o.topology);
-    this.ctx = { self: o.self, topology: o.topology, log: o.log };
+    const limits = o.limits ?? DEFAULT_LIMITS;
+    this.rejections = new RejectionLog(o.log);
+    this.state = o.logic.init(o.self, o.topology, limits);
+    this.ctx = {
+      self: o.self, topology: o.topology, log: o.log, limits, rejected: this.rejections.counts,
+      reject: (reason, from, fields, why) => this.rejections.note(reason, String(from), { subject: this.subject, ...fields }, why),
+    };
   }
+
+  /** Messages refused so far, all reasons. */
+  get rejected(): number { return this.rejections.total; }
 
   /** Connects, subscribes and announces itself; resolves once the subscription is live on the server. */
   async start(): Promise<void> {
@@ -70,20 +84,10 @@ export class NatsActor implements AsyncDisposable {
   }
 
   private onBytes(subject: string, bytes: Uint8Array): void {
-    if (this.phase !== ActorPhase.Running) { this.rejected++; return; }
-    let msg;
-    try {
-      msg = decode(bytes);
-    } catch (err) {
-      this.rejected++;
-      const sender = Subjects.senderOf(subject);
-      if (!this.loggedSenders.has(sender)) {
-        this.loggedSenders.add(sender);
-        this.o.log.warn({ sender, subject, bytes: bytes.byteLength, err: toWireError(err) }, "dropped a message that does not decode (logged once per sender)");
-      }
-      return;
-    }
+    const msg = this.admit(subject, bytes);
+    if (!msg) return;
     this.handled++;
+    this.subject = subject;
     let outbound: readonly Outbound[];
     try {
       const step = this.o.logic.receive(this.state, msg, this.ctx);
@@ -96,6 +100,25 @@ export class NatsActor implements AsyncDisposable {
       return;
     }
     for (const out of outbound) this.publish(out);
+  }
+
+  /** The edge: bytes become a message only if they fit, decode, pass the guard and agree with their subject. */
+  private admit(subject: string, bytes: Uint8Array): Message | undefined {
+    const sender = Subjects.senderOf(subject);
+    const refuse = (reason: RejectReason, why: string, err?: unknown) => {
+      this.rejections.note(reason, sender, { subject, bytes: bytes.byteLength, ...(err ? { err: toWireError(err) } : {}) }, why);
+      return undefined;
+    };
+    if (this.phase !== ActorPhase.Running) return refuse(RejectReason.Stale, `message while ${this.phase}`);
+    if (bytes.byteLength > MAX_MESSAGE_BYTES) return refuse(RejectReason.Oversize, `message over ${MAX_MESSAGE_BYTES} bytes`);
+    let msg: Message;
+    try {
+      msg = decode(bytes);
+    } catch (err) {
+      return refuse(RejectReason.Malformed, "message does not decode", err);
+    }
+    const fault = senderFault(subject, msg);
+    return fault ? refuse(RejectReason.Forged, `sender refused: ${fault}`) : msg;
   }
 
   private publish(out: Outbound): void {

@@ -1,16 +1,19 @@
 import { toWireError } from "../errors/index.js";
-import { COORDINATOR, PROTOCOL_VERSION, type Message, type OpDoneMsg, type OpSpec } from "../protocol/index.js";
+import { COORDINATOR, PROTOCOL_VERSION, type Message, type OpDoneMsg, type OpSpec, type RejectCounts } from "../protocol/index.js";
 import { DeviceKind, type Topology } from "../topology/index.js";
 import type { SimNs } from "../units/index.js";
 import { ActorPhase, silentLogger, type ActorContext, type ActorLogic, type Logger } from "./actor.js";
 import type { Engine, EngineCursor, OpOutcome, RankParts } from "./engine.js";
 import { EventQueue } from "./event-queue.js";
+import { DEFAULT_LIMITS, type ActorLimits } from "./limits.js";
+import { RejectionLog } from "./rejection-log.js";
 
 interface Hosted {
   readonly logic: ActorLogic<unknown>;
   state: unknown;
   phase: ActorPhase;
   readonly ctx: ActorContext;
+  readonly rejections: RejectionLog;
 }
 
 export interface SimEngineOptions {
@@ -18,6 +21,7 @@ export interface SimEngineOptions {
   readonly npu: ActorLogic<never>;
   readonly switch: ActorLogic<never>;
   readonly log?: Logger;
+  readonly limits?: ActorLimits;
 }
 
 /**
@@ -35,15 +39,30 @@ export class SimEngine implements Engine {
   constructor(private readonly opts: SimEngineOptions) {
     this.log = opts.log ?? silentLogger;
     const t = opts.topology;
+    const limits = opts.limits ?? DEFAULT_LIMITS;
     this.actors = t.devices.map((d) => {
       const logic = (d.kind === DeviceKind.Npu ? opts.npu : opts.switch) as ActorLogic<unknown>;
-      const ctx: ActorContext = { self: d.id, topology: t, log: this.log };
-      return { logic, state: logic.init(d.id, t), phase: ActorPhase.Running, ctx };
+      const rejections = new RejectionLog(this.log);
+      const ctx: ActorContext = {
+        self: d.id, topology: t, log: this.log, limits, rejected: rejections.counts,
+        reject: (reason, from, fields, why) => rejections.note(reason, String(from), { actor: d.name, ...fields }, why),
+      };
+      return { logic, state: logic.init(d.id, t, limits), phase: ActorPhase.Running, ctx, rejections };
     });
+  }
+
+  /** Refusals so far, per actor id (only actors that refused something). */
+  rejections(): ReadonlyMap<number, RejectCounts> {
+    const m = new Map<number, RejectCounts>();
+    this.actors.forEach((a, id) => { if (a.rejections.total > 0) m.set(id, { ...a.rejections.counts }); });
+    return m;
   }
 
   async runOp(spec: OpSpec, startNs: SimNs, epoch: number, signal?: AbortSignal, parts?: RankParts): Promise<OpOutcome> {
     const q = new EventQueue<Message>();
+    const t = this.opts.topology;
+    // Switches hear of the op before any of its stripes can reach them (the queue breaks ties in insertion order).
+    for (const id of t.switches) q.push(startNs, id, { v: PROTOCOL_VERSION, type: "op-open", from: COORDINATOR, epoch, inc: 0, op: spec.op });
     spec.group.forEach((id, r) => {
       const part = parts?.(r);
       q.push(startNs, id, { v: PROTOCOL_VERSION, type: "op-start", from: COORDINATOR, epoch, inc: 0, spec, startNs, ...(part ? { part } : {}) });
@@ -59,22 +78,30 @@ export class SimEngine implements Engine {
         continue;
       }
       if (msg.type === "data") messages++;
-      const a = this.actors[to]!;
-      if (a.phase !== ActorPhase.Running) continue;
-      try {
-        const step = a.logic.receive(a.state, msg, a.ctx);
-        a.state = step.state;
-        for (const o of step.outbound) q.push(o.atNs, o.to, o.msg);
-      } catch (err) {
-        a.phase = ActorPhase.Failed;
-        failed.push(this.opts.topology.devices[to]!.name);
-        this.log.error({ err: toWireError(err), actor: this.opts.topology.devices[to]!.name }, "actor failed");
-      }
+      const outbound = this.deliver(to, msg, failed);
+      for (const o of outbound) q.push(o.atNs, o.to, o.msg);
     }
+    for (const id of t.switches) this.deliver(id, { v: PROTOCOL_VERSION, type: "op-close", from: COORDINATOR, epoch, inc: 0, op: spec.op });
     const stalled = done.length < spec.group.length
       ? `${spec.group.length - done.length} of ${spec.group.length} ranks never finished: nothing left to deliver`
       : undefined;
     return { done, messages, failedActors: failed, ...(stalled ? { stalled } : {}) };
+  }
+
+  /** Hands one message to an actor's logic; a throw marks that actor failed (named in `failed`). */
+  private deliver(to: number, msg: Message, failed?: string[]): readonly { atNs: SimNs; to: number; msg: Message }[] {
+    const a = this.actors[to]!;
+    if (a.phase !== ActorPhase.Running) return [];
+    try {
+      const step = a.logic.receive(a.state, msg, a.ctx);
+      a.state = step.state;
+      return step.outbound;
+    } catch (err) {
+      a.phase = ActorPhase.Failed;
+      failed?.push(this.opts.topology.devices[to]!.name);
+      this.log.error({ err: toWireError(err), actor: this.opts.topology.devices[to]!.name }, "actor failed");
+      return [];
+    }
   }
 
   /** Actor states, for tests and for per-port statistics. */

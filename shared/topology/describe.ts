@@ -10,7 +10,12 @@ export interface TopologySummary {
   readonly switches: number;
   readonly switchGranularity: string;
   /** Actors that a run hosts: endpoints + switches. */
-  readonly actors: number;
+  readonly actorCount: number;
+  /**
+   * Actor names by device id: `actors[i]` is the actor whose subject token (and body `from`) is `i`;
+   * the coordinator is `coord` in subjects and -1 in bodies (docs/wire-format.md).
+   */
+  readonly actors: readonly string[];
   readonly nodes: number;
   readonly links: number;
   /** Sum over endpoints of peak dense BF16 compute, in PFLOPS: computed, not quoted. */
@@ -28,7 +33,8 @@ export function describeTopology(t: Topology): TopologySummary {
     npus: t.endpoints.length,
     switches: t.switches.length,
     switchGranularity: t.switchGranularity,
-    actors: t.endpoints.length + t.switches.length,
+    actorCount: t.devices.length,
+    actors: t.devices.map((d) => d.name),
     nodes: t.nodes.length,
     links: t.links.length,
     peakPflopsBf16: Math.round(t.endpoints.length * t.endpoint.peakTflops) / 1000,

@@ -46,7 +46,7 @@ describe("collective and MoE layer across containers", () => {
       const sim = await runSim({ ...RAW, engine: "sim" });
       expect(report.engine).toBe("nats");
       expect(report.status).toBe("ok");
-      expect(report.topology.actors).toBe(26);
+      expect(report.topology.actorCount).toBe(26);
       expect(report.results.map((r) => r.verified)).toEqual([true, true, true, true]);
       expect(report.scenarioHash).toBe(sim.scenarioHash);
       expect(report.results.map((r) => r.virtualTimeNs)).toEqual(sim.results.map((r) => r.virtualTimeNs));

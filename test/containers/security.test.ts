@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { errors, type NatsConnection } from "@nats-io/transport-node";
 import { Channel, COORDINATOR, Subjects } from "../../shared/protocol/index.js";
+import { natsAuthConf, operatorInboxPrefix, passwordsFor, type Principal } from "../../services/cli/compose/index.js";
 import { connectAs, makeDeployment, startNatsCluster, type NatsCluster, type TestDeployment } from "./fixtures.js";
 
 /**
@@ -9,17 +10,44 @@ import { connectAs, makeDeployment, startNatsCluster, type NatsCluster, type Tes
  * (and chaos) send control; an observer can publish nothing; an operator only calls the control API.
  * Each refusal is checked both ways: the client is told (PermissionViolationError) and a watcher with
  * rights to everything never sees it, while the same watcher does see the allowed messages around it.
+ *
+ * The cluster serves two runs, each with its own generated users (run B's renamed `b-…`, since both
+ * deployments name their users alike): every credential of run A is refused on run B's subjects, for
+ * publish and subscribe, and run B's own observer sees none of run A's attempts.
  */
 const SMALL_CM384 = { preset: "cloudmatrix384", nodes: 2, npusPerNode: 4, switches: "aggregated" };
 const RUN = "sec";
+const RUN_B = "other";
 let d: TestDeployment;
 let cluster: NatsCluster;
 const subjects = new Subjects(RUN);
+const subjectsB = new Subjects(RUN_B);
+
+function deploymentOfRun(run: string): TestDeployment {
+  return makeDeployment({
+    topology: SMALL_CM384, workload: { kind: "collective", collective: "all-reduce", sizes: ["4KiB"] }, deployment: { run },
+  }, "per-actor");
+}
+
+/** The `{ user: … }` lines of a generated auth file. */
+const userLines = (conf: string) => conf.split("\n").filter((l) => /^\s*\{ user: /.test(l));
+
+/**
+ * Run A's deployment whose servers also hold run B's generated users, renamed `b-<user>` (as an
+ * operator sharing one cluster between two generated deployments would have to).
+ */
+function twoRuns(): TestDeployment {
+  const a = deploymentOfRun(RUN);
+  const b = deploymentOfRun(RUN_B);
+  const renamed: Principal[] = b.principals.map((p) => ({ ...p, user: `b-${p.user}`, passwordVar: p.passwordVar.replace(/^SN_PASS_/, "SN_PASS_B_") }));
+  const authConf = a.authConf.replace(/^(\s*\{ user: [^\n]*\n)(?!\s*\{ user: )/m, (last) => last + userLines(natsAuthConf(renamed, RUN_B)).join("\n") + "\n");
+  const principals = [...a.principals, ...renamed];
+  expect(userLines(authConf)).toHaveLength(principals.length);
+  return { ...a, principals, authConf, passwords: passwordsFor(principals) };
+}
 
 beforeAll(async () => {
-  d = makeDeployment({
-    topology: SMALL_CM384, workload: { kind: "collective", collective: "all-reduce", sizes: ["4KiB"] }, deployment: { run: RUN },
-  }, "per-actor");
+  d = twoRuns();
   cluster = await startNatsCluster(d);
 });
 afterAll(async () => { await cluster?.[Symbol.asyncDispose](); });
@@ -27,42 +55,49 @@ afterAll(async () => { await cluster?.[Symbol.asyncDispose](); });
 /** How long a refusal may take to come back from the server (it answers within a round trip). */
 const VIOLATION_WAIT_MS = 5_000;
 
-/** The next permission violation the server reports on this connection; rejects if none comes. */
-async function nextViolation(nc: NatsConnection): Promise<errors.PermissionViolationError> {
+/** The next `n` permission violations the server reports on this connection; rejects if they do not come. */
+async function violations(nc: NatsConnection, n: number): Promise<errors.PermissionViolationError[]> {
   const iter = nc.status()[Symbol.asyncIterator]();
   const deadline = Date.now() + VIOLATION_WAIT_MS;
-  for (;;) {
+  const out: errors.PermissionViolationError[] = [];
+  while (out.length < n) {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no permission violation within ${VIOLATION_WAIT_MS} ms: the server allowed it`)), Math.max(0, deadline - Date.now()));
+      timer = setTimeout(() => reject(new Error(`${out.length} of ${n} permission violations within ${VIOLATION_WAIT_MS} ms (${out.map((v) => v.subject).join(", ")}): the server allowed the others`)), Math.max(0, deadline - Date.now()));
     });
     try {
       const next = await Promise.race([iter.next(), timeout]);
       if (next.done) throw new Error("connection closed without a permission violation");
-      if (next.value.type === "error" && next.value.error instanceof errors.PermissionViolationError) return next.value.error;
+      if (next.value.type === "error" && next.value.error instanceof errors.PermissionViolationError) out.push(next.value.error);
     } finally {
       clearTimeout(timer);
     }
   }
+  return out;
 }
 
-/** Collects every subject the observer sees on sn.<run>.> from now on. */
-async function watch(): Promise<{ seen: string[]; nc: NatsConnection }> {
-  const nc = await connectAs(cluster, d, "observer");
+/** The next permission violation the server reports on this connection; rejects if none comes. */
+async function nextViolation(nc: NatsConnection): Promise<errors.PermissionViolationError> {
+  return (await violations(nc, 1))[0]!;
+}
+
+/** Collects every subject a watcher (run A's observer unless told) sees on sn.<run>.> from now on. */
+async function watch(user = "observer", run = RUN): Promise<{ seen: string[]; nc: NatsConnection }> {
+  const nc = await connectAs(cluster, d, user);
   const seen: string[] = [];
-  nc.subscribe(`sn.${RUN}.>`, { callback: (_e, m) => seen.push(m.subject) });
+  nc.subscribe(`sn.${run}.>`, { callback: (_e, m) => seen.push(m.subject) });
   await nc.flush();
   return { seen, nc };
 }
 
-/** Publishes a marker as the coordinator and waits until the observer has it: everything sent before has been routed. */
-async function barrier(w: { seen: string[] }, marker: string): Promise<void> {
-  const coord = await connectAs(cluster, d, "coordinator");
+/** Publishes a marker as a coordinator and waits until the watcher has it: everything sent before has been routed. */
+async function barrier(w: { seen: string[] }, marker: string, as = "coordinator"): Promise<void> {
+  const coord = await connectAs(cluster, d, as);
   coord.publish(marker, new Uint8Array([1]));
   await coord.flush();
   const deadline = Date.now() + 5_000;
   while (!w.seen.includes(marker)) {
-    if (Date.now() > deadline) throw new Error(`observer never saw ${marker}`);
+    if (Date.now() > deadline) throw new Error(`watcher never saw ${marker}`);
     await new Promise((r) => setTimeout(r, 10));
   }
   await coord.close();
@@ -156,5 +191,103 @@ describe("NATS cluster security (3 servers in containers, generated users)", () 
     expect(w.seen).toContain(`sn.${RUN}.api.status`);
     expect(w.seen).not.toContain(subjects.to(Channel.Control, COORDINATOR, 3));
     await Promise.all([operator.close(), w.nc.close()]);
+  });
+});
+
+describe("one set of credentials per run (run A's users on a cluster that also serves run B)", () => {
+  it("the generated permissions name run A only (and $SRV discovery, global by the micro protocol)", () => {
+    const a = userLines(d.authConf).filter((l) => !l.includes('user: "b-'));
+    expect(a).toHaveLength(30);
+    for (const line of a) {
+      const patterns = [...line.matchAll(/"([^"]*)"/g)].map((m) => m[1]!).slice(1); // after the user name
+      for (const p of patterns) expect(p, line).toMatch(new RegExp(`^(sn\\.${RUN}\\.|\\$SRV\\.>$|_INBOX\\.${RUN}\\.>$|>$)`));
+    }
+  });
+
+  it("run A's actors, coordinator, chaos and operator cannot publish on run B; run B's observer sees none of it", async () => {
+    const wB = await watch("b-observer", RUN_B);
+    const attempts: [string, string[]][] = [
+      // Each principal's own allowed subjects, in run B.
+      ["npu-n0-3", [subjectsB.to(Channel.Data, 3, 8), subjectsB.to(Channel.Report, 3, COORDINATOR), subjectsB.to(Channel.Heartbeat, 3, COORDINATOR)]],
+      ["l1-n0", [subjectsB.to(Channel.Data, 8, 3)]],
+      ["coordinator", [subjectsB.to(Channel.Control, COORDINATOR, 3)]],
+      ["chaos", [subjectsB.to(Channel.Control, COORDINATOR, 5)]],
+      ["operator", [`sn.${RUN_B}.api.status`, `sn.${RUN_B}.api.stop`]],
+    ];
+    for (const [user, forged] of attempts) {
+      const nc = await connectAs(cluster, d, user);
+      const refused = violations(nc, forged.length);
+      for (const s of forged) nc.publish(s, new Uint8Array([0xde, 0xad]));
+      const v = await refused;
+      expect(v.map((x) => [x.operation, x.subject]), user).toEqual(forged.map((s) => ["publish", s]));
+      expect(nc.isClosed()).toBe(false);
+      await nc.close();
+    }
+    // Run B's own NPU is delivered (the watcher works), then a marker from B's coordinator: all routed.
+    const npuB = await connectAs(cluster, d, "b-npu-n0-3");
+    npuB.publish(subjectsB.to(Channel.Data, 3, 8), new Uint8Array([1]));
+    await npuB.flush();
+    const marker = subjectsB.to(Channel.Control, COORDINATOR, 4);
+    await barrier(wB, marker, "b-coordinator");
+    expect(wB.seen).toEqual([subjectsB.to(Channel.Data, 3, 8), marker]);
+    await Promise.all([npuB.close(), wB.nc.close()]);
+  });
+
+  it("run A's users cannot subscribe to run B: not its inboxes, not all of it, not sn.>", async () => {
+    const attempts: [string, string[]][] = [
+      ["npu-n0-3", [subjectsB.inbox(3), `sn.${RUN_B}.>`]],
+      ["coordinator", [subjectsB.inbox(COORDINATOR), `sn.${RUN_B}.api.>`]],
+      ["chaos", [`sn.${RUN_B}.>`, "sn.>"]],
+      ["observer", [`sn.${RUN_B}.>`, `sn.${RUN_B}.*.*.3`, "sn.>", ">"]],
+      ["operator", ["_INBOX.>", `_INBOX.${RUN_B}.>`]],
+    ];
+    const got: string[] = [];
+    const closedWith: string[] = [];
+    const held: NatsConnection[] = [];
+    for (const [user, refusedSubs] of attempts) {
+      const nc = await connectAs(cluster, d, user);
+      held.push(nc);
+      const refused = violations(nc, refusedSubs.length);
+      for (const s of refusedSubs) {
+        nc.subscribe(s, {
+          // The refused subscription ends with the violation as its error; a message here would be a leak.
+          callback: (err, m) => err ? closedWith.push(`${user} ${s} ${err.name}`) : got.push(`${user} ${m.subject}`),
+        });
+      }
+      const v = await refused;
+      expect(v.map((x) => [x.operation, x.subject]).sort(), user).toEqual(refusedSubs.map((s) => ["subscription", s]).sort());
+    }
+    // Traffic of run B to NPU 3 and to the coordinator reaches run B's own users, and no one of run A.
+    const inboxB = await connectAs(cluster, d, "b-npu-n0-3");
+    const seenB: string[] = [];
+    inboxB.subscribe(subjectsB.inbox(3), { callback: (_e, m) => seenB.push(m.subject) });
+    await inboxB.flush();
+    const wB = await watch("b-observer", RUN_B);
+    const coordB = await connectAs(cluster, d, "b-coordinator");
+    coordB.publish(subjectsB.to(Channel.Control, COORDINATOR, 3), new Uint8Array([1]));
+    inboxB.publish(subjectsB.to(Channel.Report, 3, COORDINATOR), new Uint8Array([1]));
+    await Promise.all([coordB.flush(), inboxB.flush()]);
+    await barrier(wB, subjectsB.to(Channel.Control, COORDINATOR, 4), "b-coordinator");
+    expect(seenB).toEqual([subjectsB.to(Channel.Control, COORDINATOR, 3)]);
+    expect(wB.seen).toContain(subjectsB.to(Channel.Report, 3, COORDINATOR));
+    expect(got).toEqual([]);
+    expect(closedWith.sort()).toEqual(attempts.flatMap(([user, subs]) => subs.map((s) => `${user} ${s} PermissionViolationError`)).sort());
+    await Promise.all([...held, inboxB, coordB, wB.nc].map((nc) => nc.close()));
+  });
+
+  it("an operator reads replies only under its run's inbox prefix", async () => {
+    const coord = await connectAs(cluster, d, "coordinator");
+    coord.subscribe(`sn.${RUN}.api.status`, { callback: (_e, m) => m.respond(JSON.stringify({ run: RUN })) });
+    await coord.flush();
+    const operator = await connectAs(cluster, d, "operator", { inboxPrefix: operatorInboxPrefix(RUN) });
+    expect(operatorInboxPrefix(RUN)).toBe("_INBOX.sec");
+    const reply = await operator.request(`sn.${RUN}.api.status`, new Uint8Array(), { timeout: 5_000 });
+    expect(reply.json()).toEqual({ run: RUN });
+    // With the default prefix (_INBOX.>) its reply subscription is refused.
+    const plain = await connectAs(cluster, d, "operator");
+    const v = nextViolation(plain);
+    plain.subscribe(`_INBOX.${"x".repeat(8)}`);
+    expect((await v).operation).toBe("subscription");
+    await Promise.all([coord.close(), operator.close(), plain.close()]);
   });
 });

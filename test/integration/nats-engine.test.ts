@@ -31,7 +31,7 @@ describe("NATS engine vs sim engine", () => {
     const { report, pids } = await runNats(scenario(SMALL_CM384, w, natsOpts()));
     const sim = await runSim(scenario(SMALL_CM384, w));
     // 2 nodes × 4 NPUs + 2 L1 (aggregated) + 16 L2 = 26 actors, one process each.
-    expect(report.topology.actors).toBe(26);
+    expect(report.topology.actorCount).toBe(26);
     expect(report.processes).toBe(26);
     expect(new Set(pids).size).toBe(26);
     expect(report.status).toBe("ok");

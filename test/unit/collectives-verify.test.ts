@@ -3,7 +3,7 @@ import { crc32 } from "../../shared/codec/index.js";
 import { loadScenario } from "../../shared/config/index.js";
 import type { DataMsg } from "../../shared/protocol/index.js";
 import { SimEngine, type ActorLogic } from "../../shared/runtime/index.js";
-import { npuLogic, type NpuState } from "../../services/npu/index.js";
+import { npuLogic } from "../../services/npu/index.js";
 import { switchLogic, type SwitchState } from "../../services/switch/index.js";
 import { runScenario } from "../../services/coordinator/index.js";
 import { runSim, scenario, singleSwitch } from "../helpers/run.js";
@@ -75,9 +75,13 @@ describe("verification can fail", () => {
       expect(rep.status).toBe(resign ? "failed" : "stalled");
       expect(rep.results[0]!.verifyError).toMatch(resign ? /element \d+ is/ : /never finished/);
       if (!resign) {
-        // Exactly one stripe was corrupted, so exactly one endpoint counted one bad checksum.
-        const bad = loaded.topology.endpoints.map((id) => (engine.stateOf(id) as NpuState).counters.badChecksum);
-        expect(bad.reduce((a, b) => a + b, 0)).toBe(1);
+        // Exactly one stripe was corrupted, so exactly one endpoint counted one bad checksum, and the
+        // report says so (reason, actor, and on the status line's `rejected`).
+        expect(rep.rejected.corrupt).toBe(1);
+        expect(rep.rejected.total).toBe(1);
+        const [actor, counts] = Object.entries(rep.rejected.byActor)[0]!;
+        expect(actor).toMatch(/^npu/); // an endpoint (custom names: npu0, npu1, …)
+        expect(counts.corrupt).toBe(1);
       }
     });
   }

@@ -6,8 +6,8 @@ import { crc32, decode, encode } from "../../shared/codec/index.js";
 import { ALGORITHMS } from "../../shared/collectives/index.js";
 import { loadScenario } from "../../shared/config/index.js";
 import { moePartFields, moeSpecFields } from "../helpers/moe-spec.js";
-import { Algorithm, Collective, PROTOCOL_VERSION, type DataMsg, type Message, type MessageType } from "../../shared/protocol/index.js";
-import type { ActorContext, Logger } from "../../shared/runtime/index.js";
+import { Algorithm, Collective, emptyRejectCounts, PROTOCOL_VERSION, TAG_LIMIT, type Message, type MessageType } from "../../shared/protocol/index.js";
+import { DEFAULT_LIMITS, type ActorContext, type Logger } from "../../shared/runtime/index.js";
 
 /**
  * Bad input on the wire never crashes an actor: bytes go decode → asMessage, which may throw (the
@@ -36,32 +36,25 @@ const SWITCH = t.switches[0]!;
 
 const logCalls = { n: 0 };
 const log: Logger = { debug: () => logCalls.n++, info: () => logCalls.n++, warn: () => logCalls.n++, error: () => logCalls.n++ };
-const npuCtx: ActorContext = { self: NPU, topology: t, log };
-const switchCtx: ActorContext = { self: SWITCH, topology: t, log };
+const rejected = emptyRejectCounts();
+const ctxOf = (self: number): ActorContext => ({
+  self, topology: t, log, limits: DEFAULT_LIMITS, rejected, reject: (reason) => { rejected[reason]++; logCalls.n++; },
+});
+const npuCtx = ctxOf(NPU);
+const switchCtx = ctxOf(SWITCH);
 
 // ---- The harness: decode, then both actors. ----
 
 interface Tally { inputs: number; rejected: number; accepted: number; npu: number; switch: number; outbound: number; errors: Record<string, number> }
 const tally = (): Tally => ({ inputs: 0, rejected: 0, accepted: 0, npu: 0, switch: 0, outbound: 0, errors: {} });
 
-/** More early stripes of one op than any input here can send: past it, the NPU is re-queueing forever. */
-const MAX_EARLY_STRIPES = 10_000;
-
 /**
- * The NPU's early-arrival map, watched: an endless re-queue would grow a list until V8 aborts the
- * whole test worker with a fatal "invalid size" error; this turns it into a thrown error that
- * fast-check can report and shrink. It changes nothing else.
+ * A fresh NPU and switch, fed byte strings as their transport would. An op-start also opens its op at
+ * the switch (as the coordinator's op-open does), so data reaches the switch's forwarding path. Early
+ * buffers are bounded by the actors' limits (early-buffer.ts), so no input can make them grow forever.
  */
-class WatchedEarly extends Map<number, DataMsg[]> {
-  override set(op: number, list: DataMsg[]): this {
-    if (list.length > MAX_EARLY_STRIPES) throw new Error(`NPU early-arrival list of op ${op} grew past ${MAX_EARLY_STRIPES} stripes: an endless re-queue`);
-    return super.set(op, list);
-  }
-}
-
-/** A fresh NPU and switch, fed byte strings as their transport would. */
 class Rig {
-  private readonly npu: NpuState = { ...npuLogic.init(NPU, t), early: new WatchedEarly() };
+  private readonly npu: NpuState = npuLogic.init(NPU, t);
   private readonly sw: SwitchState = switchLogic.init(SWITCH, t);
 
   feed(bytes: Uint8Array, into: Tally): void {
@@ -77,6 +70,7 @@ class Rig {
       return;
     }
     into.accepted++;
+    if (msg.type === "op-start") switchLogic.receive(this.sw, { ...msg, type: "op-open", op: msg.spec.op }, switchCtx);
     into.outbound += npuLogic.receive(this.npu, msg, npuCtx).outbound.length;
     into.npu++;
     into.outbound += switchLogic.receive(this.sw, msg, switchCtx).outbound.length;
@@ -182,13 +176,14 @@ function data(edge: boolean): fc.Arbitrary<Fields> {
     : fc.float64Array({ maxLength: 8 });
   const stripes = num(edge, 1, 4096, fc.integer({ min: 1, max: 3 }));
   return fc.record({
-    h: header(edge, "data"), r: routed(edge), op: opId(edge), tag: num(edge, 0, MAX_SAFE, fc.constantFrom(0, 1, 65_536)),
+    h: header(edge, "data"), r: routed(edge), op: opId(edge), tag: num(edge, 0, TAG_LIMIT - 1, fc.constantFrom(0, 1, 65_536)),
     stripes, stripePick: fc.nat(), stripeEdge: edge ? fc.option(fc.integer({ min: -1, max: 4097 }), { freq: 10 }) : fc.constant(null),
     bytes: num(edge, 0, MAX_SAFE, fc.integer({ min: 0, max: 1 << 20 })), totalBytes: num(edge, 0, MAX_SAFE, fc.integer({ min: 0, max: 1 << 20 })),
     sentNs: time(edge), headNs: time(edge), spreadNs: num(edge, 0, MAX_SAFE, fc.integer({ min: 0, max: 100_000 })),
     payload, badCrc: edge ? fc.option(num(edge, 0, 0xffff_ffff, fc.nat()), { freq: 5 }) : fc.constant(null),
   }).map((x) => ({
-    ...x.h, op: x.op, src: x.r.src, dst: x.r.dst, tag: x.tag, stripes: x.stripes, totalBytes: x.totalBytes, sentNs: x.sentNs,
+    // Mostly from the device before this hop (as a real sender is), so stripes get past the path check.
+    ...x.h, from: t.links[x.r.path[x.r.hop] ?? -1]?.from ?? x.h.from, op: x.op, src: x.r.src, dst: x.r.dst, tag: x.tag, stripes: x.stripes, totalBytes: x.totalBytes, sentNs: x.sentNs,
     parts: [{
       stripe: x.stripeEdge ?? (x.stripes >= 1 ? x.stripePick % Math.min(x.stripes, 4096) : 0),
       bytes: x.bytes, headNs: x.headNs, tailNs: x.headNs + x.spreadNs,
@@ -222,8 +217,10 @@ function liveness(edge: boolean): fc.Arbitrary<Fields> {
     fc.tuple(header(edge, "heartbeat"), count, fc.string({ maxLength: 20 }), fc.constantFrom("init", "running", "failed"), count, count)
       .map(([h, pid, host, phase, handled, rejected]) => ({ ...h, pid, host, phase, handled, rejected, topology: "abc123" })),
     fc.tuple(header(edge, "status-req"), opId(edge)).map(([h, op]) => ({ ...h, op })),
-    fc.tuple(header(edge, "status"), opId(edge), fc.array(wait, { maxLength: 3 }), count, count)
-      .map(([h, op, waits, partialTransfers, dataHandled]) => ({ ...h, op, waits, partialTransfers, dataHandled })),
+    fc.tuple(header(edge, "status"), opId(edge), fc.array(wait, { maxLength: 3 }), count, count, count)
+      .map(([h, op, waits, partialTransfers, dataHandled, dup]) => ({ ...h, op, waits, partialTransfers, dataHandled, rejected: { ...emptyRejectCounts(), duplicate: dup } })),
+    fc.tuple(header(edge, "op-open"), opId(edge)).map(([h, op]) => ({ ...h, op })),
+    fc.tuple(header(edge, "op-close"), opId(edge)).map(([h, op]) => ({ ...h, op })),
   );
 }
 

@@ -31,7 +31,10 @@ const valid = {
   status: (): Fields => ({
     ...header, type: "status", op: 1, partialTransfers: 1, dataHandled: 12,
     waits: [{ op: 1, rank: 0, fromRank: 3, fromActor: -1, tag: 2 }],
+    rejected: { duplicate: 3, forged: 0, stale: 1, malformed: 0, oversize: 0, overflow: 0, corrupt: 0 },
   }),
+  "op-open": (): Fields => ({ ...header, from: -1, type: "op-open", op: 1 }),
+  "op-close": (): Fields => ({ ...header, from: -1, type: "op-close", op: 1 }),
 } satisfies Record<Message["type"], () => Fields>;
 type Kind = keyof typeof valid;
 

@@ -8,14 +8,14 @@ const topo = (t: Record<string, unknown>) =>
 describe("presets", () => {
   it("CloudMatrix384 physical: 384 NPUs + 336 L1 + 112 L2 = 832 actors, 392 GB/s per NPU", () => {
     const s = describeTopology(topo({ preset: "cloudmatrix384", switches: "physical" }));
-    expect([s.npus, s.switches, s.actors, s.nodes]).toEqual([384, 448, 832, 48]);
+    expect([s.npus, s.switches, s.actorCount, s.nodes]).toEqual([384, 448, 832, 48]);
     expect(s.injectionGBpsPerNpu).toBe(392); // 7 planes × 2 links × 28 GB/s
     // 384 × 752 TFLOPS = 288.768 PF (Huawei quotes 288.7 PF FP16)
     expect(s.peakPflopsBf16).toBeCloseTo(288.768, 6);
   });
   it("CloudMatrix384 aggregated: 384 + 48 + 16 = 448 actors, still 392 GB/s per NPU", () => {
     const s = describeTopology(topo({ preset: "cloudmatrix384", switches: "aggregated" }));
-    expect([s.npus, s.switches, s.actors]).toEqual([384, 64, 448]);
+    expect([s.npus, s.switches, s.actorCount]).toEqual([384, 64, 448]);
     expect(s.injectionGBpsPerNpu).toBe(392); // 2 lanes × 7 merged planes × 28 GB/s
   });
   it("CloudMatrix384 dies: 768 endpoints with 196 GB/s of UB each, plus the 270 GB/s die-to-die link", () => {
@@ -27,7 +27,7 @@ describe("presets", () => {
   });
   it("NVL72 physical: 72 GPUs + 18 NVSwitch chips, 900 GB/s per GPU, 180 PF", () => {
     const s = describeTopology(topo({ preset: "nvl72", switches: "physical" }));
-    expect([s.npus, s.switches, s.actors]).toEqual([72, 18, 90]);
+    expect([s.npus, s.switches, s.actorCount]).toEqual([72, 18, 90]);
     expect(s.injectionGBpsPerNpu).toBe(900); // 18 × 50 GB/s
     expect(s.peakPflopsBf16).toBe(180); // 72 × 2.5 PF
   });

@@ -1,5 +1,6 @@
 import { DeviceKind, type Topology } from "../../../shared/topology/index.js";
 import type { DeviceId } from "../../../shared/units/index.js";
+import { actorToken, Channel, COORDINATOR, Subjects, SUBJECT_ROOT, type ActorRef } from "../../../shared/protocol/index.js";
 
 /**
  * Who may connect to a supernode's NATS cluster. `npu` and `switch` are one actor each (per-actor
@@ -66,36 +67,71 @@ export function principalsFor(t: Topology, groups: readonly (readonly DeviceId[]
   ];
 }
 
+/** The reply inboxes of an operator's client of a run: connect with `inboxPrefix` set to this. */
+export function operatorInboxPrefix(run: string): string {
+  return `_INBOX.${new Subjects(run).run}`;
+}
+
+/** Subject patterns of one run (`sn.<run>.…`); the run id is checked as `Subjects` checks it. */
+function runPatterns(run: string) {
+  const s = new Subjects(run);
+  const root = `${SUBJECT_ROOT}.${s.run}`;
+  return {
+    /** Every subject of the run. */
+    all: `${root}.>`,
+    /** Everything `from` sends on a channel, to anyone. */
+    from: (channel: Channel, from: ActorRef) => `${root}.${channel}.${actorToken(from)}.>`,
+    /** Everything addressed to `me`. */
+    inbox: (me: ActorRef) => s.inbox(me),
+    /** `from` → `to` on a channel. */
+    to: (channel: Channel, from: ActorRef, to: ActorRef) => s.to(channel, from, to),
+    /** Control messages from anyone (chaos injects faults as control). */
+    control: `${root}.${Channel.Control}.>`,
+    /** The coordinator's control API (a NATS micro service group, services/coordinator/control-service.ts). */
+    api: `${root}.api.>`,
+  };
+}
+
 /**
- * What each role may do on `sn.<run>.<channel>.<from>.<to>` (shared/protocol subjects). An actor
- * publishes only as itself: data from it, reports and heartbeats from it to the coordinator; it reads
- * only what is addressed to it. Only the coordinator sends control as `coord`; chaos may send control
- * (fault injection) and watch; an observer only watches; an operator only calls the control API
- * (`sn.<run>.api.*`, `$SRV.*` discovery) and reads its replies. Any run id (`sn.*`), so one cluster and one
- * set of credentials serve several runs.
+ * Discovery of NATS micro services (`$SRV.PING|INFO|STATS[.<name>[.<id>]]`) is global by the micro
+ * protocol: it has no place for a run id, so it cannot be pinned to one. What crosses runs through it is
+ * only service metadata (name, version, `metadata.run`, endpoint subjects), never a call: the endpoints
+ * themselves are under `sn.<run>.api`.
  */
-export function permissionsOf(p: Principal): Permissions {
+const SERVICE_DISCOVERY = "$SRV.>";
+
+/**
+ * What each role may do on `sn.<run>.<channel>.<from>.<to>` (shared/protocol subjects), for one run id:
+ * every pattern names `run`, so a credential of one run can neither publish nor subscribe on another
+ * run's subjects — one set of credentials per run, and several runs on one cluster do not see each
+ * other. An actor publishes only as itself: data from it, reports and heartbeats from it to the
+ * coordinator; it reads only what is addressed to it. Only the coordinator sends control as `coord`;
+ * chaos may send control (fault injection) and watch the run; an observer only watches it; an operator
+ * only calls the run's control API (and `$SRV` discovery) and reads its replies on `_INBOX.<run>.>`
+ * ({@link operatorInboxPrefix}; the default `_INBOX.>` would let it read other runs' replies).
+ */
+export function permissionsOf(p: Principal, run: string): Permissions {
+  const r = runPatterns(run);
   switch (p.role) {
     case Role.Npu:
     case Role.Switch:
     case Role.Host:
       return {
-        publish: { allow: p.actors.flatMap((id) => [`sn.*.d.${id}.>`, `sn.*.u.${id}.coord`, `sn.*.h.${id}.coord`]) },
-        subscribe: { allow: p.actors.map((id) => `sn.*.*.*.${id}`) },
+        publish: { allow: p.actors.flatMap((id) => [r.from(Channel.Data, id), r.to(Channel.Report, id, COORDINATOR), r.to(Channel.Heartbeat, id, COORDINATOR)]) },
+        subscribe: { allow: p.actors.map((id) => r.inbox(id)) },
       };
     case Role.Coordinator:
-      // The control API is a NATS micro service: endpoints under sn.<run>.api, discovery under $SRV.
       return {
-        publish: { allow: ["sn.*.c.coord.>"] },
-        subscribe: { allow: ["sn.*.*.*.coord", "sn.*.api.>", "$SRV.>"] },
+        publish: { allow: [r.from(Channel.Control, COORDINATOR)] },
+        subscribe: { allow: [r.inbox(COORDINATOR), r.api, SERVICE_DISCOVERY] },
         allowResponses: true,
       };
     case Role.Chaos:
-      return { publish: { allow: ["sn.*.c.>"] }, subscribe: { allow: ["sn.>"] } };
+      return { publish: { allow: [r.control] }, subscribe: { allow: [r.all] } };
     case Role.Observer:
-      return { publish: { deny: [">"] }, subscribe: { allow: ["sn.>"] } };
+      return { publish: { deny: [">"] }, subscribe: { allow: [r.all] } };
     case Role.Operator:
-      return { publish: { allow: ["sn.*.api.>", "$SRV.>"] }, subscribe: { allow: ["_INBOX.>"] } };
+      return { publish: { allow: [r.api, SERVICE_DISCOVERY] }, subscribe: { allow: [`${operatorInboxPrefix(run)}.>`] } };
     default: {
       const never: never = p.role;
       throw new Error(`unknown role ${String(never)}`);

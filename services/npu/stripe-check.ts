@@ -1,0 +1,29 @@
+import type { DataMsg, StripePart } from "../../shared/protocol/index.js";
+import { DeviceKind, type Topology } from "../../shared/topology/index.js";
+
+function samePath(a: readonly number[], b: readonly number[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/**
+ * Why a stripe cannot be what it claims on arriving at device `self`, or undefined. Its path must be
+ * its transfer's route for that stripe, reach `self` at the stated hop, and come from the message's
+ * sender — so a sender can speak only as itself, on the path the topology gives (a stripe claiming
+ * another source, or a shortcut through the fabric, is forged). `atEnd`: `self` is the destination.
+ */
+export function stripeFault(t: Topology, m: DataMsg, p: StripePart, self: number, atEnd: boolean): string | undefined {
+  if (t.devices[m.src]?.kind !== DeviceKind.Npu || t.devices[m.dst]?.kind !== DeviceKind.Npu || m.src === m.dst) {
+    return "source or destination is not another endpoint";
+  }
+  const route = t.route(m.src, m.dst).stripes;
+  if (m.stripes !== route.length) return `claims ${m.stripes} stripes, the route has ${route.length}`;
+  if (!samePath(route[p.stripe]!, p.path)) return "path is not its route's stripe";
+  const inLink = t.links[p.path[p.hop]!]!;
+  if (inLink.to !== self) return "path does not reach this device at this hop";
+  if (inLink.from !== m.from) return "the sender is not the device before this one on the path";
+  if (atEnd !== (p.hop === p.path.length - 1)) return atEnd ? "path does not end at this endpoint" : "path ends at a switch";
+  return undefined;
+}

@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 import { Command } from "commander";
 import { pino } from "pino";
-import { loadScenario } from "../../shared/config/index.js";
+import { loadScenario, type Loaded } from "../../shared/config/index.js";
 import { ScenarioError, SupernodeError } from "../../shared/errors/index.js";
-import { formatTable, runScenario, writeReport } from "../coordinator/index.js";
+import type { Engine } from "../../shared/runtime/index.js";
+import { formatTable, NatsEngine, runScenario, writeReport } from "../coordinator/index.js";
 import { makeEngine } from "./engines.js";
 import { serve, withControlService } from "./serve.js";
 import { registerComposeCommand } from "./compose-cmd.js";
@@ -16,7 +17,29 @@ const EXIT_INTERRUPTED = 130;
 
 /** Ctrl-C or SIGTERM: everything was stopped on the way out (engine disposal). */
 class Interrupted extends Error {
-  constructor(readonly signal: string) { super(`interrupted by ${signal}`); }
+  constructor(readonly signal: string, readonly started: Started) { super(`interrupted by ${signal}`); }
+}
+
+/**
+ * What this process started, for the line it prints when interrupted: never a nats-server it did not
+ * start (`--nats`). `hosts` is unknown until the engine is up (a start cut short stops what it spawned).
+ */
+interface Started { hosts: number | undefined; embeddedServer: boolean }
+
+function startedFor(loaded: Loaded): Started {
+  const nats = loaded.scenario.engine === "nats";
+  return { hosts: nats && loaded.scenario.deployment.placement !== "external" ? undefined : 0, embeddedServer: nats && !loaded.scenario.deployment.nats };
+}
+
+function noteHosts(started: Started, engine: Engine): void {
+  started.hosts = engine instanceof NatsEngine ? engine.hostPids.length : 0;
+}
+
+/** `26 actor processes and the embedded nats-server stopped`, naming only what this process started. */
+function stoppedLine(s: Started): string {
+  const hosts = s.hosts === undefined ? "the actor processes it started" : s.hosts ? `${s.hosts} actor process${s.hosts === 1 ? "" : "es"}` : "";
+  const what = [hosts, s.embeddedServer ? "the embedded nats-server" : ""].filter(Boolean);
+  return what.length ? `; ${what.join(" and ")} stopped` : "";
 }
 
 interface RunFlags { preset?: string; engine?: string; nats?: string; placement?: string; set: string[]; out?: string; json?: boolean; logLevel: string }
@@ -34,11 +57,13 @@ async function run(file: string | undefined, flags: RunFlags): Promise<number> {
   const log = pino({ level: flags.logLevel, base: { svc: "supernode" } }, pino.destination(2));
   const loaded = loadScenario({ file, sets: withDeploymentFlags(flags), preset: flags.preset, engine: flags.engine });
   const ac = new AbortController();
-  const stop = (sig: string) => () => ac.abort(new Interrupted(sig));
+  const started = startedFor(loaded);
+  const stop = (sig: string) => () => ac.abort(new Interrupted(sig, started));
   process.once("SIGINT", stop("SIGINT"));
   process.once("SIGTERM", stop("SIGTERM"));
   await using engine = await makeEngine(loaded, log, ac.signal);
-  const report = await withControlService(engine, (why) => ac.abort(new Interrupted(why)), () => runScenario(loaded, engine, ac.signal));
+  noteHosts(started, engine);
+  const report = await withControlService(engine, (why) => ac.abort(new Interrupted(why, started)), () => runScenario(loaded, engine, ac.signal));
   const path = writeReport(flags.out ?? loaded.scenario.outputs.dir, report);
   process.stdout.write(flags.json ? JSON.stringify(report, null, 2) + "\n" : formatTable(report) + `\n# report: ${path}\n`);
   return report.status === "ok" ? 0 : report.status === "stalled" ? EXIT_STALLED : EXIT_FAILED;
@@ -75,10 +100,12 @@ program.command("coordinator")
     const log = pino({ level: flags.logLevel, base: { svc: "coordinator" } }, pino.destination(2));
     const loaded = loadScenario({ file, sets: withDeploymentFlags(flags), preset: flags.preset, engine: "nats" });
     const ac = new AbortController();
-    process.once("SIGINT", () => ac.abort(new Interrupted("SIGINT")));
-    process.once("SIGTERM", () => ac.abort(new Interrupted("SIGTERM")));
+    const started = startedFor(loaded);
+    process.once("SIGINT", () => ac.abort(new Interrupted("SIGINT", started)));
+    process.once("SIGTERM", () => ac.abort(new Interrupted("SIGTERM", started)));
     await using engine = await makeEngine(loaded, log, ac.signal);
-    await serve(loaded, engine, ac.signal, (why) => ac.abort(new Interrupted(why)), (s) => process.stdout.write(s + "\n"));
+    noteHosts(started, engine);
+    await serve(loaded, engine, ac.signal, (why) => ac.abort(new Interrupted(why, started)), (s) => process.stdout.write(s + "\n"));
   });
 
 registerComposeCommand(program);
@@ -91,7 +118,7 @@ try {
     process.stderr.write(`supernode: scenario error: ${err.message}\n`);
     process.exitCode = EXIT_USAGE;
   } else if (err instanceof Interrupted) {
-    process.stderr.write(`supernode: ${err.message}; all actor processes and the embedded server stopped\n`);
+    process.stderr.write(`supernode: ${err.message}${stoppedLine(err.started)}\n`);
     process.exitCode = EXIT_INTERRUPTED;
   } else if (err instanceof SupernodeError) {
     process.stderr.write(`supernode: ${err.message}\n`);

@@ -41,6 +41,7 @@ export async function runScenario(loaded: Loaded, engine: Engine, signal?: Abort
   const moeRows: MoeRow[] = [];
   let startNs = engine.cursor.clockNs;
   for (const spec of planOps(loaded.scenario, loaded.topology, engine.cursor.nextOp)) {
+    signal?.throwIfAborted(); // a stop request ends a sweep between ops, not only inside a slow one
     engine.cursor.nextOp = spec.op + 1;
     const w0 = performance.now();
     const { wire, parts } = moeWire(spec);

@@ -88,19 +88,19 @@ function retire(s: NpuState, op: number): void {
 
 function onData(s: NpuState, m: DataMsg, ctx: ActorContext, out: Outbound[]): void {
   if (m.dst !== s.self) {
-    ctx.reject(RejectReason.Forged, m.from, { op: m.op, dst: m.dst }, "data message not addressed to this endpoint");
+    ctx.reject(RejectReason.Forged, m.from, { op: m.op, dst: m.dst }, "data message not addressed to this endpoint", m.parts.length);
     return;
   }
   const run = s.ops.get(m.op);
   if (!run) {
-    if (m.op <= s.highestOp) { ctx.reject(RejectReason.Stale, m.from, { op: m.op }, "data for an op that ended here"); return; }
+    if (m.op <= s.highestOp) { ctx.reject(RejectReason.Stale, m.from, { op: m.op }, "data for an op that ended here", m.parts.length); return; }
     const full = s.early.add(m);
-    if (full) ctx.reject(RejectReason.Overflow, m.from, { op: m.op }, `data for an op not started here, not buffered: ${full}`);
+    if (full) ctx.reject(RejectReason.Overflow, m.from, { op: m.op }, `data for an op not started here, not buffered: ${full}`, m.parts.length);
     return;
   }
-  if (m.epoch !== run.epoch) { ctx.reject(RejectReason.Stale, m.from, { op: m.op, epoch: m.epoch }, "data of another epoch"); return; }
+  if (m.epoch !== run.epoch) { ctx.reject(RejectReason.Stale, m.from, { op: m.op, epoch: m.epoch }, "data of another epoch", m.parts.length); return; }
   const fromRank = run.rankOf.get(m.src);
-  if (fromRank === undefined) { ctx.reject(RejectReason.Forged, m.from, { op: m.op, src: m.src }, "data from an endpoint outside the op's group"); return; }
+  if (fromRank === undefined) { ctx.reject(RejectReason.Forged, m.from, { op: m.op, src: m.src }, "data from an endpoint outside the op's group", m.parts.length); return; }
   const key = transferKey(fromRank, m.tag);
   let whole: Delivered | undefined;
   for (const p of m.parts) whole = onPart(s, m, p, key, run, ctx) ?? whole;

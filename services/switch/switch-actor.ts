@@ -73,12 +73,12 @@ function open(s: SwitchState, op: number, epoch: number, from: number, ctx: Acto
 function onData(s: SwitchState, m: DataMsg, ctx: ActorContext, out: Outbound[]): void {
   const w = s.windows.get(m.op);
   if (!w) {
-    if (s.windows.isStale(m.op)) { ctx.reject(RejectReason.Stale, m.from, { op: m.op }, "data for an op that ended"); return; }
+    if (s.windows.isStale(m.op)) { ctx.reject(RejectReason.Stale, m.from, { op: m.op }, "data for an op that ended", m.parts.length); return; }
     const full = s.early.add(m);
-    if (full) ctx.reject(RejectReason.Overflow, m.from, { op: m.op }, `data for an op not open here, not buffered: ${full}`);
+    if (full) ctx.reject(RejectReason.Overflow, m.from, { op: m.op }, `data for an op not open here, not buffered: ${full}`, m.parts.length);
     return;
   }
-  if (m.epoch !== w.epoch) { ctx.reject(RejectReason.Stale, m.from, { op: m.op, epoch: m.epoch }, "data of another epoch"); return; }
+  if (m.epoch !== w.epoch) { ctx.reject(RejectReason.Stale, m.from, { op: m.op, epoch: m.epoch }, "data of another epoch", m.parts.length); return; }
   forward(s, m, w, ctx, out);
 }
 

@@ -90,27 +90,71 @@ export function formatPath(keys: readonly PropertyKey[]): string {
   return keys.reduce<string>((s, k) => (typeof k === "number" ? `${s}[${k}]` : s ? `${s}.${String(k)}` : String(k)), "");
 }
 
-/** Applies `a.b.c=value` (or `a.list[1].c=value`), creating maps on the way; the value is parsed as YAML. */
+/** A map or a list of a raw scenario, indexed the way `--set` keys walk it. */
+type Container = Record<string | number, unknown>;
+
+/** `set workload[0].x or workload[1].x`: the indexed keys a user meant when they gave a list a map key. */
+function indexedKeys(keys: readonly (string | number)[], i: number, n: number): string {
+  const at = (j: number) => formatPath([...keys.slice(0, i), j, ...keys.slice(i)]);
+  if (n === 0) return "the list is empty";
+  if (n === 1) return `set ${at(0)}`;
+  return n === 2 ? `set ${at(0)} or ${at(1)}` : `set ${at(0)} … ${at(n - 1)}`;
+}
+
+/**
+ * Refuses key `keys[i]` when it does not fit `at`: a name on a list (it would land on the JS array as a
+ * property the schema never sees, so the override would be silently lost) or an index on a map.
+ */
+function checkFits(at: Container, keys: readonly (string | number)[], i: number, key: string): void {
+  const k = keys[i]!, here = formatPath(keys.slice(0, i));
+  if (Array.isArray(at) && typeof k === "string") {
+    const [one, many] = here === "workload" ? ["workload", "workloads"] : ["entry", "entries"];
+    throw new ScenarioError(key, `${here} is a list of ${at.length} ${at.length === 1 ? one : many}: ${indexedKeys(keys, i, at.length)}`);
+  }
+  if (!Array.isArray(at) && typeof k === "number") {
+    const without = formatPath([...keys.slice(0, i), ...keys.slice(i + 1)]);
+    const fix = without ? `: set ${without}` : "";
+    throw new ScenarioError(key, `${here || "the scenario"} is ${here === "workload" ? "one workload" : "a map"}, not a list${fix}`);
+  }
+  // The last key may append one element (`workload[2]=…` on a list of 2); a key on the way must exist.
+  const room = i === keys.length - 1 ? 1 : 0;
+  if (Array.isArray(at) && typeof k === "number" && k >= at.length + room) {
+    throw new ScenarioError(formatPath(keys.slice(0, i + 1)), `no such list element (the list has ${at.length})`);
+  }
+}
+
+/** The map or list under `keys[i]` of `at` (checked to fit), creating a map for a missing name. */
+function descend(at: Container, keys: readonly (string | number)[], i: number, assignment: string): Container {
+  const k = keys[i]!;
+  const next = Object.hasOwn(at, k) ? at[k] : undefined;
+  if (next === undefined) {
+    at[k] = {};
+  } else if (typeof next !== "object" || next === null) {
+    throw new ScenarioError(formatPath(keys.slice(0, i + 1)), `--set ${assignment}: not a map or list`);
+  }
+  return at[k] as Container;
+}
+
+/**
+ * Applies `a.b.c=value` (or `a.list[1].c=value`), creating maps on the way; the value is parsed as YAML.
+ * A name on a list (`workload.sizes` when `workload` is a list) or an index on a map is an error naming
+ * the key and the fix.
+ */
 export function applySet(raw: Record<string, unknown>, assignment: string): void {
   const eq = assignment.indexOf("=");
   if (eq <= 0) throw new ScenarioError("", `--set expects key=value, got "${assignment}"`);
-  const keys = splitKeyPath(assignment.slice(0, eq).trim());
+  const key = assignment.slice(0, eq).trim();
+  const keys = splitKeyPath(key);
   const bad = keys.findIndex((k) => typeof k === "string" && FORBIDDEN_KEYS.has(k));
   if (bad >= 0) throw new ScenarioError(formatPath(keys.slice(0, bad + 1)), "unknown key");
   let value: unknown;
   try { value = parse(assignment.slice(eq + 1)); } catch { value = assignment.slice(eq + 1); }
-  let at = raw as Record<string | number, unknown>;
-  keys.slice(0, -1).forEach((k, i) => {
-    const next = Object.hasOwn(at, k) ? at[k] : undefined;
-    if (next === undefined) {
-      if (typeof k === "number") throw new ScenarioError(formatPath(keys.slice(0, i + 1)), "no such list element");
-      at[k] = {};
-    } else if (typeof next !== "object" || next === null) {
-      throw new ScenarioError(formatPath(keys.slice(0, i + 1)), `--set ${assignment}: not a map or list`);
-    }
-    at = at[k] as Record<string | number, unknown>;
+  let at = raw as Container;
+  keys.forEach((k, i) => {
+    checkFits(at, keys, i, key);
+    if (i < keys.length - 1) at = descend(at, keys, i, assignment);
+    else at[k] = value;
   });
-  at[keys[keys.length - 1]!] = value;
 }
 
 /** Reads, overrides, validates and compiles a scenario. Every failure is a ScenarioError naming its field. */

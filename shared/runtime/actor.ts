@@ -23,8 +23,9 @@ export interface ActorContext {
   /**
    * Counts (and, rate-limited, logs) a refused message: the engine keeps the counts and reports them.
    * `from` is the sender the message claims (the transport adds the subject when it has one).
+   * `count`: what is refused — a data message's stripes (each is a unit of data), else 1 message.
    */
-  reject(reason: RejectReason, from: ActorRef, fields: Record<string, unknown>, why: string): void;
+  reject(reason: RejectReason, from: ActorRef, fields: Record<string, unknown>, why: string, count?: number): void;
   /** What this actor has refused so far, at its edge and in its logic (for its status replies). */
   readonly rejected: RejectCounts;
 }

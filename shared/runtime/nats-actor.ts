@@ -56,7 +56,7 @@ export class NatsActor implements AsyncDisposable {
     this.state = o.logic.init(o.self, o.topology, limits);
     this.ctx = {
       self: o.self, topology: o.topology, log: o.log, limits, rejected: this.rejections.counts,
-      reject: (reason, from, fields, why) => this.rejections.note(reason, String(from), { subject: this.subject, ...fields }, why),
+      reject: (reason, from, fields, why, count) => this.rejections.note(reason, String(from), { subject: this.subject, ...fields }, why, count),
     };
   }
 

@@ -7,8 +7,8 @@ export const LOG_EVERY_NTH_REJECTION = 1000;
 const MAX_TRACKED_SENDERS = 4096;
 
 /**
- * Counts an actor's refusals by reason and logs them without flooding the log: the first of each
- * reason per sender, then every Nth, each line with the reason, sender, running count and the
+ * Counts an actor's refusals by reason (a data message's stripes each count; other messages count
+ * once) and logs them without flooding the log: the first message of each reason per sender, then every Nth, each line with the reason, sender, running count and the
  * message's subject when the transport knows it.
  */
 export class RejectionLog {
@@ -25,8 +25,9 @@ export class RejectionLog {
     return n;
   }
 
-  note(reason: RejectReason, sender: string, fields: Record<string, unknown>, why: string): void {
-    this.byReason[reason]++;
+  /** Counts `count` refused units (stripes of one data message, or one message) and maybe logs the message. */
+  note(reason: RejectReason, sender: string, fields: Record<string, unknown>, why: string, count = 1): void {
+    this.byReason[reason] += count;
     let key = `${reason} ${sender}`;
     if (!this.perSender.has(key) && this.perSender.size >= MAX_TRACKED_SENDERS) key = `${reason} *`;
     const n = (this.perSender.get(key) ?? 0) + 1;

@@ -45,7 +45,7 @@ export class SimEngine implements Engine {
       const rejections = new RejectionLog(this.log);
       const ctx: ActorContext = {
         self: d.id, topology: t, log: this.log, limits, rejected: rejections.counts,
-        reject: (reason, from, fields, why) => rejections.note(reason, String(from), { actor: d.name, ...fields }, why),
+        reject: (reason, from, fields, why, count) => rejections.note(reason, String(from), { actor: d.name, ...fields }, why, count),
       };
       return { logic, state: logic.init(d.id, t, limits), phase: ActorPhase.Running, ctx, rejections };
     });

@@ -48,6 +48,11 @@ function withMoe(extra: Record<string, unknown>): Doc {
   return d;
 }
 
+/** The base collective, then a small moe-layer: a scenario whose `workload` is a list of 2. */
+function twoWorkloads(): Doc {
+  return { ...base(), workload: [base().workload, withMoe({}).workload] } as unknown as Doc;
+}
+
 /** A one-switch custom fabric with 4 NPUs and the given link list. */
 function customWith(links: Record<string, unknown>[]): Doc {
   const d = base();
@@ -171,6 +176,12 @@ const FIELD_CASES: readonly { name: string; doc: Doc; args?: string[]; path: str
     doc: { ...base(), workload: [base().workload, { kind: "moe-layer", experts: 16, topK: 0 }] },
     path: "workload[1].topK", message: /./,
   },
+  // --set on a list of workloads (issue 9): a key without an index used to be silently dropped.
+  { name: "--set workload.key on a list", doc: twoWorkloads(), args: ["--set", "workload.bogus=1"], path: "workload.bogus", message: /^workload is a list of 2 workloads: set workload\[0\]\.bogus or workload\[1\]\.bogus$/ },
+  { name: "--set workload.sizes=[-5] on a list", doc: twoWorkloads(), args: ["--set", "workload.sizes=[-5]"], path: "workload.sizes", message: /set workload\[0\]\.sizes or workload\[1\]\.sizes$/ },
+  { name: "--set workload[i].key with a bad value", doc: twoWorkloads(), args: ["--set", "workload[1].capacityFactor=0"], path: "workload[1].capacityFactor", message: /> 0/ },
+  { name: "--set workload[i] past the list", doc: twoWorkloads(), args: ["--set", "workload[2].sizes=[4KiB]"], path: "workload[2]", message: /no such list element \(the list has 2\)/ },
+  { name: "--set workload[0].key on one workload", doc: base(), args: ["--set", "workload[0].sizes=[4KiB]"], path: "workload[0].sizes", message: /not a list: set workload\.sizes$/ },
   { name: "unknown engine", doc: base(), args: ["--engine", "warp"], path: "engine", message: /sim|nats/ },
   {
     // `__proto__` must be refused as a key, not walked into Object.prototype.

@@ -1,5 +1,5 @@
 export { npuLogic, type NpuState, type NpuCounters } from "./npu-actor.js";
 export { bundle, transmit, type DataEnvelope } from "./transmit.js";
-export { StripeWindow, OpWindows, type Admit } from "./stripe-window.js";
+export { StripeWindow, OpWindows, MASK_STRIPES, type Admit } from "./stripe-window.js";
 export { EarlyBuffer } from "./early-buffer.js";
-export { stripeFault } from "./stripe-check.js";
+export { routeOf, stripeFault } from "./stripe-check.js";

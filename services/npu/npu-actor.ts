@@ -11,7 +11,7 @@ import type { Topology } from "../../shared/topology/index.js";
 import type { NpuId, SimNs } from "../../shared/units/index.js";
 import { EarlyBuffer } from "./early-buffer.js";
 import { drive, OpRun, splitTransferKey, transferKey, type DriveOutcome } from "./op-run.js";
-import { stripeFault } from "./stripe-check.js";
+import { routeOf, stripeFault } from "./stripe-check.js";
 import { transmit } from "./transmit.js";
 
 /** Counters an endpoint keeps; what it refused is counted by the engine (ctx.reject). */
@@ -101,32 +101,37 @@ function onData(s: NpuState, m: DataMsg, ctx: ActorContext, out: Outbound[]): vo
   if (m.epoch !== run.epoch) { ctx.reject(RejectReason.Stale, m.from, { op: m.op, epoch: m.epoch }, "data of another epoch", m.parts.length); return; }
   const fromRank = run.rankOf.get(m.src);
   if (fromRank === undefined) { ctx.reject(RejectReason.Forged, m.from, { op: m.op, src: m.src }, "data from an endpoint outside the op's group", m.parts.length); return; }
+  const route = routeOf(ctx.topology, m);
+  if (typeof route === "string") { ctx.reject(RejectReason.Forged, m.from, { op: m.op, src: m.src }, `data refused: ${route}`, m.parts.length); return; }
   const key = transferKey(fromRank, m.tag);
   let whole: Delivered | undefined;
-  for (const p of m.parts) whole = onPart(s, m, p, key, run, ctx) ?? whole;
+  for (const p of m.parts) whole = onPart(s, m, route, p, key, run, ctx) ?? whole;
   if (!whole) return;
   if (run.waitingFor === key) advance(s, run, whole, ctx, out, true);
   else run.mailbox.set(key, whole);
 }
 
-/** One stripe of a transfer: checked (path end, CRC) and added to its transfer; the whole transfer once complete. */
-function onPart(s: NpuState, m: DataMsg, p: StripePart, key: number, run: OpRun, ctx: ActorContext): Delivered | undefined {
+const REFUSED_STRIPE = {
+  duplicate: [RejectReason.Duplicate, "stripe already received"],
+  overflow: [RejectReason.Overflow, "op's transfer window full"],
+  mismatch: [RejectReason.Forged, "stripe count differs from the transfer's other stripes"],
+} as const;
+
+/** One stripe of a transfer: checked (path, CRC, not seen before) and added to its transfer; the whole transfer once complete. */
+function onPart(s: NpuState, m: DataMsg, route: Parameters<typeof stripeFault>[1], p: StripePart, key: number, run: OpRun, ctx: ActorContext): Delivered | undefined {
   const t = ctx.topology;
-  const fault = stripeFault(t, m, p, s.self, true);
+  const fault = stripeFault(t, route, m, p, s.self, true);
   if (fault) { ctx.reject(RejectReason.Forged, m.from, { op: m.op, src: m.src, stripe: p.stripe }, `stripe refused: ${fault}`); return undefined; }
-  // The checksum before the window: a corrupted copy must not shadow the good one that may follow.
+  // The checksum first: a corrupted copy must not shadow the good one that may follow.
   if (crc32(p.payload) !== p.crc) {
     ctx.reject(RejectReason.Corrupt, m.from, { op: m.op, src: m.src, stripe: p.stripe }, "payload checksum mismatch");
     return undefined;
   }
-  const admit = run.window.admit(key, p.stripe, m.stripes);
-  if (admit !== "new") {
-    ctx.reject(admit === "duplicate" ? RejectReason.Duplicate : RejectReason.Overflow, m.from, { op: m.op, src: m.src, tag: m.tag, stripe: p.stripe }, admit === "duplicate" ? "stripe already received" : "op window full");
-    return undefined;
-  }
   const r = run.reassembly.add(key, m.stripes, m.totalBytes, p, t.endpointOverheadNs);
-  if (r === "mismatch") {
-    ctx.reject(RejectReason.Forged, m.from, { op: m.op, stripe: p.stripe, stripes: m.stripes }, "stripe count differs from the transfer's other stripes");
+  if (r === "partial") return undefined;
+  if (typeof r === "string") {
+    const [reason, why] = REFUSED_STRIPE[r];
+    ctx.reject(reason, m.from, { op: m.op, src: m.src, tag: m.tag, stripe: p.stripe }, why);
     return undefined;
   }
   return r;

@@ -3,7 +3,6 @@ import { reductionNs, rooflineNs, streamedComputeEnd } from "../../shared/linkmo
 import { TAG_LIMIT, type MoeRankPart, type OpSpec } from "../../shared/protocol/index.js";
 import type { NpuId } from "../../shared/units/index.js";
 import { Reassembly } from "./reassembly.js";
-import { StripeWindow } from "./stripe-window.js";
 
 /** Key of a transfer within an op: (source rank, tag). */
 export const transferKey = (fromRank: number, tag: number): number => fromRank * TAG_LIMIT + tag;
@@ -14,18 +13,17 @@ export const splitTransferKey = (key: number): { fromRank: number; tag: number }
 export class OpRun {
   readonly rankOf = new Map<NpuId, number>();
   readonly mailbox = new Map<number, Delivered>();
-  readonly reassembly = new Reassembly();
+  /** Stripes in so far, per transfer; it also refuses a stripe seen before (a replay). */
+  readonly reassembly: Reassembly;
   readonly program: Program;
   waitingFor: number | undefined;
   nowNs: number;
   sent = 0;
   readonly marks: number[] = [];
   tally: readonly number[] | undefined;
-  /** Stripes accepted so far, per transfer: a replayed stripe is dropped before it is used. */
-  readonly window: StripeWindow;
 
   constructor(readonly spec: OpSpec, readonly rank: number, readonly epoch: number, readonly startNs: number, moePart?: MoeRankPart, maxTransfers = Infinity) {
-    this.window = new StripeWindow(epoch, maxTransfers);
+    this.reassembly = new Reassembly(maxTransfers);
     spec.group.forEach((id, r) => this.rankOf.set(id, r));
     this.nowNs = startNs;
     this.program = programFor(spec, { rank, size: spec.group.length, spec, input: inputFor(spec, rank), moePart });

@@ -10,31 +10,41 @@ interface Partial {
   deliveredNs: number;
 }
 
+/** A transfer delivered whole: any stripe of it that comes again is a duplicate. */
+const DONE = Symbol("delivered");
+
+/** What a stripe did to its transfer. */
+export type Added = Delivered | "partial" | "duplicate" | "mismatch" | "overflow";
+
 /**
- * Collects the stripes of each transfer. A transfer is delivered when its last stripe is; its first
- * byte is the earliest stripe head. Real elements are joined in stripe order, never arrival order.
+ * Collects the stripes of each transfer of one op. A transfer is delivered when its last stripe is;
+ * its first byte is the earliest stripe head. Real elements are joined in stripe order, never arrival
+ * order. It also is the op's duplicate detector: a stripe it already holds, or of a transfer it
+ * already delivered, is a "duplicate" (remembered until the op ends here, when the whole object
+ * goes); at most `maxTransfers` transfers are tracked ("overflow" past that).
  */
 export class Reassembly {
-  private readonly partial = new Map<number, Partial>();
+  private readonly partial = new Map<number, Partial | typeof DONE>();
 
-  /**
-   * Adds a stripe; returns the whole transfer once every stripe is in, else undefined. Duplicates are
-   * ignored; a stripe whose count disagrees with the transfer's first stripe is a "mismatch".
-   */
-  add(key: number, stripes: number, totalBytes: number, m: StripePart, endpointOverheadNs: number): Delivered | undefined | "mismatch" {
+  constructor(private readonly maxTransfers = Infinity) {}
+
+  /** Adds a stripe; the whole transfer once every stripe is in. */
+  add(key: number, stripes: number, totalBytes: number, m: StripePart, endpointOverheadNs: number): Added {
     let p = this.partial.get(key);
+    if (p === DONE) return "duplicate";
     if (!p) {
+      if (this.partial.size >= this.maxTransfers) return "overflow";
       p = { parts: new Array(stripes).fill(undefined), got: 0, firstByteNs: Infinity, deliveredNs: 0 };
       this.partial.set(key, p);
     }
     if (p.parts.length !== stripes || m.stripe >= stripes) return "mismatch";
-    if (p.parts[m.stripe] !== undefined) return undefined;
+    if (p.parts[m.stripe] !== undefined) return "duplicate";
     p.parts[m.stripe] = m.payload;
     p.got++;
     p.firstByteNs = Math.min(p.firstByteNs, m.headNs);
     p.deliveredNs = Math.max(p.deliveredNs, deliveredAtNs(m.tailNs, endpointOverheadNs));
-    if (p.got < stripes) return undefined;
-    this.partial.delete(key);
+    if (p.got < stripes) return "partial";
+    this.partial.set(key, DONE);
     let len = 0;
     for (const part of p.parts) len += part!.length;
     const data = new Float64Array(len);
@@ -43,5 +53,10 @@ export class Reassembly {
     return { data, bytes: totalBytes, firstByteNs: p.firstByteNs as SimNs, deliveredNs: p.deliveredNs as SimNs };
   }
 
-  get pending(): number { return this.partial.size; }
+  /** Transfers with some but not all stripes in. */
+  get pending(): number {
+    let n = 0;
+    for (const p of this.partial.values()) if (p !== DONE) n++;
+    return n;
+  }
 }

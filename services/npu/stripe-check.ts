@@ -1,5 +1,5 @@
 import type { DataMsg, StripePart } from "../../shared/protocol/index.js";
-import { DeviceKind, type Topology } from "../../shared/topology/index.js";
+import { DeviceKind, type Path, type Topology } from "../../shared/topology/index.js";
 
 function samePath(a: readonly number[], b: readonly number[]): boolean {
   if (a === b) return true;
@@ -9,17 +9,25 @@ function samePath(a: readonly number[], b: readonly number[]): boolean {
 }
 
 /**
+ * The stripe paths a data message's transfer may use, or why none: its source and destination must
+ * be two endpoints and its stripe count its route's. Checked once per message; each stripe then with
+ * {@link stripeFault}.
+ */
+export function routeOf(t: Topology, m: DataMsg): readonly Path[] | string {
+  if (t.devices[m.src]?.kind !== DeviceKind.Npu || t.devices[m.dst]?.kind !== DeviceKind.Npu || m.src === m.dst) {
+    return "source or destination is not another endpoint";
+  }
+  const route = t.route(m.src, m.dst).stripes;
+  return m.stripes === route.length ? route : `claims ${m.stripes} stripes, the route has ${route.length}`;
+}
+
+/**
  * Why a stripe cannot be what it claims on arriving at device `self`, or undefined. Its path must be
  * its transfer's route for that stripe, reach `self` at the stated hop, and come from the message's
  * sender — so a sender can speak only as itself, on the path the topology gives (a stripe claiming
  * another source, or a shortcut through the fabric, is forged). `atEnd`: `self` is the destination.
  */
-export function stripeFault(t: Topology, m: DataMsg, p: StripePart, self: number, atEnd: boolean): string | undefined {
-  if (t.devices[m.src]?.kind !== DeviceKind.Npu || t.devices[m.dst]?.kind !== DeviceKind.Npu || m.src === m.dst) {
-    return "source or destination is not another endpoint";
-  }
-  const route = t.route(m.src, m.dst).stripes;
-  if (m.stripes !== route.length) return `claims ${m.stripes} stripes, the route has ${route.length}`;
+export function stripeFault(t: Topology, route: readonly Path[], m: DataMsg, p: StripePart, self: number, atEnd: boolean): string | undefined {
   if (!samePath(route[p.stripe]!, p.path)) return "path is not its route's stripe";
   const inLink = t.links[p.path[p.hop]!]!;
   if (inLink.to !== self) return "path does not reach this device at this hop";

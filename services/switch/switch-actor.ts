@@ -1,7 +1,8 @@
 import { Ports, traverse } from "../../shared/linkmodel/index.js";
-import { COORDINATOR, PROTOCOL_VERSION, RejectReason, TAG_LIMIT, type DataMsg, type StatusMsg, type StripePart } from "../../shared/protocol/index.js";
-import { bundle, EarlyBuffer, OpWindows, stripeFault } from "../npu/index.js";
+import { COORDINATOR, PROTOCOL_VERSION, RejectReason, type DataMsg, type StatusMsg, type StripePart } from "../../shared/protocol/index.js";
+import { bundle, EarlyBuffer, MASK_STRIPES, OpWindows, routeOf, stripeFault, type StripeWindow } from "../npu/index.js";
 import { DEFAULT_LIMITS, type ActorContext, type ActorLogic, type Outbound } from "../../shared/runtime/index.js";
+import type { Path, Topology } from "../../shared/topology/index.js";
 import type { SimNs, SwitchId } from "../../shared/units/index.js";
 
 export interface SwitchState {
@@ -82,20 +83,17 @@ function onData(s: SwitchState, m: DataMsg, ctx: ActorContext, out: Outbound[]):
   forward(s, m, w, ctx, out);
 }
 
-function forward(s: SwitchState, m: DataMsg, w: NonNullable<ReturnType<OpWindows["get"]>>, ctx: ActorContext, out: Outbound[]): void {
+function forward(s: SwitchState, m: DataMsg, w: StripeWindow, ctx: ActorContext, out: Outbound[]): void {
   const t = ctx.topology;
+  const route = routeOf(t, m);
+  if (typeof route === "string") { ctx.reject(RejectReason.Forged, m.from, { op: m.op, src: m.src }, `data refused: ${route}`, m.parts.length); return; }
+  const keep = admitted(t, route, s.self, m, w, ctx);
+  if (keep === NONE) return;
   const lat = t.devices[s.self]!.switchLatencyNs;
-  // (src, dst, tag) names the transfer within the op: < devices² × TAG_LIMIT, a safe integer up to ~10^4 devices.
-  const transfer = (m.src * t.devices.length + m.dst) * TAG_LIMIT + m.tag;
   const tos: number[] = [], parts: StripePart[] = [];
-  for (const p of m.parts) {
-    const fault = stripeFault(t, m, p, s.self, false);
-    if (fault) { ctx.reject(RejectReason.Forged, m.from, { op: m.op, src: m.src, hop: p.hop }, `stripe refused: ${fault}`); continue; }
-    const admit = w.admit(transfer, p.stripe, m.stripes);
-    if (admit !== "new") {
-      ctx.reject(admit === "duplicate" ? RejectReason.Duplicate : RejectReason.Overflow, m.from, { op: m.op, src: m.src, tag: m.tag, stripe: p.stripe }, admit === "duplicate" ? "stripe already forwarded" : "op window full");
-      continue;
-    }
+  for (let i = 0; i < m.parts.length; i++) {
+    if (keep !== ALL && !keep[i]) continue;
+    const p = m.parts[i]!;
     const link = t.links[p.path[p.hop + 1]!]!;
     const hop = traverse(s.ports.get(link.id), link, p.bytes, p.headNs + lat, p.tailNs + lat);
     s.forwarded++;
@@ -103,4 +101,41 @@ function forward(s: SwitchState, m: DataMsg, w: NonNullable<ReturnType<OpWindows
     parts.push({ stripe: p.stripe, bytes: p.bytes, headNs: hop.headNs, tailNs: hop.tailNs, path: p.path, hop: p.hop + 1, payload: p.payload, crc: p.crc });
   }
   if (parts.length > 0) bundle(t, s.self, m, tos, parts, out);
+}
+
+const ALL = "all", NONE = "none";
+
+/**
+ * Which parts of a message may pass: on their route, from the sender, and not forwarded before — all,
+ * none, or a flag per part. Refusals are counted here. The window is consulted once per message when
+ * the transfer is narrow enough for a bitmask (its parts share the transfer), else stripe by stripe.
+ */
+function admitted(t: Topology, route: readonly Path[], self: number, m: DataMsg, w: StripeWindow, ctx: ActorContext): boolean[] | typeof ALL | typeof NONE {
+  // (src, dst) and tag name the transfer within the op; pair < devices² < 2^31 up to 46,340 devices.
+  const pair = m.src * t.devices.length + m.dst;
+  const ok = m.parts.map((p) => {
+    const fault = stripeFault(t, route, m, p, self, false);
+    if (fault) ctx.reject(RejectReason.Forged, m.from, { op: m.op, src: m.src, hop: p.hop }, `stripe refused: ${fault}`);
+    return fault === undefined;
+  });
+  let dup = 0, full = 0;
+  if (m.stripes <= MASK_STRIPES) {
+    let mask = 0;
+    m.parts.forEach((p, i) => { if (ok[i]) mask |= 1 << p.stripe; });
+    const fresh = mask === 0 ? 0 : w.admitMask(pair, m.tag, mask);
+    m.parts.forEach((p, i) => {
+      if (!ok[i]) return;
+      if (fresh < 0) { full++; ok[i] = false; } else if (((fresh >>> p.stripe) & 1) === 0) { dup++; ok[i] = false; }
+    });
+  } else {
+    m.parts.forEach((p, i) => {
+      if (!ok[i]) return;
+      const a = w.admit(pair, m.tag, p.stripe, m.stripes);
+      if (a !== "new") { ok[i] = false; if (a === "duplicate") dup++; else full++; }
+    });
+  }
+  if (dup) ctx.reject(RejectReason.Duplicate, m.from, { op: m.op, src: m.src, tag: m.tag }, "stripe already forwarded", dup);
+  if (full) ctx.reject(RejectReason.Overflow, m.from, { op: m.op, src: m.src, tag: m.tag }, "op window full", full);
+  if (ok.every(Boolean)) return ALL;
+  return ok.some(Boolean) ? ok : NONE;
 }

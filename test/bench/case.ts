@@ -15,7 +15,7 @@ const wallMs = performance.now() - t0;
 const messages = [...report.results, ...report.moe].reduce((s, r) => s + r.messages, 0);
 process.stdout.write(JSON.stringify({
   status: report.status,
-  actors: report.topology.actors,
+  actors: report.topology.actorCount,
   wallMs,
   messages,
   maxRssMB: process.resourceUsage().maxRSS / 1024,

@@ -166,10 +166,15 @@ describe("bounded buffers", () => {
   });
 
   it("a stripe window holds each stripe once and is bounded in transfers", () => {
-    const w = new StripeWindow(1, 2);
-    expect([w.admit(7, 0, 14), w.admit(7, 13, 14), w.admit(7, 0, 14)]).toEqual(["new", "new", "duplicate"]);
-    expect([w.admit(8, 40, 64), w.admit(8, 40, 64)]).toEqual(["new", "duplicate"]); // > 30 stripes: a byte map
-    expect(w.admit(9, 0, 1)).toBe("overflow"); // a third transfer in a window of 2
+    const w = new StripeWindow(1, 2000);
+    expect([w.admit(7, 0, 0, 14), w.admit(7, 0, 13, 14), w.admit(7, 0, 0, 14), w.admit(7, 1, 0, 14)]).toEqual(["new", "new", "duplicate", "new"]);
+    expect([w.admit(8, 0, 40, 64), w.admit(8, 0, 40, 64)]).toEqual(["new", "duplicate"]); // > 30 stripes: byte flags
+    expect(w.admitMask(7, 0, 0b111)).toBe(0b110); // stripe 0 seen, 1 and 2 new
+    // Past the table's first growth (1024 slots at half load), every transfer is still found.
+    for (let tag = 2; tag < 1999; tag++) expect(w.admitMask(9, tag, 1)).toBe(1);
+    for (let tag = 2; tag < 1999; tag++) expect(w.admitMask(9, tag, 1)).toBe(0);
+    expect(w.transfers).toBe(2000);
+    expect(w.admit(10, 0, 0, 1)).toBe("overflow"); // a transfer past the window's 2000
   });
 
   it("rejection logs: the first per (reason, sender), then every Nth", () => {

@@ -1,4 +1,5 @@
-import { inputFor, programFor, type Delivered, type Program } from "../../shared/collectives/index.js";
+import { inputFor, type Delivered, type Program } from "../../shared/collectives/index.js";
+import { programFor } from "../../shared/workload/index.js";
 import { reductionNs, rooflineNs, streamedComputeEnd } from "../../shared/linkmodel/index.js";
 import { TAG_LIMIT, type MoeRankPart, type OpSpec } from "../../shared/protocol/index.js";
 import type { NpuId } from "../../shared/units/index.js";

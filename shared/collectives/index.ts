@@ -1,6 +1,11 @@
 export * from "./program.js";
 export { chunking, type Chunking } from "./chunks.js";
-export { ALGORITHMS, algorithmsOf, programFor, busBwFactor } from "./registry.js";
+export { busBwFactor } from "./registry.js";
+export { directAllReduce, hierarchicalAllReduce, ringAllReduce } from "./all-reduce.js";
+export { directAllToAll, directAllToAllV } from "./all-to-all.js";
+export { directBroadcast, pipelineBroadcast } from "./broadcast.js";
+export { ringAllGatherOp, ringReduceScatterOp } from "./gather-scatter.js";
+export { halvingDoublingAllReduce } from "./halving-doubling.js";
 export { Reference } from "./reference.js";
 export { closedFormNs } from "./closed-form.js";
 export { inputFor, inputVector, hash3, a2avBytes, a2avElements } from "./data.js";

@@ -1,5 +1,5 @@
 import { ScenarioError } from "../errors/index.js";
-import { algorithmsOf } from "../collectives/index.js";
+import { algorithmsOf } from "../workload/index.js";
 import type { Algorithm, Collective } from "../protocol/index.js";
 import {
   PRESETS, PRESET_NAMES,

@@ -36,8 +36,8 @@ const MAX_MARKS = 64;
 const MAX_TALLY = 2 * MAX_MOE_EXPERTS + 16;
 
 /**
- * The algorithms each collective has. It mirrors `ALGORITHMS` of shared/collectives, which the guard
- * cannot import (collectives import the protocol); protocol-guard.test.ts keeps the two equal. An
+ * The algorithms each collective has. It mirrors `ALGORITHMS` of shared/workload, which the guard
+ * cannot import (workloads import the protocol); protocol-guard.test.ts keeps the two equal. An
  * endpoint builds the program of an op-start outside its fault boundary, so a pair without a program
  * must stop here.
  */

@@ -1,5 +1,5 @@
 import type { WireError } from "../errors/index.js";
-import type { Gating, MoeShape } from "../moe/types.js";
+import type { Gating, MoeShape } from "./moe-shape.js";
 import type { LinkId, NpuId, SimNs } from "../units/index.js";
 import type { RejectCounts } from "./rejections.js";
 

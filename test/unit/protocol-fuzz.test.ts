@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { npuLogic, type NpuState } from "../../services/npu/index.js";
 import { switchLogic, type SwitchState } from "../../services/switch/index.js";
 import { crc32, decode, encode } from "../../shared/codec/index.js";
-import { ALGORITHMS } from "../../shared/collectives/index.js";
+import { ALGORITHMS } from "../../shared/workload/index.js";
 import { loadScenario } from "../../shared/config/index.js";
 import { moePartFields, moeSpecFields } from "../helpers/moe-spec.js";
 import { Algorithm, Collective, emptyRejectCounts, PROTOCOL_VERSION, TAG_LIMIT, type Message, type MessageType } from "../../shared/protocol/index.js";

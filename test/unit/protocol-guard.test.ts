@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { decode, encode } from "../../shared/codec/index.js";
-import { ALGORITHMS } from "../../shared/collectives/index.js";
+import { ALGORITHMS } from "../../shared/workload/index.js";
 import { ProtocolError } from "../../shared/errors/index.js";
 import { Algorithm, asMessage, Collective, PROTOCOL_VERSION, type Message } from "../../shared/protocol/index.js";
 import { moePartFields, moeSpecFields } from "../helpers/moe-spec.js";

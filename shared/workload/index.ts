@@ -1,0 +1,1 @@
+export { ALGORITHMS, algorithmsOf, programFor } from "./registry.js";

@@ -10,7 +10,7 @@ import { DEFAULT_LIMITS, type ActorContext, type ActorLogic, type Outbound, type
 import type { Topology } from "../../shared/topology/index.js";
 import type { NpuId, SimNs } from "../../shared/units/index.js";
 import { EarlyBuffer } from "./early-buffer.js";
-import { drive, OpRun, splitTransferKey, transferKey, type DriveOutcome } from "./op-run.js";
+import { deliver, drive, OpRun, splitTransferKey, transferKey, type DriveEffects, type DriveOutcome } from "./op-run.js";
 import { routeOf, stripeFault } from "./stripe-check.js";
 import { transmit } from "./transmit.js";
 
@@ -77,7 +77,7 @@ function start(s: NpuState, m: OpStartMsg, ctx: ActorContext, out: Outbound[]): 
   s.highestOp = m.spec.op;
   s.computeFreeNs = Math.max(s.computeFreeNs, m.startNs);
   const early = s.early.take(m.spec.op);
-  advance(s, run, undefined, ctx, out);
+  advance(s, run, ctx, out, (fx) => drive(run, fx, ctx.topology.endpoint));
   for (const d of early) onData(s, d, ctx, out);
 }
 
@@ -107,8 +107,8 @@ function onData(s: NpuState, m: DataMsg, ctx: ActorContext, out: Outbound[]): vo
   let whole: Delivered | undefined;
   for (const p of m.parts) whole = onPart(s, m, route, p, key, run, ctx) ?? whole;
   if (!whole) return;
-  if (run.waitingFor === key) advance(s, run, whole, ctx, out, true);
-  else run.mailbox.set(key, whole);
+  const d = whole;
+  advance(s, run, ctx, out, (fx) => deliver(run, key, d, fx, ctx.topology.endpoint));
 }
 
 const REFUSED_STRIPE = {
@@ -137,18 +137,17 @@ function onPart(s: NpuState, m: DataMsg, route: Parameters<typeof stripeFault>[1
   return r;
 }
 
-/** Drives a rank's program; a fault inside it fails this op on this rank (reported), never the host. */
-function advance(s: NpuState, run: OpRun, d: Parameters<typeof drive>[1], ctx: ActorContext, out: Outbound[], resumed = false): void {
-  const fx = {
+/** Drives a rank's program (`go` starts or resumes it); a fault inside it fails this op on this rank (reported), never the host. */
+function advance(s: NpuState, run: OpRun, ctx: ActorContext, out: Outbound[], go: (fx: DriveEffects) => DriveOutcome | undefined): void {
+  const fx: DriveEffects = {
     computeFreeNs: s.computeFreeNs,
-    send: (to: number, tag: number, bytes: number, data: Float64Array) => transmit(ctx.topology, s.ports, {
-      op: run.spec.op, epoch: run.epoch, inc: s.inc, src: s.self, dst: run.spec.group[to]!, tag, bytes, data, nowNs: run.nowNs,
+    send: (to, tag, bytes, data, nowNs) => transmit(ctx.topology, s.ports, {
+      op: run.spec.op, epoch: run.epoch, inc: s.inc, src: s.self, dst: run.spec.group[to]!, tag, bytes, data, nowNs,
     }, out),
   };
-  let outcome: DriveOutcome;
+  let outcome: DriveOutcome | undefined;
   try {
-    if (resumed && d) { run.nowNs = Math.max(run.nowNs, d.deliveredNs); run.waitingFor = undefined; }
-    outcome = drive(run, d, fx, ctx.topology.endpoint);
+    outcome = go(fx);
   } catch (err) {
     retire(s, run.spec.op);
     ctx.log.error({ err, op: run.spec.op, rank: run.rank }, "collective program failed");
@@ -157,7 +156,7 @@ function advance(s: NpuState, run: OpRun, d: Parameters<typeof drive>[1], ctx: A
   } finally {
     s.computeFreeNs = fx.computeFreeNs;
   }
-  if (outcome.kind === "done") {
+  if (outcome?.kind === "done") {
     retire(s, run.spec.op);
     out.push(done(s, run, outcome.result));
   }
@@ -169,9 +168,10 @@ function status(s: NpuState, op: number, ctx: ActorContext): Outbound {
   let partial = 0;
   for (const run of s.ops.values()) {
     partial += run.reassembly.pending;
-    if (run.waitingFor === undefined) continue;
-    const { fromRank, tag } = splitTransferKey(run.waitingFor);
-    waits.push({ op: run.spec.op, rank: run.rank, fromRank, fromActor: run.spec.group[fromRank] ?? -1, tag });
+    for (const key of run.waits) {
+      const { fromRank, tag } = splitTransferKey(key);
+      waits.push({ op: run.spec.op, rank: run.rank, fromRank, fromActor: run.spec.group[fromRank] ?? -1, tag });
+    }
   }
   const msg: StatusMsg = { v: PROTOCOL_VERSION, type: "status", from: s.self, epoch: 0, inc: s.inc, op, waits, partialTransfers: partial, dataHandled: s.counters.received, rejected: { ...ctx.rejected } };
   return { to: COORDINATOR, atNs: 0 as SimNs, msg };

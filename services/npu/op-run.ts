@@ -1,8 +1,8 @@
 import { inputFor, type Delivered, type Program } from "../../shared/collectives/index.js";
-import { programFor } from "../../shared/workload/index.js";
 import { reductionNs, rooflineNs, streamedComputeEnd } from "../../shared/linkmodel/index.js";
 import { TAG_LIMIT, type MoeRankPart, type OpSpec } from "../../shared/protocol/index.js";
 import type { NpuId } from "../../shared/units/index.js";
+import { programFor } from "../../shared/workload/index.js";
 import { Reassembly } from "./reassembly.js";
 
 /** Key of a transfer within an op: (source rank, tag). */
@@ -10,15 +10,39 @@ export const transferKey = (fromRank: number, tag: number): number => fromRank *
 export const splitTransferKey = (key: number): { fromRank: number; tag: number } =>
   ({ fromRank: Math.floor(key / TAG_LIMIT), tag: key % TAG_LIMIT });
 
+/** Waiting for the streams of a queue (joins), rather than for a transfer. */
+const JOINING = -1;
+
+/** One sequential program of a rank with its own clock: the op's main program, or a forked stream. */
+interface Stream {
+  readonly program: Program<unknown>;
+  nowNs: number;
+  /** The transfer key it is blocked on, JOINING, or undefined when runnable or done. */
+  waitingFor: number | undefined;
+  /** Forked streams: their queue, and their own engine for reductions and kernels. */
+  readonly queue: string | undefined;
+  engineFreeNs: number;
+}
+
+/** Forked streams of one queue: the one running, those waiting their turn, and when the last ended. */
+interface Queue {
+  running: Stream | undefined;
+  readonly pending: { readonly program: Program<unknown>; readonly readyNs: number }[];
+  endNs: number;
+}
+
 /** One endpoint's part in one collective: its program, its clock for the op, and what has arrived. */
 export class OpRun {
   readonly rankOf = new Map<NpuId, number>();
   readonly mailbox = new Map<number, Delivered>();
   /** Stripes in so far, per transfer; it also refuses a stripe seen before (a replay). */
   readonly reassembly: Reassembly;
-  readonly program: Program;
-  waitingFor: number | undefined;
-  nowNs: number;
+  readonly main: Stream;
+  /** Blocked streams by the transfer key they wait for (the main one included). */
+  readonly blocked = new Map<number, Stream>();
+  readonly queues = new Map<string, Queue>();
+  /** The queue the main program is joining, while it waits for it. */
+  joining: string | undefined;
   sent = 0;
   readonly marks: number[] = [];
   tally: readonly number[] | undefined;
@@ -26,9 +50,15 @@ export class OpRun {
   constructor(readonly spec: OpSpec, readonly rank: number, readonly epoch: number, readonly startNs: number, moePart?: MoeRankPart, maxTransfers = Infinity) {
     this.reassembly = new Reassembly(maxTransfers);
     spec.group.forEach((id, r) => this.rankOf.set(id, r));
-    this.nowNs = startNs;
-    this.program = programFor(spec, { rank, size: spec.group.length, spec, input: inputFor(spec, rank), moePart });
+    const program = programFor(spec, { rank, size: spec.group.length, spec, input: inputFor(spec, rank), moePart });
+    this.main = { program, nowNs: startNs, waitingFor: undefined, queue: undefined, engineFreeNs: 0 };
   }
+
+  /** The op's clock: its main program's. */
+  get nowNs(): number { return this.main.nowNs; }
+
+  /** Transfers some stream of this op is blocked on. */
+  get waits(): number[] { return [...this.blocked.keys()]; }
 }
 
 /** What driving a program until it blocks produced. */
@@ -37,59 +67,151 @@ export type DriveOutcome =
   | { readonly kind: "done"; readonly result: Float64Array };
 
 export interface DriveEffects {
-  send(to: number, tag: number, bytes: number, data: Float64Array): void;
+  send(to: number, tag: number, bytes: number, data: Float64Array, nowNs: number): void;
   /** The endpoint's compute engine: free from this virtual time on. */
   computeFreeNs: number;
 }
 
+type Model = Parameters<typeof reductionNs>[2];
+
+/** Starts the op's main program; runs until every stream of the op is blocked or the op is done. */
+export function drive(run: OpRun, fx: DriveEffects, model: Model): DriveOutcome {
+  return step(run, run.main, undefined, fx, model);
+}
+
 /**
- * Runs the program until it waits for a transfer that has not arrived, or returns. Virtual time moves
+ * A transfer arrived whole: the stream waiting for it resumes (and whatever that unblocks runs);
+ * if none waits yet, it waits in the mailbox. Undefined when nothing ran.
+ */
+export function deliver(run: OpRun, key: number, d: Delivered, fx: DriveEffects, model: Model): DriveOutcome | undefined {
+  const s = run.blocked.get(key);
+  if (!s) { run.mailbox.set(key, d); return undefined; }
+  run.blocked.delete(key);
+  s.waitingFor = undefined;
+  s.nowNs = Math.max(s.nowNs, d.deliveredNs);
+  return step(run, s, d, fx, model);
+}
+
+/** Runs `s` (resumed with `resumeWith`) until it blocks or ends, then whatever its end unblocks. */
+function step(run: OpRun, s: Stream, resumeWith: Delivered | undefined, fx: DriveEffects, model: Model): DriveOutcome {
+  let next: { s: Stream; with: Delivered | undefined } | undefined = { s, with: resumeWith };
+  let outcome: DriveOutcome = { kind: "blocked" };
+  while (next) {
+    const r = runStream(run, next.s, next.with, fx, model);
+    next = undefined;
+    if (r.kind === "main-done") { outcome = { kind: "done", result: r.result }; break; }
+    if (r.kind === "stream-done") next = afterStream(run, r.stream);
+  }
+  return outcome;
+}
+
+type StreamEnd = { kind: "blocked" } | { kind: "main-done"; result: Float64Array } | { kind: "stream-done"; stream: Stream };
+
+/** When a forked stream ends: the next of its queue starts, or a join waiting on the queue resumes. */
+function afterStream(run: OpRun, done: Stream): { s: Stream; with: undefined } | undefined {
+  const q = run.queues.get(done.queue!)!;
+  q.endNs = Math.max(q.endNs, done.nowNs);
+  q.running = undefined;
+  const p = q.pending.shift();
+  if (p) return { s: startStream(run, q, done.queue!, p.program, p.readyNs), with: undefined };
+  if (run.main.waitingFor === JOINING && run.joining === done.queue) {
+    run.main.waitingFor = undefined;
+    run.joining = undefined;
+    run.main.nowNs = Math.max(run.main.nowNs, q.endNs);
+    return { s: run.main, with: undefined };
+  }
+  return undefined;
+}
+
+function startStream(run: OpRun, q: Queue, name: string, program: Program<unknown>, readyNs: number): Stream {
+  const startNs = Math.max(readyNs, q.endNs);
+  const s: Stream = { program, nowNs: startNs, waitingFor: undefined, queue: name, engineFreeNs: startNs };
+  q.running = s;
+  return s;
+}
+
+/**
+ * Runs one stream until it waits for a transfer that has not arrived, or returns. Virtual time moves
  * only by deliveries and compute, never by the order in which messages happened to arrive.
  */
-export function drive(run: OpRun, resumeWith: Delivered | undefined, fx: DriveEffects, model: Parameters<typeof reductionNs>[2]): DriveOutcome {
-  let r = run.program.next(resumeWith);
+function runStream(run: OpRun, s: Stream, resumeWith: Delivered | undefined, fx: DriveEffects, model: Model): StreamEnd {
+  const isMain = s === run.main;
+  let r = s.program.next(resumeWith);
   for (;;) {
-    if (r.done) return { kind: "done", result: r.value };
+    if (r.done) {
+      if (isMain) {
+        for (const q of run.queues.values()) if (q.running || q.pending.length) throw new Error("program returned with forked streams still running: join them first");
+        return { kind: "main-done", result: r.value as Float64Array };
+      }
+      return { kind: "stream-done", stream: s };
+    }
     const cmd = r.value;
     switch (cmd.kind) {
       case "send":
-        fx.send(cmd.to, cmd.tag, cmd.bytes, cmd.data);
+        fx.send(cmd.to, cmd.tag, cmd.bytes, cmd.data, s.nowNs);
         run.sent++;
-        r = run.program.next(undefined);
+        r = s.program.next(undefined);
         break;
       case "recv": {
         const key = transferKey(cmd.from, cmd.tag);
         const d = run.mailbox.get(key);
-        if (!d) { run.waitingFor = key; return { kind: "blocked" }; }
+        if (!d) { s.waitingFor = key; run.blocked.set(key, s); return { kind: "blocked" }; }
         run.mailbox.delete(key);
-        run.waitingFor = undefined;
-        run.nowNs = Math.max(run.nowNs, d.deliveredNs);
-        r = run.program.next(d);
+        s.nowNs = Math.max(s.nowNs, d.deliveredNs);
+        r = s.program.next(d);
         break;
       }
       case "reduce": {
         const cost = reductionNs(cmd.bytes, run.spec.elementBytes, model);
-        const end = streamedComputeEnd(cmd.operand.firstByteNs, cmd.operand.deliveredNs, fx.computeFreeNs, cost);
-        fx.computeFreeNs = end;
-        run.nowNs = Math.max(run.nowNs, end);
-        r = run.program.next(undefined);
+        const end = streamedComputeEnd(cmd.operand.firstByteNs, cmd.operand.deliveredNs, isMain ? fx.computeFreeNs : s.engineFreeNs, cost);
+        if (isMain) fx.computeFreeNs = end; else s.engineFreeNs = end;
+        s.nowNs = Math.max(s.nowNs, end);
+        r = s.program.next(undefined);
         break;
       }
       case "compute": {
-        const end = Math.max(fx.computeFreeNs, run.nowNs) + rooflineNs(cmd.flops, cmd.hbmBytes, model);
-        fx.computeFreeNs = end;
-        if (!cmd.background) run.nowNs = end;
-        r = run.program.next(undefined);
+        const free = isMain ? fx.computeFreeNs : s.engineFreeNs;
+        const end = Math.max(free, s.nowNs) + rooflineNs(cmd.flops, cmd.hbmBytes, model);
+        if (isMain) fx.computeFreeNs = end; else s.engineFreeNs = end;
+        if (!cmd.background) s.nowNs = end;
+        r = s.program.next(undefined);
         break;
       }
+      case "advance":
+        s.nowNs += cmd.ns;
+        if (isMain) fx.computeFreeNs = Math.max(fx.computeFreeNs, s.nowNs);
+        r = s.program.next(undefined);
+        break;
       case "mark":
-        run.marks.push(run.nowNs);
-        r = run.program.next(undefined);
+        run.marks.push(s.nowNs);
+        r = s.program.next(undefined);
         break;
       case "tally":
         run.tally = cmd.values;
-        r = run.program.next(undefined);
+        r = s.program.next(undefined);
         break;
+      case "fork": {
+        if (!isMain) throw new Error("only the main program forks streams");
+        let q = run.queues.get(cmd.queue);
+        if (!q) { q = { running: undefined, pending: [], endNs: 0 }; run.queues.set(cmd.queue, q); }
+        if (q.running) q.pending.push({ program: cmd.program, readyNs: s.nowNs });
+        else {
+          // The child runs at once, until it blocks: its sends leave at its own clock. Its queue was
+          // idle and the main program is running, so its end unblocks nobody.
+          const child = startStream(run, q, cmd.queue, cmd.program, s.nowNs);
+          if (runStream(run, child, undefined, fx, model).kind === "stream-done") afterStream(run, child);
+        }
+        r = s.program.next(undefined);
+        break;
+      }
+      case "join": {
+        if (!isMain) throw new Error("only the main program joins streams");
+        const q = run.queues.get(cmd.queue);
+        if (q && (q.running || q.pending.length)) { s.waitingFor = JOINING; run.joining = cmd.queue; return { kind: "blocked" }; }
+        if (q) s.nowNs = Math.max(s.nowNs, q.endNs);
+        r = s.program.next(undefined);
+        break;
+      }
       default: {
         const never: never = cmd;
         throw new Error(`unknown command ${JSON.stringify(never)}`);

@@ -28,7 +28,18 @@ export type Command =
   /** Records the program's current virtual time (reported in op-done `marks`, in order). */
   | { readonly kind: "mark" }
   /** Sets the counts reported in op-done `tally` (the workload defines their meaning). */
-  | { readonly kind: "tally"; readonly values: readonly number[] };
+  | { readonly kind: "tally"; readonly values: readonly number[] }
+  /**
+   * Starts `program` as a concurrent stream of this rank (e.g. gradient buckets reduced while the
+   * backward pass goes on). Streams of one `queue` run one after another, each from the later of its
+   * fork time and the previous one's end, like kernels on one GPU stream. A stream's reductions and
+   * kernels use an engine of its own, so what it costs never depends on how deliveries interleave.
+   */
+  | { readonly kind: "fork"; readonly queue: string; readonly program: Program<unknown> }
+  /** Blocks until every stream forked on `queue` has finished; the clock moves to the last one's end. */
+  | { readonly kind: "join"; readonly queue: string }
+  /** Moves the clock (and the compute engine) on by `ns`: work counted rather than emulated (repeated layers). */
+  | { readonly kind: "advance"; readonly ns: number };
 
 /** A rank's side of a collective: yields commands, gets back deliveries, returns its output buffer. */
 export type Program<T = Float64Array> = Generator<Command, T, Delivered | undefined>;
@@ -73,6 +84,21 @@ export function* mark(): Program<void> {
 
 export function* tally(values: readonly number[]): Program<void> {
   yield { kind: "tally", values };
+}
+
+/** Runs `program` concurrently on stream queue `queue` (see Command "fork"). */
+export function* fork(queue: string, program: Program<unknown>): Program<void> {
+  yield { kind: "fork", queue, program };
+}
+
+/** Waits for every stream of `queue`. */
+export function* join(queue: string): Program<void> {
+  yield { kind: "join", queue };
+}
+
+/** Advances the clock by `ns` of counted work. */
+export function* advance(ns: number): Program<void> {
+  if (ns > 0) yield { kind: "advance", ns };
 }
 
 export const mod = (a: number, n: number): number => ((a % n) + n) % n;

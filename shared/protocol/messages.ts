@@ -5,8 +5,8 @@ import type { RejectCounts } from "./rejections.js";
 
 export const PROTOCOL_VERSION = 1;
 
-/** Tags of data messages are below this (2^22): with the source rank they key a transfer in one number. */
-export const TAG_LIMIT = 4_194_304;
+/** Tags of data messages are below this (2^31): with the source rank (< 2^22) they key a transfer in one safe integer. */
+export const TAG_LIMIT = 2_147_483_648;
 
 /** An actor address: a device id of the topology, or the coordinator. */
 export type ActorRef = number;

@@ -1,0 +1,4 @@
+export * from "./models.js";
+export * from "./efficiency.js";
+export * from "./costs.js";
+export * from "./memory.js";

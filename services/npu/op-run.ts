@@ -1,7 +1,7 @@
 import { inputFor, type Delivered, type Program } from "../../shared/collectives/index.js";
 import { reductionNs, rooflineNs, streamedComputeEnd } from "../../shared/linkmodel/index.js";
-import { TAG_LIMIT, type MoeRankPart, type OpSpec } from "../../shared/protocol/index.js";
-import type { NpuId } from "../../shared/units/index.js";
+import { Collective, TAG_LIMIT, type MoeRankPart, type OpSpec, type TrainingPart } from "../../shared/protocol/index.js";
+import type { NpuId, SimNs } from "../../shared/units/index.js";
 import { programFor } from "../../shared/workload/index.js";
 import { Reassembly } from "./reassembly.js";
 
@@ -9,6 +9,8 @@ import { Reassembly } from "./reassembly.js";
 export const transferKey = (fromRank: number, tag: number): number => fromRank * TAG_LIMIT + tag;
 export const splitTransferKey = (key: number): { fromRank: number; tag: number } =>
   ({ fromRank: Math.floor(key / TAG_LIMIT), tag: key % TAG_LIMIT });
+
+const NO_DATA = new Float64Array(0);
 
 /** Waiting for the streams of a queue (joins), rather than for a transfer. */
 const JOINING = -1;
@@ -47,10 +49,14 @@ export class OpRun {
   readonly marks: number[] = [];
   tally: readonly number[] | undefined;
 
-  constructor(readonly spec: OpSpec, readonly rank: number, readonly epoch: number, readonly startNs: number, moePart?: MoeRankPart, maxTransfers = Infinity) {
+  constructor(readonly spec: OpSpec, readonly rank: number, readonly epoch: number, readonly startNs: number, part?: MoeRankPart | TrainingPart, maxTransfers = Infinity) {
     this.reassembly = new Reassembly(maxTransfers);
     spec.group.forEach((id, r) => this.rankOf.set(id, r));
-    const program = programFor(spec, { rank, size: spec.group.length, spec, input: inputFor(spec, rank), moePart });
+    const training = spec.collective === Collective.TrainingStep;
+    const input = training ? new Float64Array(0) : inputFor(spec, rank);
+    const program = programFor(spec, training
+      ? { rank, size: spec.group.length, spec, input, trainingPart: part as TrainingPart | undefined }
+      : { rank, size: spec.group.length, spec, input, moePart: part as MoeRankPart | undefined });
     this.main = { program, nowNs: startNs, waitingFor: undefined, queue: undefined, engineFreeNs: 0 };
   }
 
@@ -181,6 +187,9 @@ function runStream(run: OpRun, s: Stream, resumeWith: Delivered | undefined, fx:
         s.nowNs += cmd.ns;
         if (isMain) fx.computeFreeNs = Math.max(fx.computeFreeNs, s.nowNs);
         r = s.program.next(undefined);
+        break;
+      case "now":
+        r = s.program.next({ data: NO_DATA, bytes: 0, firstByteNs: s.nowNs as SimNs, deliveredNs: s.nowNs as SimNs });
         break;
       case "mark":
         run.marks.push(s.nowNs);

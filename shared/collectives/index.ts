@@ -1,5 +1,6 @@
 export * from "./program.js";
-export { chunking, type Chunking } from "./chunks.js";
+export { chunking, chunkSlice, chunkStart, type Chunking } from "./chunks.js";
+export { ringAllGather, ringReduceScatter } from "./ring.js";
 export { busBwFactor } from "./registry.js";
 export { directAllReduce, hierarchicalAllReduce, ringAllReduce } from "./all-reduce.js";
 export { directAllToAll, directAllToAllV } from "./all-to-all.js";

@@ -1,4 +1,4 @@
-import type { MoeRankPart, OpSpec } from "../protocol/index.js";
+import type { MoeRankPart, OpSpec, TrainingPart } from "../protocol/index.js";
 import type { SimNs } from "../units/index.js";
 
 /** A transfer as the receiving rank's program sees it. */
@@ -39,7 +39,9 @@ export type Command =
   /** Blocks until every stream forked on `queue` has finished; the clock moves to the last one's end. */
   | { readonly kind: "join"; readonly queue: string }
   /** Moves the clock (and the compute engine) on by `ns`: work counted rather than emulated (repeated layers). */
-  | { readonly kind: "advance"; readonly ns: number };
+  | { readonly kind: "advance"; readonly ns: number }
+  /** Reads the clock: the program resumes with a delivery whose deliveredNs is the current virtual time. */
+  | { readonly kind: "now" };
 
 /** A rank's side of a collective: yields commands, gets back deliveries, returns its output buffer. */
 export type Program<T = Float64Array> = Generator<Command, T, Delivered | undefined>;
@@ -51,6 +53,15 @@ export interface ProgramEnv {
   readonly input: Float64Array;
   /** moe-layer: this rank's part of the routing (op-start `part`). */
   readonly moePart?: MoeRankPart | undefined;
+  /** training-step: this rank's parameters (op-start `part`). */
+  readonly trainingPart?: TrainingPart | undefined;
+}
+
+/** The program's current virtual time (ns). */
+export function* now(): Program<number> {
+  const d = yield { kind: "now" };
+  if (d === undefined) throw new Error("now() resumed without the time");
+  return d.deliveredNs;
 }
 
 /** Non-blocking send of `bytes` modelled bytes carrying `data` to communicator rank `to`. */

@@ -45,6 +45,7 @@ export class Reference {
       }
       case Collective.Broadcast: return this.inputs[this.spec.root]!.slice();
       case Collective.MoeLayer: throw new Error("a moe-layer is checked against shared/moe's reference (coordinator/moe-collect.ts)");
+      case Collective.TrainingStep: throw new Error("a training step is checked by the training workload (coordinator/training-collect.ts)");
       default: {
         const never: never = this.spec.collective;
         throw new Error(`unknown collective ${String(never)}`);

@@ -9,7 +9,8 @@ export function busBwFactor(c: Collective, n: number): number {
     case Collective.AllToAll:
     case Collective.AllToAllV: return (n - 1) / n;
     case Collective.Broadcast:
-    case Collective.MoeLayer: return 1;
+    case Collective.MoeLayer:
+    case Collective.TrainingStep: return 1;
     default: {
       const never: never = c;
       throw new Error(`unknown collective ${String(never)}`);

@@ -49,6 +49,7 @@ const ALGORITHMS_OF: Readonly<Record<Collective, readonly Algorithm[]>> = {
   [Collective.AllToAllV]: [Algorithm.Direct],
   [Collective.Broadcast]: [Algorithm.Pipeline, Algorithm.Direct],
   [Collective.MoeLayer]: [Algorithm.Direct, Algorithm.Hierarchical],
+  [Collective.TrainingStep]: [Algorithm.Direct],
 };
 
 type Fields = Record<string, unknown>;

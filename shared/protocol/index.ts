@@ -1,6 +1,7 @@
 export * from "./messages.js";
 export * from "./rejections.js";
 export * from "./moe-shape.js";
+export * from "./training-spec.js";
 export { asMessage, MOE_LIMITS } from "./guard.js";
 export { senderFault } from "./authenticate.js";
 export { Channel, Subjects, SUBJECT_ROOT, actorToken, parseActorToken } from "./subjects.js";

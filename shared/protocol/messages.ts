@@ -1,5 +1,6 @@
 import type { WireError } from "../errors/index.js";
 import type { Gating, MoeShape } from "./moe-shape.js";
+import type { TrainingPart, TrainingSpec } from "./training-spec.js";
 import type { LinkId, NpuId, SimNs } from "../units/index.js";
 import type { RejectCounts } from "./rejections.js";
 
@@ -30,6 +31,8 @@ export const Collective = {
   Broadcast: "broadcast",
   /** One MoE layer: token dispatch to experts, expert compute, combine back (spec.moe says how). */
   MoeLayer: "moe-layer",
+  /** One training step of a model over the whole plan (spec.training says how). */
+  TrainingStep: "training-step",
 } as const;
 export type Collective = (typeof Collective)[keyof typeof Collective];
 
@@ -63,6 +66,8 @@ export interface OpSpec {
   readonly chunkBytes: number;
   /** moe-layer only: the layer (the group is the EP ranks, `shape.ep` of them). */
   readonly moe?: MoeLayerSpec;
+  /** training-step only: the step (the group is the dp × tp ranks). */
+  readonly training?: TrainingSpec;
 }
 
 /**
@@ -142,8 +147,8 @@ export interface OpStartMsg extends Header {
   readonly type: "op-start";
   readonly spec: OpSpec;
   readonly startNs: SimNs;
-  /** moe-layer: this rank's part of the layer's routing. */
-  readonly part?: MoeRankPart;
+  /** moe-layer: this rank's part of the layer's routing; training-step: its parameters. */
+  readonly part?: MoeRankPart | TrainingPart;
 }
 
 /** Coordinator → endpoint: drop all state of an operation (it will be retried under a new op id). */

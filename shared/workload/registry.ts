@@ -4,6 +4,7 @@ import {
   pipelineBroadcast, ringAllGatherOp, ringAllReduce, ringReduceScatterOp, type Program, type ProgramEnv,
 } from "../collectives/index.js";
 import { hierarchicalMoeProgram, moeLayerProgram } from "../moe/index.js";
+import { trainingStepProgram } from "./training/index.js";
 
 /**
  * The registry of every program an op can run, by (collective, algorithm). It lives with the
@@ -26,6 +27,7 @@ export const ALGORITHMS: Readonly<Record<Collective, Readonly<Partial<Record<Alg
   [Collective.AllToAllV]: { [Algorithm.Direct]: directAllToAllV },
   [Collective.Broadcast]: { [Algorithm.Pipeline]: pipelineBroadcast, [Algorithm.Direct]: directBroadcast },
   [Collective.MoeLayer]: { [Algorithm.Direct]: moeLayerProgram, [Algorithm.Hierarchical]: hierarchicalMoeProgram },
+  [Collective.TrainingStep]: { [Algorithm.Direct]: trainingStepProgram },
 };
 
 export function algorithmsOf(c: Collective): Algorithm[] {

@@ -1,0 +1,102 @@
+import { advance, fork, type Program } from "../../collectives/index.js";
+import { allGather, allReduce, reduceScatter, timed } from "./comm.js";
+import type { StepCtx } from "./context.js";
+import type { ShardBlock } from "./layout.js";
+
+/**
+ * One gradient bucket of one reduction group: the real gradients of the emulated layer it holds (or
+ * one zero for buckets of counted layers only), reduced across the group as `bytes` modelled bytes.
+ */
+export interface Bucket {
+  readonly group: readonly number[];
+  readonly me: number;
+  readonly vec: Float64Array;
+  readonly blocks: readonly ShardBlock[];
+  readonly bytes: number;
+  /** Bytes of the updated parameters gathered back (ZeRO-1). */
+  readonly paramBytes: number;
+  readonly tag: number;
+  readonly gatherTag: number;
+}
+
+const NO_BLOCKS: readonly ShardBlock[] = [];
+
+/** Copies the gradients of `blocks` out of the rank's gradient vector, in block order. */
+function gather(c: StepCtx, blocks: readonly ShardBlock[]): Float64Array {
+  const n = blocks.reduce((s, b) => s + (b.r1 - b.r0) * (b.c1 - b.c0), 0);
+  const out = new Float64Array(Math.max(1, n));
+  let at = 0;
+  for (const b of blocks) {
+    const len = (b.r1 - b.r0) * (b.c1 - b.c0);
+    out.set(c.grads.subarray(b.at, b.at + len), at);
+    at += len;
+  }
+  return out;
+}
+
+/**
+ * The buckets of `layers` layers of one kind: one for the weights every DP rank holds (reduced over
+ * the DP group) and, in MoE layers, one for the routed experts (over the expert-DP group). `real`: the
+ * emulated layer's gradients are in it.
+ */
+export function bucketsFor(c: StepCtx, layer: number, kind: "dense" | "moe", layers: number, real: boolean): Bucket[] {
+  const p = c.k.layerParams(kind), gb = c.t.gradBytes;
+  const mine = real ? c.blocks.filter((b) => b.full.layer === layer) : NO_BLOCKS;
+  const make = (group: readonly number[], blocks: readonly ShardBlock[], params: number): Bucket => ({
+    group, me: group.indexOf(c.place.rank), vec: real ? gather(c, blocks) : new Float64Array(1), blocks: real ? blocks : NO_BLOCKS,
+    bytes: gb * params * layers, paramBytes: 2 * params * layers, tag: c.tags.next(), gatherTag: c.tags.next(),
+  });
+  const out = [make(c.place.dpGroup, mine.filter((b) => !b.expert), p.dense)];
+  if (p.expert > 0) out.push(make(c.place.expertDpGroup, mine.filter((b) => b.expert), p.expert));
+  return out;
+}
+
+/** The embedding table and LM head (counted, no real weights in the tiny model): one bucket over DP. */
+export function embeddingBucket(c: StepCtx): Bucket {
+  const g = c.place.dpGroup;
+  return { group: g, me: g.indexOf(c.place.rank), vec: new Float64Array(1), blocks: NO_BLOCKS, bytes: c.t.gradBytes * c.k.embeddingParams, paramBytes: 2 * c.k.embeddingParams, tag: c.tags.next(), gatherTag: c.tags.next() };
+}
+
+/** A bucket's reduction on the DP stream: all-reduce (ZeRO-0) or reduce-scatter (ZeRO-1), its time counted as DP communication. */
+export function* reduceBucket(c: StepCtx, b: Bucket): Program<void> {
+  const r = yield* timed(c.t.zero === 1 ? reduceScatter(b.group, b.me, b.vec, b.bytes, b.tag) : allReduce(b.group, b.me, b.vec, b.bytes, b.tag));
+  c.times.dpNs += r.ns;
+}
+
+/** Sends a bucket to the DP stream (it starts when its gradients exist and the stream is free). */
+export function* startBucket(c: StepCtx, b: Bucket): Program<void> {
+  yield* fork("dp", reduceBucket(c, b));
+}
+
+/**
+ * The backward of `count` layers of one kind when only the first is emulated: the others take the
+ * emulated one's time (`ns`) each, and their gradients leave in buckets of `bucketLayers` layers
+ * (collected in `held`; without overlap they are reduced only after the backward).
+ */
+export function* countedBackward(c: StepCtx, layer: number, kind: "dense" | "moe", count: number, ns: number, sync: boolean, held: Bucket[]): Program<void> {
+  const per = c.t.bucketLayers;
+  let inBucket = 1, real = true;
+  const flush = function* (): Program<void> {
+    for (const b of sync ? bucketsFor(c, layer, kind, inBucket, real) : []) {
+      held.push(b);
+      if (c.t.overlap) yield* startBucket(c, b);
+    }
+    inBucket = 0;
+    real = false;
+  };
+  for (let i = 1; i < count; i++) {
+    if (inBucket === per) yield* flush();
+    yield* advance(ns);
+    inBucket++;
+  }
+  yield* flush();
+}
+
+/** ZeRO-1 after the update: each rank's updated chunk of every bucket goes to all (exposed on the main stream). */
+export function* gatherParams(c: StepCtx, buckets: readonly Bucket[]): Program<void> {
+  for (const b of buckets) {
+    const r = yield* timed(allGather(b.group, b.me, b.vec, b.paramBytes, b.gatherTag));
+    c.times.dpNs += r.ns;
+    c.times.dpExposedNs += r.ns;
+  }
+}

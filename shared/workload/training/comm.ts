@@ -1,0 +1,66 @@
+import { chunking, mod, now, recv, ringAllGather, ringReduceScatter, send, type Program } from "../../collectives/index.js";
+import { TAG_LIMIT } from "../../protocol/index.js";
+
+/** Tags per collective instance of a step: ring steps and EP phases stay far below it. */
+const TAG_SPAN = 1 << 20;
+
+/**
+ * Hands out disjoint tag ranges, one per collective instance, in program order: every rank runs the
+ * same sequence of instances, so the ranks of one instance agree on its range.
+ */
+export class Tags {
+  private n = 0;
+  next(): number {
+    const base = this.n++ * TAG_SPAN;
+    if (base + TAG_SPAN > TAG_LIMIT) throw new Error(`a training step uses more than ${TAG_LIMIT / TAG_SPAN} collectives`);
+    return base;
+  }
+}
+
+/** Ring all-reduce of `buf` (in place) among `members` (op ranks, ring order); `me` is my position. */
+export function* allReduce(members: readonly number[], me: number, buf: Float64Array, bytes: number, tagBase: number): Program<void> {
+  if (members.length < 2) return;
+  const c = chunking(buf.length, bytes, members.length);
+  yield* ringReduceScatter(members, me, buf, c, tagBase);
+  yield* ringAllGather(members, me, buf, c, tagBase + members.length);
+}
+
+/** Ring reduce-scatter of `buf` (in place): I end up owning reduced chunk `me`. */
+export function* reduceScatter(members: readonly number[], me: number, buf: Float64Array, bytes: number, tagBase: number): Program<void> {
+  if (members.length < 2) return;
+  yield* ringReduceScatter(members, me, buf, chunking(buf.length, bytes, members.length), tagBase);
+}
+
+/** Ring all-gather of `buf` (in place), each rank contributing its chunk `me`. */
+export function* allGather(members: readonly number[], me: number, buf: Float64Array, bytes: number, tagBase: number): Program<void> {
+  if (members.length < 2) return;
+  yield* ringAllGather(members, me, buf, chunking(buf.length, bytes, members.length), tagBase);
+}
+
+/**
+ * One all-to-all-v round inside an EP group: `out[i]` (records of `width` numbers) goes to group
+ * member i, modelled as copies × bytesPerCopy; one message to every peer even when empty (that is the
+ * count exchange real dispatchers run first). Peers are taken me+1, me+2, … (each round a
+ * permutation). Returns what each member sent me, by member; mine stays local.
+ */
+export function* exchange(group: readonly number[], me: number, out: readonly Float64Array[], width: number, bytesPerCopy: number, tagBase: number): Program<Float64Array[]> {
+  const n = group.length;
+  for (let j = 1; j < n; j++) {
+    const to = mod(me + j, n);
+    yield* send(group[to]!, tagBase, (out[to]!.length / width) * bytesPerCopy, out[to]!);
+  }
+  const got: Float64Array[] = new Array(n);
+  got[me] = out[me]!;
+  for (let j = 1; j < n; j++) {
+    const from = mod(me - j, n);
+    got[from] = (yield* recv(group[from]!, tagBase)).data;
+  }
+  return got;
+}
+
+/** Runs `p` and returns how long it took on this stream's clock, beside its result. */
+export function* timed<T>(p: Program<T>): Program<{ value: T; ns: number }> {
+  const t0 = yield* now();
+  const value = yield* p;
+  return { value, ns: (yield* now()) - t0 };
+}

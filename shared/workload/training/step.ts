@@ -1,0 +1,124 @@
+import { advance, chunking, fork, join, tally, type Program, type ProgramEnv } from "../../collectives/index.js";
+import { BACKWARD_FACTOR } from "../../compute/index.js";
+import type { TrainingLayerKind } from "../../protocol/index.js";
+import { embeddingBucket, gatherParams, reduceBucket, countedBackward, type Bucket } from "./buckets.js";
+import { timed } from "./comm.js";
+import { kernels, repeatInto, snapshot, stepCtx, type StepCtx } from "./context.js";
+import { sampleTokens } from "./data.js";
+import { attentionBackward, attentionForward, denseBackward, denseForward, type DenseCache, type Tokens } from "./dense-layers.js";
+import { placeRank } from "./groups.js";
+import { shardBlocks } from "./layout.js";
+import { moeBackward, moeForward, type MoeCache } from "./moe-layers.js";
+
+/** The order of what op-done `tally` reports (ns × TIME_UNITS each, then tokens of the loss). */
+export const StepTally = { Compute: 0, Tp: 1, Ep: 2, Dp: 3, DpExposed: 4 } as const;
+/** Tallies are integers: times go as 1/1024 ns, the grid virtual time lives on. */
+export const TIME_UNITS = 1024;
+
+interface LayerCache { readonly xIn: Tokens; readonly afterAttn: Tokens; readonly ffn: DenseCache | MoeCache }
+
+function* layerForward(c: StepCtx, l: number, kind: TrainingLayerKind, x: Tokens): Program<{ y: Tokens; cache: LayerCache }> {
+  const afterAttn = yield* attentionForward(c, l, x);
+  const r = kind.kind === "dense" ? yield* denseForward(c, l, afterAttn) : yield* moeForward(c, l, afterAttn);
+  return { y: r.y, cache: { xIn: x, afterAttn, ffn: r.cache } };
+}
+
+function* layerBackward(c: StepCtx, l: number, kind: TrainingLayerKind, cache: LayerCache, g: Tokens): Program<Tokens> {
+  const gAttn = kind.kind === "dense" ? yield* denseBackward(c, l, cache.ffn as DenseCache, g) : yield* moeBackward(c, l, cache.ffn as MoeCache, g);
+  return yield* attentionBackward(c, l, cache.xIn, gAttn);
+}
+
+/**
+ * One micro-step: forward through the emulated layers (each counted `count` times: the others take
+ * its time), the loss and its gradient ∂L/∂x = (x − y*) / tokens of the step, then backward in
+ * reverse. In the last micro-step the gradient buckets leave as their layers finish.
+ */
+function* microStep(c: StepCtx, u: number, last: boolean, held: Bucket[]): Program<number> {
+  const t = c.t, N = t.dp * t.microSteps * c.tokens;
+  const data = sampleTokens(t, t.step, u, c.place.dpRank);
+  let x: Tokens = data.x;
+  const caches: LayerCache[] = [];
+  for (let l = 0; l < t.layers.length; l++) {
+    const before = snapshot(c.times);
+    const r = yield* timed(layerForward(c, l, t.layers[l]!, x));
+    repeatInto(c.times, before, c.times, t.layers[l]!.count - 1);
+    yield* advance((t.layers[l]!.count - 1) * r.ns);
+    x = r.value.y;
+    caches.push(r.value.cache);
+  }
+  yield* kernels(c, c.k.lmHead());
+  let loss = 0;
+  let g: Tokens = x.map((v, i) => v.map((xv, j) => {
+    const d = xv - data.target[i]![j]!;
+    loss += 0.5 * d * d;
+    return d / N;
+  }));
+  yield* kernels(c, c.k.lmHead(), BACKWARD_FACTOR);
+  for (let l = t.layers.length - 1; l >= 0; l--) {
+    const kind = t.layers[l]!;
+    const before = snapshot(c.times);
+    const r = yield* timed(layerBackward(c, l, kind, caches[l]!, g));
+    g = r.value;
+    const after = snapshot(c.times);
+    yield* countedBackward(c, l, kind.kind, kind.count, r.ns, last, held);
+    repeatInto(c.times, before, after, kind.count - 1);
+  }
+  return loss;
+}
+
+/** SGD on what this rank owns of a bucket; with ZeRO-1 only its chunk, then the chunks are gathered. */
+function update(c: StepCtx, b: Bucket): void {
+  if (b.blocks.length === 0) return;
+  const lr = c.t.numerics.lr;
+  const n = b.group.length;
+  const ch = chunking(b.vec.length, b.bytes, n);
+  const [lo, hi] = c.t.zero === 1 && n > 1 ? [ch.offsets[b.me]!, ch.offsets[b.me + 1]!] : [0, b.vec.length];
+  let at = 0;
+  for (const blk of b.blocks) {
+    const len = (blk.r1 - blk.r0) * (blk.c1 - blk.c0);
+    for (let i = 0; i < len; i++, at++) {
+      if (at >= lo && at < hi) b.vec[at] = c.params[blk.at + i]! - lr * b.vec[at]!;
+    }
+  }
+}
+
+/** After the gather: every element of the bucket holds updated parameters. */
+function writeBack(c: StepCtx, b: Bucket): void {
+  let at = 0;
+  for (const blk of b.blocks) {
+    const len = (blk.r1 - blk.r0) * (blk.c1 - blk.c0);
+    c.params.set(b.vec.subarray(at, at + len), blk.at);
+    at += len;
+  }
+}
+
+/**
+ * A rank's training step (docs/training.md): micro-steps of forward and backward on its shard with
+ * real tiny-width numbers, gradient buckets reduced over DP (overlapping the backward on a stream of
+ * their own when `overlap`), the optimizer step, and with ZeRO-1 the gather of updated parameters.
+ * Returns the rank's parameters, then its loss sum.
+ */
+export function* trainingStepProgram(env: ProgramEnv): Program {
+  const t = env.spec.training;
+  if (!t || !env.trainingPart) throw new Error(`rank ${env.rank}: a training step without its spec and parameters`);
+  const place = placeRank(t, env.rank);
+  const c = stepCtx(t, place, shardBlocks(t, place), env.trainingPart.params.slice());
+  const buckets: Bucket[] = [];
+  let loss = 0;
+  for (let u = 0; u < t.microSteps; u++) loss += yield* microStep(c, u, u === t.microSteps - 1, buckets);
+  const embed = embeddingBucket(c);
+  buckets.push(embed);
+  for (const b of t.overlap ? [embed] : buckets) yield* fork("dp", reduceBucket(c, b));
+  const w = yield* timed(join("dp"));
+  c.times.dpExposedNs += w.ns;
+  yield* kernels(c, [c.k.optimizer()]);
+  for (const b of buckets) update(c, b);
+  if (t.zero === 1) yield* gatherParams(c, buckets);
+  for (const b of buckets) writeBack(c, b);
+  const s = c.times;
+  yield* tally([s.computeNs, s.tpNs, s.epNs, s.dpNs, s.dpExposedNs].map((ns) => Math.round(ns * TIME_UNITS)));
+  const out = new Float64Array(c.params.length + 1);
+  out.set(c.params);
+  out[c.params.length] = place.tpRank === 0 ? loss : 0;
+  return out;
+}

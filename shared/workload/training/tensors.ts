@@ -1,0 +1,56 @@
+import { BlockKind, type ShardBlock } from "./layout.js";
+
+/** A rank's piece of a parameter block (or of its gradient): rows × cols, row-major, inside a shard vector. */
+export interface Mat {
+  readonly data: Float64Array;
+  readonly rows: number;
+  readonly cols: number;
+  /** Where the piece starts in the full block: row r0, column c0. */
+  readonly r0: number;
+  readonly c0: number;
+}
+
+/** Finds the rank's piece of block (layer, kind, index) in `vec` (its parameters or its gradients). */
+export function matOf(blocks: readonly ShardBlock[], vec: Float64Array, layer: number, kind: BlockKind, index = 0): Mat {
+  const b = blocks.find((x) => x.full.layer === layer && x.full.kind === kind && x.full.index === index);
+  if (!b) throw new Error(`this rank holds no block ${kind}/${index} of layer ${layer}`);
+  const rows = b.r1 - b.r0, cols = b.c1 - b.c0;
+  return { data: vec.subarray(b.at, b.at + rows * cols), rows, cols, r0: b.r0, c0: b.c0 };
+}
+
+/** y = M·x[c0 … c0+cols) (x is the full input vector). */
+export function mv(m: Mat, x: Float64Array): Float64Array {
+  const y = new Float64Array(m.rows);
+  for (let i = 0; i < m.rows; i++) {
+    let s = 0;
+    for (let j = 0; j < m.cols; j++) s += m.data[i * m.cols + j]! * x[m.c0 + j]!;
+    y[i] = s;
+  }
+  return y;
+}
+
+/** Mᵀ·g, into the full-width vector `out` at columns c0 …, added to what is there. */
+export function mtvAdd(m: Mat, g: Float64Array, out: Float64Array): void {
+  for (let j = 0; j < m.cols; j++) {
+    let s = 0;
+    for (let i = 0; i < m.rows; i++) s += m.data[i * m.cols + j]! * g[i]!;
+    out[m.c0 + j] = out[m.c0 + j]! + s;
+  }
+}
+
+/** dM += g ⊗ x[c0 …] (the gradient of y = M·x for output gradient g). */
+export function outerAdd(dm: Mat, g: Float64Array, x: Float64Array): void {
+  for (let i = 0; i < dm.rows; i++) {
+    const gi = g[i]!;
+    for (let j = 0; j < dm.cols; j++) dm.data[i * dm.cols + j] = dm.data[i * dm.cols + j]! + gi * x[dm.c0 + j]!;
+  }
+}
+
+export const relu = (a: Float64Array): Float64Array => a.map((v) => (v > 0 ? v : 0));
+
+/** g ⊙ relu′(a). */
+export const reluGrad = (g: Float64Array, a: Float64Array): Float64Array => g.map((v, i) => (a[i]! > 0 ? v : 0));
+
+export function addInto(into: Float64Array, x: Float64Array, scale = 1): void {
+  for (let i = 0; i < into.length; i++) into[i] = into[i]! + scale * x[i]!;
+}

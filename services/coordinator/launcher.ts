@@ -1,18 +1,39 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Logger } from "../../shared/runtime/index.js";
 
 /** Wall time a host gets to exit after SIGTERM before it is killed. */
 export const HOST_STOP_GRACE_MS = 3_000;
 
-/** The compiled host entry, whether we run from dist/ or from sources (tests). */
+// Where the actor host's entry may be, relative to this module, which is in the CLI bundle
+// (dist/bundle/cli.mjs), in dist/services/coordinator/, or in the sources (tests).
+/** The bundle: one file, so a host starts in tens of ms instead of loading hundreds of modules. */
+const HOST_BUNDLES = ["./host.mjs", "../../bundle/host.mjs", "../../dist/bundle/host.mjs"] as const;
+/** What tsc compiled: dist/services/host/main.js. */
+const HOST_COMPILED = ["../services/host/main.js", "../host/main.js", "../../dist/services/host/main.js"] as const;
+
+/** The host entry to spawn: the bundle when it is built and fresh, else the compiled files. */
 export function hostMainPath(): string {
-  const here = fileURLToPath(new URL("../host/main.js", import.meta.url));
-  if (existsSync(here)) return here;
-  const built = fileURLToPath(new URL("../../dist/services/host/main.js", import.meta.url));
-  if (existsSync(built)) return built;
-  throw new Error(`actor host not built (looked for ${here} and ${built}): run npm run build`);
+  const resolve = (rel: string) => fileURLToPath(new URL(rel, import.meta.url));
+  const bundle = HOST_BUNDLES.map(resolve).find((p) => existsSync(p));
+  if (bundle && bundleIsFresh(bundle)) return bundle;
+  const compiled = HOST_COMPILED.map(resolve);
+  const found = compiled.find((p) => existsSync(p));
+  if (!found) throw new Error(`actor host not built (looked for ${[bundle, ...compiled].filter(Boolean).join(", ")}): run bash scripts/setup.sh`);
+  return found;
+}
+
+/**
+ * A bundle older than the last tsc build would run stale code (`npx tsc` alone does not rebundle;
+ * scripts/setup.sh does both, bundling last): it is used only when no older than dist/.tsbuildinfo
+ * (incremental builds) and dist/services/host/main.js (full builds).
+ */
+function bundleIsFresh(bundle: string): boolean {
+  const dist = dirname(dirname(bundle));
+  const bundledMs = statSync(bundle).mtimeMs;
+  return [join(dist, ".tsbuildinfo"), join(dist, "services/host/main.js")].every((p) => !existsSync(p) || statSync(p).mtimeMs <= bundledMs);
 }
 
 /** A spawned host process and how it ended. */
@@ -59,10 +80,14 @@ export class Launcher implements AsyncDisposable {
   async stop(): Promise<void> {
     const live = this.hosts.filter((h) => h.exit === undefined && h.child.pid !== undefined);
     for (const h of live) h.child.kill("SIGTERM");
-    const deadline = Date.now() + HOST_STOP_GRACE_MS;
-    while (live.some((h) => h.exit === undefined) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+    // Resolves on the last exit, not on a polling tick: the end of every run waits on it.
+    const exited = Promise.all(live.map((h) => (h.exit ? undefined : new Promise((r) => h.child.once("exit", r)))));
+    let timer: NodeJS.Timeout | undefined;
+    const graceOver = new Promise((r) => { timer = setTimeout(r, HOST_STOP_GRACE_MS); });
+    await Promise.race([exited, graceOver]);
+    clearTimeout(timer);
     for (const h of live) if (h.exit === undefined) h.child.kill("SIGKILL");
-    await Promise.all(live.map((h) => (h.exit ? undefined : new Promise((r) => h.child.once("exit", r)))));
+    await exited;
   }
 
   async [Symbol.asyncDispose](): Promise<void> { await this.stop(); }

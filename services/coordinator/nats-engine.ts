@@ -26,6 +26,8 @@ import { describeStall } from "./stall.js";
 export const WATCHDOG_TICK_MS = 100;
 /** How long the coordinator waits for status replies when it diagnoses a stall. */
 export const STATUS_WAIT_MS = 1_000;
+/** How often start-up looks whether every actor has registered: short, the whole run waits on it. */
+export const START_POLL_MS = 10;
 
 interface CurrentOp {
   readonly spec: OpSpec;
@@ -140,7 +142,7 @@ export class NatsEngine implements Engine {
       if (crashed.length) throw new RunError(`actor host exited during start (pid ${crashed[0]!.child.pid}, code ${crashed[0]!.exit?.code}); actors ${crashed[0]!.actors.join(",")}`);
       if (Date.now() > deadline) throw new RunError(`${missing.length} actors did not register within ${dep.startTimeoutMs} ms (first: ${this.names(missing.slice(0, 5))})`);
       if (signal?.aborted) throw signal.reason;
-      await sleep(50);
+      await sleep(START_POLL_MS);
     }
     this.log.info({ actors: all.length, processes: groups.length, run: this.subjects.run }, "all actors registered");
   }

@@ -1,4 +1,4 @@
-import { defaultEp, DTYPE_BYTES, TARGET_REAL_ELEMENTS, type CollectiveWorkload, type MoeWorkload, type Scenario } from "../../shared/config/index.js";
+import { defaultEp, DTYPE_BYTES, TARGET_REAL_ELEMENTS, type CollectiveWorkload, type MoeWorkload, type Scenario, type TrainingWorkload } from "../../shared/config/index.js";
 import { ScenarioError } from "../../shared/errors/index.js";
 import { chooseExperts, placeExperts, rankNodeOf, type MoeShape, type ReplicaSpec } from "../../shared/moe/index.js";
 import { Algorithm, Collective, type OpSpec } from "../../shared/protocol/index.js";
@@ -16,13 +16,28 @@ const opSeed = (s: Scenario, i: number): number => s.seed * 1_000_003 + i;
  * a collective (the first `ranks` endpoints form the communicator), one per MoE layer (the first `ep`).
  */
 export function planOps(s: Scenario, t: Topology, firstOp = 1): OpSpec[] {
-  const out: OpSpec[] = [];
+  return planWork(s, t, firstOp).flatMap((x) => ("spec" in x ? [x.spec] : []));
+}
+
+/** One item of a run: a planned op, or a training workload (its steps are planned as they run, from the last step's parameters). */
+export type Work = { readonly spec: OpSpec } | { readonly training: TrainingWorkload; readonly at: string };
+
+/**
+ * The run's work in order. Op ids and seeds of planned ops do not depend on training workloads
+ * between them (a training workload takes its op ids when it runs).
+ */
+export function planWork(s: Scenario, t: Topology, firstOp = 1): Work[] {
+  const out: Work[] = [];
+  let ops = 0;
   s.workloads.forEach((w, wi) => {
     const at = s.workloads.length > 1 ? `workload[${wi}]` : "workload";
-    const next = (i: number) => ({ op: firstOp + out.length + i, seed: opSeed(s, out.length + i) });
+    if (w.kind === "training") { out.push({ training: w, at }); return; }
+    const next = (i: number) => ({ op: firstOp + ops + i, seed: opSeed(s, ops + i) });
     // An MoE layer's routing depends on its parameters and the scenario seed only, not on its place in
     // the list: a row of `sweep moe` is the same layer as a run of that EP degree alone.
-    out.push(...(w.kind === "collective" ? collectiveOps(w, t, at, next) : [moeOp(w, t, { op: next(0).op, seed: s.seed })]));
+    const specs = w.kind === "collective" ? collectiveOps(w, t, at, next) : [moeOp(w, t, { op: next(0).op, seed: s.seed })];
+    ops += specs.length;
+    out.push(...specs.map((spec) => ({ spec })));
   });
   return out;
 }

@@ -5,6 +5,7 @@ import { addRejectCounts, COORDINATOR, emptyRejectCounts, totalRejected, type Re
 import { describeTopology, type TopologySummary } from "../../shared/topology/index.js";
 import type { ResultRow } from "./collect.js";
 import type { MoeRow } from "./moe-collect.js";
+import type { TrainingReport, TrainingStepRow } from "./training-run.js";
 
 export const REPORT_SCHEMA_VERSION = 3;
 
@@ -42,6 +43,9 @@ export interface Report {
   readonly results: readonly ResultRow[];
   /** One entry per MoE layer. */
   readonly moe: readonly MoeRow[];
+  /** A training workload: the model, plan and totals (docs/training.md §3), and one row per step. */
+  readonly training?: Omit<TrainingReport, "steps">;
+  readonly steps?: readonly TrainingStepRow[];
   readonly processes: number;
   /** Messages the fabric and the coordinator refused during the run (replays, forgeries, floods…): none in a clean run. */
   readonly rejected: RejectedSummary;
@@ -49,15 +53,16 @@ export interface Report {
 }
 
 export interface Rows {
-  readonly results: readonly ResultRow[];
-  readonly moe: readonly MoeRow[];
+  readonly results: ResultRow[];
+  readonly moe: MoeRow[];
+  training: TrainingReport | undefined;
 }
 
 export function buildReport(loaded: Loaded, engine: string, processes: number, rows: Rows, rejected: RejectedSummary, wallMs: number, stall?: string): Report {
   return {
     schemaVersion: REPORT_SCHEMA_VERSION,
     tool: "supernode",
-    status: stall ? "stalled" : [...rows.results, ...rows.moe].every((r) => r.verified) ? "ok" : "failed",
+    status: stall ? "stalled" : [...rows.results, ...rows.moe].every((r) => r.verified) && (rows.training?.totals.verified ?? true) ? "ok" : "failed",
     ...(stall ? { stall } : {}),
     engine,
     scenarioHash: loaded.hash,
@@ -65,10 +70,16 @@ export function buildReport(loaded: Loaded, engine: string, processes: number, r
     topology: describeTopology(loaded.topology),
     results: rows.results,
     moe: rows.moe,
+    ...(rows.training ? { training: withoutSteps(rows.training), steps: rows.training.steps } : {}),
     processes,
     rejected,
     wallMs: Math.round(wallMs * 10) / 10,
   };
+}
+
+function withoutSteps(t: TrainingReport): Omit<TrainingReport, "steps"> {
+  const { steps: _s, ...rest } = t;
+  return rest;
 }
 
 /** Writes DIR/report.json; returns its path. */

@@ -4,13 +4,14 @@ import type { Engine, RankParts } from "../../shared/runtime/index.js";
 import { simNs } from "../../shared/units/index.js";
 import { hierRoutes, layerOf, NodeMap, rankPart } from "../../shared/moe/index.js";
 import { Algorithm, Collective, type OpSpec } from "../../shared/protocol/index.js";
-import { summarize, type CheckedRow, type ResultRow } from "./collect.js";
-import { summarizeMoe, type MoeRow } from "./moe-collect.js";
-import { planOps } from "./plan.js";
-import { buildReport, summarizeRejections, type Report } from "./report.js";
+import { summarize, type CheckedRow } from "./collect.js";
+import { summarizeMoe } from "./moe-collect.js";
+import { planWork } from "./plan.js";
+import { runTraining } from "./training-run.js";
+import { FIRST_EPOCH } from "./epoch.js";
+import { buildReport, summarizeRejections, type Report, type Rows } from "./report.js";
 
-/** The epoch of a fresh run; recovery (chaos issue) will bump it. */
-export const FIRST_EPOCH = 1;
+export { FIRST_EPOCH };
 
 /**
  * moe-layer: the layer is planned once, here; each EP rank gets its part with its op-start, and the
@@ -37,22 +38,31 @@ function append<T>(list: T[], item: T): T {
  */
 export async function runScenario(loaded: Loaded, engine: Engine, signal?: AbortSignal): Promise<Report> {
   const t0 = performance.now();
-  const rows: ResultRow[] = [];
-  const moeRows: MoeRow[] = [];
+  const rows: Rows = { results: [], moe: [], training: undefined };
+  const report = (stall?: string) => buildReport(loaded, engine.name, engine.processes, rows, rejectedOf(engine, loaded), performance.now() - t0, stall);
   let startNs = engine.cursor.clockNs;
-  for (const spec of planOps(loaded.scenario, loaded.topology, engine.cursor.nextOp)) {
+  for (const work of planWork(loaded.scenario, loaded.topology, engine.cursor.nextOp)) {
     signal?.throwIfAborted(); // a stop request ends a sweep between ops, not only inside a slow one
+    if ("training" in work) {
+      const r = await runTraining(work.training, loaded.topology, engine, loaded.scenario.seed, startNs, signal);
+      rows.training = r.report;
+      startNs = engine.cursor.clockNs = r.endNs;
+      if (r.stalled) return report(r.stalled);
+      continue;
+    }
+    // Ops are planned ahead; a training workload before this one took op ids as it ran.
+    const spec = { ...work.spec, op: Math.max(work.spec.op, engine.cursor.nextOp) };
     engine.cursor.nextOp = spec.op + 1;
     const w0 = performance.now();
     const { wire, parts } = moeWire(spec);
     const out = await engine.runOp(wire, simNs(startNs), FIRST_EPOCH, signal, parts);
     const wall = performance.now() - w0;
     const row: CheckedRow = spec.collective === Collective.MoeLayer
-      ? append(moeRows, summarizeMoe(spec, out, loaded.topology, startNs, wall))
-      : append(rows, summarize(spec, out, loaded.topology, startNs, wall));
+      ? append(rows.moe, summarizeMoe(spec, out, loaded.topology, startNs, wall))
+      : append(rows.results, summarize(spec, out, loaded.topology, startNs, wall));
     startNs = row.endNs;
     engine.cursor.clockNs = startNs;
-    if (out.stalled) return buildReport(loaded, engine.name, engine.processes, { results: rows, moe: moeRows }, rejectedOf(engine, loaded), performance.now() - t0, out.stalled);
+    if (out.stalled) return report(out.stalled);
   }
-  return buildReport(loaded, engine.name, engine.processes, { results: rows, moe: moeRows }, rejectedOf(engine, loaded), performance.now() - t0);
+  return report();
 }

@@ -2,6 +2,7 @@ import { REJECT_REASONS } from "../../shared/protocol/index.js";
 import { formatSize } from "../../shared/units/index.js";
 import type { ResultRow } from "./collect.js";
 import { formatMoeTable } from "./moe-table.js";
+import { formatTrainingTable } from "./training-table.js";
 import type { Report } from "./report.js";
 
 const COLUMNS = [
@@ -28,6 +29,7 @@ export function formatTable(rep: Report): string {
   const rows = rep.results.length === 0 ? [] : ["# " + COLUMNS.map(([name, w]) => name.padStart(w)).join(" "),
     ...rep.results.map((r) => "  " + cells(r).map((c, i) => c.padStart(COLUMNS[i]![1])).join(" "))];
   rows.push(...formatMoeTable(rep.moe));
+  rows.push(...formatTrainingTable(rep));
   const failures = [
     ...rep.results.filter((r) => !r.verified && r.verifyError !== rep.stall).map((r) => `# FAILED ${r.collective} ${formatSize(r.sizeBytes)}: ${r.verifyError}`),
     ...rep.moe.filter((r) => !r.verified && r.verifyError !== rep.stall).map((r) => `# FAILED moe-layer ep ${r.ep}: ${r.verifyError}`),

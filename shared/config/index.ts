@@ -4,3 +4,4 @@ export { scenarioSchema, type RawScenario } from "./schema.js";
 export { HW_KEYS } from "./hardware-keys.js";
 export { MOE_DEFAULTS, type MoeWorkload, type ReplicaChoice } from "./moe-resolve.js";
 export { defaultEp, MESSAGE_BUDGET_BYTES } from "./check.js";
+export { TRAINING_DEFAULTS, type TrainingWorkload } from "./training-resolve.js";

@@ -5,6 +5,7 @@ import { canonicalJson } from "../codec/index.js";
 import { ScenarioError } from "../errors/index.js";
 import { buildTopology, type Topology } from "../topology/index.js";
 import { checkCollective, checkMoe } from "./check.js";
+import { checkTraining } from "./training-check.js";
 import { resolveScenario, type Scenario } from "./resolve.js";
 import { scenarioListSchema, scenarioSchema } from "./schema.js";
 
@@ -178,6 +179,7 @@ export function loadScenario(opts: LoadOptions): Loaded {
   const many = scenario.workloads.length > 1;
   const workloads = scenario.workloads.map((w, i) => {
     const at = many ? `workload[${i}]` : "workload";
+    if (w.kind === "training") return checkTraining(w, at, topology);
     return w.kind === "collective" ? checkCollective(w, at, topology) : checkMoe(w, at, topology, opts.file);
   });
   const resolvedScenario: Scenario = { ...scenario, workloads };

@@ -8,6 +8,7 @@ import {
 import { parseSize } from "../units/index.js";
 import { checkHardwareValue, HW_KEYS } from "./hardware-keys.js";
 import { resolveMoeWorkload, type MoeWorkload } from "./moe-resolve.js";
+import { resolveTrainingWorkload, type TrainingWorkload } from "./training-resolve.js";
 import type { RawScenario } from "./schema.js";
 import { DEFAULT_LIMITS, type ActorLimits } from "../runtime/index.js";
 
@@ -29,7 +30,7 @@ export interface CollectiveWorkload {
   readonly realElementsPerChunk: number | undefined;
 }
 
-export type Workload = CollectiveWorkload | MoeWorkload;
+export type Workload = CollectiveWorkload | MoeWorkload | TrainingWorkload;
 
 /** Which actor runs where, and the wall-time guards of the NATS engine (never part of the model). */
 export interface Deployment {
@@ -131,6 +132,7 @@ function resolveTopology(raw: RawScenario["topology"]): TopologySpec {
 
 function resolveWorkload(w: RawWorkload, at: string): Workload {
   if (w.kind === "moe-layer") return resolveMoeWorkload(w, at);
+  if (w.kind === "training") return resolveTrainingWorkload(w, at);
   const algos = algorithmsOf(w.collective);
   const algorithm = w.algorithm ?? algos[0]!;
   if (!algos.includes(algorithm)) {

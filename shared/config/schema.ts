@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { Algorithm, Collective } from "../protocol/index.js";
 import { moeWorkloadSchema } from "./moe-schema.js";
+import { trainingWorkloadSchema } from "./training-schema.js";
 
 const sizeLike = z.union([z.string(), z.number()]);
 const nonneg = z.number().finite().nonnegative();
@@ -21,7 +22,7 @@ const customLink = z.object({
   duplex: z.boolean().optional(),
 }).strict();
 
-const COLLECTIVES = Object.values(Collective).filter((c) => c !== Collective.MoeLayer) as [Collective, ...Collective[]];
+const COLLECTIVES = Object.values(Collective).filter((c) => c !== Collective.MoeLayer && c !== Collective.TrainingStep) as [Collective, ...Collective[]];
 
 const collectiveWorkload = z.object({
   kind: z.literal("collective"),
@@ -39,7 +40,7 @@ const collectiveWorkload = z.object({
 }).strict();
 
 /** One workload; `workload:` in a scenario is one of these or a list of them, run one after another. */
-const workload = z.discriminatedUnion("kind", [collectiveWorkload, moeWorkloadSchema]);
+const workload = z.discriminatedUnion("kind", [collectiveWorkload, moeWorkloadSchema, trainingWorkloadSchema]);
 
 /**
  * The raw scenario file. Hardware overrides are any keys of HW_KEYS under `topology` (checked

@@ -1,6 +1,8 @@
 import { ProtocolError } from "../errors/index.js";
 import { Algorithm, Collective, MESSAGE_TYPES, PROTOCOL_VERSION, TAG_LIMIT, type Message } from "./messages.js";
 import { REJECT_REASONS } from "./rejections.js";
+import { array, float64s, int, map, oneOf, real, reject, text, time, type Fields } from "./guard-fields.js";
+import { checkTrainingSpec, checkTrainingPart } from "./guard-training.js";
 
 // Bounds on what a peer may ask of an actor: generous for a real run, and low enough that a message
 // within them cannot make an actor allocate or loop without bound.
@@ -51,58 +53,6 @@ const ALGORITHMS_OF: Readonly<Record<Collective, readonly Algorithm[]>> = {
   [Collective.MoeLayer]: [Algorithm.Direct, Algorithm.Hierarchical],
   [Collective.TrainingStep]: [Algorithm.Direct],
 };
-
-type Fields = Record<string, unknown>;
-
-/** A short description of a rejected value: never the value itself, which may be large. */
-function describe(x: unknown): string {
-  if (typeof x === "number" || typeof x === "boolean") return String(x);
-  if (x === null) return "null";
-  if (Array.isArray(x)) return `array(${x.length})`;
-  // The tag, not `constructor.name`: a decoded map may carry a key named "constructor".
-  return typeof x === "object" ? Object.prototype.toString.call(x).slice(8, -1) : typeof x;
-}
-
-function reject(field: string, want: string, got: unknown): never {
-  throw new ProtocolError(`${field}: expected ${want}, got ${describe(got)}`);
-}
-
-function map(x: unknown, field: string): Fields {
-  const proto = typeof x === "object" && x !== null ? Object.getPrototypeOf(x) : undefined;
-  if (proto !== Object.prototype && proto !== null) reject(field, "a map", x);
-  return x as Fields;
-}
-
-function int(x: unknown, field: string, min = 0, max = Number.MAX_SAFE_INTEGER): number {
-  if (typeof x !== "number" || !Number.isInteger(x) || x < min || x > max) reject(field, `an integer in [${min}, ${max}]`, x);
-  return x;
-}
-
-/** A virtual time: finite, and not before the start of the run unless `min` says otherwise. */
-function time(x: unknown, field: string, min = 0): number {
-  if (typeof x !== "number" || !Number.isFinite(x) || x < min) reject(field, min === -Infinity ? "a finite time" : `a finite time ≥ ${min}`, x);
-  return x;
-}
-
-function oneOf<T>(x: unknown, values: readonly T[], field: string): T {
-  if (!values.includes(x as T)) reject(field, `one of ${values.join("|")}`, x);
-  return x as T;
-}
-
-function array(x: unknown, field: string, minLength: number, maxLength: number): readonly unknown[] {
-  if (!Array.isArray(x) || x.length < minLength || x.length > maxLength) reject(field, `an array of ${minLength}..${maxLength} entries`, x);
-  return x;
-}
-
-function text(x: unknown, field: string, maxLength: number): string {
-  if (typeof x !== "string" || x.length > maxLength) reject(field, `a string of ≤ ${maxLength} chars`, x);
-  return x;
-}
-
-function float64s(x: unknown, field: string, maxLength = Number.MAX_SAFE_INTEGER): Float64Array {
-  if (!(x instanceof Float64Array) || x.length > maxLength) reject(field, `a Float64Array of ≤ ${maxLength} elements`, x);
-  return x;
-}
 
 function checkHeader(m: Fields): void {
   int(m.from, "header.from", -1);
@@ -171,12 +121,8 @@ function checkSpec(x: unknown): void {
   int(s.chunkBytes, f("chunkBytes"), 1);
   if (collective === Collective.MoeLayer) checkMoe(s.moe, ranks, s.algorithm);
   else if (s.moe !== undefined) reject(f("moe"), `nothing for a ${collective}`, s.moe);
-}
-
-/** A finite number in (min, max]. */
-function real(x: unknown, field: string, min: number, max: number): number {
-  if (typeof x !== "number" || !Number.isFinite(x) || x <= min || x > max) reject(field, `a number in (${min}, ${max}]`, x);
-  return x;
+  if (collective === Collective.TrainingStep) checkTrainingSpec(s.training, ranks);
+  else if (s.training !== undefined) reject(f("training"), `nothing for a ${collective}`, s.training);
 }
 
 /**
@@ -254,6 +200,7 @@ function checkOpStart(m: Fields): void {
   checkSpec(m.spec);
   const spec = m.spec as Fields;
   if (spec.collective === Collective.MoeLayer) checkMoePart(m.part, spec);
+  else if (spec.collective === Collective.TrainingStep) checkTrainingPart(m.part);
   else if (m.part !== undefined) reject("op-start.part", `nothing for a ${String(spec.collective)}`, m.part);
   time(m.startNs, "op-start.startNs");
 }

@@ -1,4 +1,4 @@
-import type { MoeRankPart, OpDoneMsg, OpSpec, RejectCounts } from "../protocol/index.js";
+import type { MoeRankPart, OpDoneMsg, OpSpec, RejectCounts, TrainingPart } from "../protocol/index.js";
 import type { SimNs } from "../units/index.js";
 
 /** What an engine reports for one operation. */
@@ -20,7 +20,7 @@ export interface OpOutcome {
  * the NATS engine (`nats`). Neither changes what the actor logic does.
  */
 /** Per-rank op-start data, by communicator rank. */
-export type RankParts = (rank: number) => MoeRankPart | undefined;
+export type RankParts = (rank: number) => MoeRankPart | TrainingPart | undefined;
 
 /** Where an engine's actors are in op ids and virtual time: runs on one engine continue from here. */
 export interface EngineCursor {

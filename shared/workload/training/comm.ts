@@ -58,6 +58,20 @@ export function* exchange(group: readonly number[], me: number, out: readonly Fl
   return got;
 }
 
+/**
+ * A dissemination barrier (⌈log2 n⌉ rounds of empty messages): every member leaves after the last one
+ * arrived, plus the rounds' latency. Used before an emulated layer that stands for several, so that
+ * the time it is measured at does not include waiting for a peer that started later.
+ */
+export function* barrier(group: readonly number[], me: number, tagBase: number): Program<void> {
+  const n = group.length;
+  for (let k = 0, d = 1; d < n; k++, d *= 2) {
+    yield* send(group[mod(me + d, n)]!, tagBase + k, 0, EMPTY);
+    yield* recv(group[mod(me - d, n)]!, tagBase + k);
+  }
+}
+const EMPTY = new Float64Array(0);
+
 /** Runs `p` and returns how long it took on this stream's clock, beside its result. */
 export function* timed<T>(p: Program<T>): Program<{ value: T; ns: number }> {
   const t0 = yield* now();

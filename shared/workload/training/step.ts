@@ -2,7 +2,7 @@ import { advance, chunking, fork, join, tally, type Program, type ProgramEnv } f
 import { BACKWARD_FACTOR } from "../../compute/index.js";
 import type { TrainingLayerKind } from "../../protocol/index.js";
 import { embeddingBucket, gatherParams, reduceBucket, countedBackward, type Bucket } from "./buckets.js";
-import { timed } from "./comm.js";
+import { barrier, timed } from "./comm.js";
 import { kernels, repeatInto, snapshot, stepCtx, type StepCtx } from "./context.js";
 import { sampleTokens } from "./data.js";
 import { attentionBackward, attentionForward, denseBackward, denseForward, type DenseCache, type Tokens } from "./dense-layers.js";
@@ -33,12 +33,27 @@ function* layerBackward(c: StepCtx, l: number, kind: TrainingLayerKind, cache: L
  * its time), the loss and its gradient ∂L/∂x = (x − y*) / tokens of the step, then backward in
  * reverse. In the last micro-step the gradient buckets leave as their layers finish.
  */
+/**
+ * Lines up the ranks that communicate inside a layer (its TP group, or its EP group for MoE) before an
+ * emulated layer that stands for several: its measured time is then the layer's own, not a wait for a
+ * late peer, which the counted layers would otherwise multiply (and the skew grow layer after layer).
+ * The barrier's time counts as exposed communication of the layer's kind.
+ */
+function* alignFor(c: StepCtx, kind: TrainingLayerKind): Program<void> {
+  if (kind.count < 2) return;
+  const [group, me, key] = kind.kind === "moe" ? [c.place.epGroup, c.place.epRank, "epNs" as const] : [c.place.tpGroup, c.place.tpRank, "tpNs" as const];
+  if (group.length < 2) return;
+  const r = yield* timed(barrier(group, me, c.tags.next()));
+  c.times[key] += r.ns;
+}
+
 function* microStep(c: StepCtx, u: number, last: boolean, held: Bucket[]): Program<number> {
   const t = c.t, N = t.dp * t.microSteps * c.tokens;
   const data = sampleTokens(t, t.step, u, c.place.dpRank);
   let x: Tokens = data.x;
   const caches: LayerCache[] = [];
   for (let l = 0; l < t.layers.length; l++) {
+    yield* alignFor(c, t.layers[l]!);
     const before = snapshot(c.times);
     const r = yield* timed(layerForward(c, l, t.layers[l]!, x));
     repeatInto(c.times, before, c.times, t.layers[l]!.count - 1);
@@ -56,6 +71,7 @@ function* microStep(c: StepCtx, u: number, last: boolean, held: Bucket[]): Progr
   yield* kernels(c, c.k.lmHead(), BACKWARD_FACTOR);
   for (let l = t.layers.length - 1; l >= 0; l--) {
     const kind = t.layers[l]!;
+    yield* alignFor(c, kind);
     const before = snapshot(c.times);
     const r = yield* timed(layerBackward(c, l, kind, caches[l]!, g));
     g = r.value;

@@ -100,7 +100,8 @@ export async function runTraining(w: TrainingWorkload, t: Topology, engine: Engi
     stalled = out.stalled;
     const next = new Float64Array(fullLength(spec)), seen = new Uint8Array(next.length);
     let problem: string | undefined = out.stalled, loss = 0, endNs = now, slowest = out.done[0];
-    for (const d of out.done) {
+    // In rank order: the loss is a float sum, and reports arrive in wall order on the NATS engine.
+    for (const d of [...out.done].sort((a, b) => a.rank - b.rank)) {
       if (d.error) { problem ??= `rank ${d.rank}: ${d.error.message}`; continue; }
       const conflict = fromShard(next, seen, d.result.subarray(0, d.result.length - 1), blocks[d.rank]!);
       if (conflict !== undefined) problem ??= `rank ${d.rank}: its copy of parameter ${conflict} differs from another replica's`;

@@ -59,6 +59,7 @@ container_tier() {
 
 run_tier unit
 run_tier integration
+run_tier adversarial
 if [ "${SUPERNODE_SKIP_CONTAINERS:-}" = 1 ] && [ "${CI:-}" != true ]; then
   echo "SKIPPED container tier: SUPERNODE_SKIP_CONTAINERS=1" >&2
   summary+=("containers: SKIPPED (SUPERNODE_SKIP_CONTAINERS=1)")

@@ -2,7 +2,7 @@ import { COORDINATOR, type ActorRef } from "./messages.js";
 
 /**
  * Every NATS subject of a run is `sn.<run>.<channel>.<from>.<to>`: the sender is always in the
- * subject, so per-role permissions can say "publish only as yourself" (`sn.*.d.<me>.>`), and each
+ * subject, so per-role permissions can say "publish only as yourself" (`sn.<run>.d.<me>.>`), and each
  * actor reads everything addressed to it with one subscription (`sn.<run>.*.*.<me>`).
  */
 export const Channel = {

@@ -53,3 +53,9 @@ export async function trainOnSim(t0: TrainingSpec, steps: number, engine?: SimEn
   }
   return { params, losses, endNs };
 }
+
+/** spec.training and part fields of a valid training op-start over `ranks` ranks (DP only), for guard and fuzz tests. */
+export function trainingFields(ranks: number): { training: TrainingSpec; part: { params: Float64Array } } {
+  const t = smallSpec({ dp: ranks, tp: 1, ep: 1 });
+  return { training: t, part: { params: new Float64Array(16) } };
+}

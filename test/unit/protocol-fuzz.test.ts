@@ -6,6 +6,8 @@ import { crc32, decode, encode } from "../../shared/codec/index.js";
 import { ALGORITHMS } from "../../shared/workload/index.js";
 import { loadScenario } from "../../shared/config/index.js";
 import { moePartFields, moeSpecFields } from "../helpers/moe-spec.js";
+import { trainingFields } from "../helpers/training.js";
+import { initialParams, placeRank, shardBlocks, toShard } from "../../shared/workload/index.js";
 import { Algorithm, Collective, emptyRejectCounts, PROTOCOL_VERSION, TAG_LIMIT, type Message, type MessageType } from "../../shared/protocol/index.js";
 import { DEFAULT_LIMITS, type ActorContext, type Logger } from "../../shared/runtime/index.js";
 
@@ -120,6 +122,12 @@ function nodeGroupsOf(group: readonly number[]): number[][] {
   return [...byNode.values()];
 }
 
+/** Rank 0's shard of a small training spec over n DP ranks (the fuzzed NPU is rank 0 only sometimes; shapes stay valid). */
+function trainingParams(n: number): Float64Array {
+  const t = trainingFields(n).training;
+  return toShard(initialParams(t), shardBlocks(t, placeRank(t, 0)));
+}
+
 const VALID_PAIRS = Object.entries(ALGORITHMS).flatMap(([c, algs]) => Object.keys(algs).map((a) => [c, a] as const));
 
 function opStart(edge: boolean): fc.Arbitrary<Fields> {
@@ -146,10 +154,16 @@ function opStart(edge: boolean): fc.Arbitrary<Fields> {
     chunkBytes: num(edge, 1, MAX_SAFE, fc.integer({ min: 1, max: 1 << 20 })),
   })).map(({ pair: [collective, algorithm], ...s }) => ({
     ...s, collective, algorithm, ...(collective === Collective.MoeLayer ? { moe: moeSpecFields(Math.max(1, s.group.length)) } : {}),
+    ...(collective === Collective.TrainingStep ? { training: trainingFields(Math.max(1, s.group.length)).training } : {}),
   }));
-  return fc.tuple(header(edge, "op-start"), spec, time(edge)).map(([h, s, startNs]) => ({
-    ...h, spec: s, startNs, ...(s.collective === Collective.MoeLayer ? { part: moePartFields(Math.max(1, (s.group as unknown[]).length)) } : {}),
-  }));
+  const partOf = (s: Fields) => {
+    const n = Math.max(1, (s.group as unknown[]).length);
+    if (s.collective === Collective.MoeLayer) return { part: moePartFields(n) };
+    // A training rank's part: parameters of the length its shard has, so programs run on them.
+    if (s.collective === Collective.TrainingStep) return { part: { params: trainingParams(n) } };
+    return {};
+  };
+  return fc.tuple(header(edge, "op-start"), spec, time(edge)).map(([h, s, startNs]) => ({ ...h, spec: s, startNs, ...partOf(s as Fields) }));
 }
 
 /** A real stripe path from one endpoint to another (mostly to the NPU under test), and the hop it is at. */

@@ -4,6 +4,7 @@ import { ALGORITHMS } from "../../shared/workload/index.js";
 import { ProtocolError } from "../../shared/errors/index.js";
 import { Algorithm, asMessage, Collective, PROTOCOL_VERSION, type Message } from "../../shared/protocol/index.js";
 import { moePartFields, moeSpecFields } from "../helpers/moe-spec.js";
+import { trainingFields } from "../helpers/training.js";
 
 type Fields = Record<string, unknown>;
 const header = { v: PROTOCOL_VERSION, from: 1, epoch: 0, inc: 0 };
@@ -104,6 +105,7 @@ describe("asMessage accepts valid messages", () => {
         const m = withField("op-start", "spec.collective", collective);
         (m.spec as Fields).algorithm = algorithm;
         if (collective === Collective.MoeLayer) { (m.spec as Fields).moe = moeSpecFields(4); m.part = moePartFields(4); }
+        if (collective === Collective.TrainingStep) { const f = trainingFields((m.spec as { group: unknown[] }).group.length); (m.spec as Fields).training = f.training; m.part = f.part; }
         const has = ALGORITHMS[collective][algorithm] !== undefined;
         if (has) expect(() => asMessage(m), `${collective}/${algorithm}`).not.toThrow();
         else expect(rejection(m).message, `${collective}/${algorithm}`).toContain("op-start.spec.algorithm");

@@ -66,7 +66,8 @@ export function trainingSpec(w: TrainingWorkload, seed: number, step: number): T
     layers: layerKinds(w),
     dp: w.parallel.dp, tp: w.parallel.tp, ep: w.parallel.ep, zero: w.zero, overlap: w.overlap, recompute: w.recompute,
     microSteps: w.globalBatch / (w.parallel.dp * w.microBatch), microBatch: w.microBatch, seqLen: w.seqLen, gradBytes: w.gradBytes,
-    bucketLayers: w.bucketLayers, efficiency: w.efficiency, numerics: { ...w.numerics, seed },
+    bucketLayers: w.bucketLayers, dpAlgorithm: w.dpAlgorithm === "hierarchical" ? "hierarchical" : "ring",
+    efficiency: w.efficiency, numerics: { ...w.numerics, seed },
   };
 }
 

@@ -35,7 +35,16 @@ export function checkTraining(w: TrainingWorkload, at: string, t: Topology): Tra
   if (m.ffnIntermediate % tp !== 0 || m.heads % tp !== 0) throw new ScenarioError(`${p}.tp`, `tp ${tp} must divide the model's heads (${m.heads}) and FFN width (${m.ffnIntermediate})`);
   checkMemory(w, t, p);
   checkWire(w, at);
-  return w;
+  return { ...w, dpAlgorithm: w.dpAlgorithm === "default" ? defaultDpAlgorithm(t) : w.dpAlgorithm };
+}
+
+/**
+ * The gradient sync's default algorithm per preset: node-aware on CloudMatrix384 (a ring inside each
+ * node, then one across nodes: 7 + 47 steps instead of 383 at full size, the inter-node traffic of the
+ * ring at a 48th of the step count), the flat ring on single-tier NVL72 and on custom fabrics.
+ */
+function defaultDpAlgorithm(t: Topology): "ring" | "hierarchical" {
+  return t.preset === "cloudmatrix384" && t.nodes.length > 1 ? "hierarchical" : "ring";
 }
 
 function checkMemory(w: TrainingWorkload, t: Topology, at: string): void {

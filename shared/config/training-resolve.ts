@@ -25,6 +25,8 @@ export interface TrainingWorkload {
   readonly recompute: "none" | "selective" | "full";
   readonly gradBytes: number;
   readonly bucketLayers: number;
+  /** The gradient sync's algorithm; "default" until the topology is known (training-check.ts). */
+  readonly dpAlgorithm: "ring" | "hierarchical" | "default";
   readonly efficiency: Efficiency;
   readonly numerics: { readonly hidden: number; readonly expertHidden: number; readonly tokensPerRank: number; readonly lr: number };
 }
@@ -71,6 +73,7 @@ export function resolveTrainingWorkload(w: RawTrainingWorkload, at: string): Tra
     recompute: w.recompute ?? TRAINING_DEFAULTS.recompute,
     gradBytes: w.gradBytes ?? TRAINING_DEFAULTS.gradBytes,
     bucketLayers: w.bucketLayers ?? TRAINING_DEFAULTS.bucketLayers,
+    dpAlgorithm: w.algorithms?.dp ?? "default",
     efficiency: { ...DEFAULT_EFFICIENCY, ...w.efficiency },
     numerics: { ...TRAINING_DEFAULTS.numerics, ...w.numerics },
   };

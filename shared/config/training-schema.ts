@@ -28,6 +28,7 @@ export const trainingWorkloadSchema = z.object({
   recompute: z.enum(["none", "selective", "full"]).optional(),
   gradBytes: z.union([z.literal(2), z.literal(4)]).optional(),
   bucketLayers: posInt.optional(),
+  algorithms: z.object({ dp: z.enum(["ring", "hierarchical"]).optional() }).strict().optional(),
   efficiency: z.object({ matmul: fraction.optional(), attention: fraction.optional(), elementwise: fraction.optional(), optimizer: fraction.optional() }).strict().optional(),
   numerics: z.object({ hidden: posInt.max(64).optional(), expertHidden: posInt.max(64).optional(), tokensPerRank: posInt.max(64).optional(), lr: z.number().finite().positive().optional() }).strict().optional(),
 }).strict();

@@ -37,6 +37,7 @@ export function checkTrainingSpec(x: unknown, ranks: number): void {
   int(t.microSteps, f("microSteps"), 1, MAX_MICRO_STEPS);
   for (const k of ["microBatch", "seqLen", "bucketLayers"]) int(t[k], f(k), 1, MAX_DIM);
   oneOf(t.gradBytes, [2, 4], f("gradBytes"));
+  oneOf(t.dpAlgorithm, ["ring", "hierarchical"], f("dpAlgorithm"));
   const e = map(t.efficiency, f("efficiency"));
   for (const k of ["matmul", "attention", "elementwise", "optimizer"]) real(e[k], `${f("efficiency")}.${k}`, 0, 1);
   checkNumerics(map(t.numerics, f("numerics")), tp);

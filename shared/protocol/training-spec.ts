@@ -41,6 +41,8 @@ export interface TrainingSpec {
   readonly gradBytes: number;
   /** Layers per gradient bucket (DP sync), counted layers included. */
   readonly bucketLayers: number;
+  /** The gradient sync's algorithm: the flat ring, or node-aware (ring inside each node, then across nodes). */
+  readonly dpAlgorithm: "ring" | "hierarchical";
   /** Per-class efficiencies: matmul, attention, elementwise, optimizer. */
   readonly efficiency: { readonly matmul: number; readonly attention: number; readonly elementwise: number; readonly optimizer: number };
   /** Tiny widths and data of the real numerics (docs/training.md §1). */

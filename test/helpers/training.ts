@@ -12,7 +12,7 @@ export function smallSpec(over: Partial<TrainingSpec> = {}): TrainingSpec {
     step: 0,
     shape: { layers: 2, hidden: 256, heads: 4, headDim: 64, vHeadDim: 64, attentionParams: 4 * 256 * 256, ffnIntermediate: 512, vocab: 1000, experts: 4, topK: 2, sharedExperts: 1, expertIntermediate: 128 },
     layers: [{ kind: "dense", count: 1 }, { kind: "moe", count: 1 }],
-    dp: 4, tp: 1, ep: 2, zero: 0, overlap: true, recompute: "selective", microSteps: 2, microBatch: 1, seqLen: 64, gradBytes: 4, bucketLayers: 1,
+    dp: 4, tp: 1, ep: 2, zero: 0, overlap: true, recompute: "selective", microSteps: 2, microBatch: 1, seqLen: 64, gradBytes: 4, bucketLayers: 1, dpAlgorithm: "ring",
     efficiency: { matmul: 0.84, attention: 0.75, elementwise: 0.9, optimizer: 0.9 },
     numerics: { hidden: 8, expertHidden: 8, tokensPerRank: 4, lr: 0.05, seed: 1 },
     ...over,
@@ -20,9 +20,9 @@ export function smallSpec(over: Partial<TrainingSpec> = {}): TrainingSpec {
 }
 
 /** Runs `steps` training steps on a sim engine over `n` endpoints on one switch; returns the full parameters and losses. */
-export async function trainOnSim(t0: TrainingSpec, steps: number, engine?: SimEngine): Promise<{ params: Float64Array; losses: number[]; endNs: number[] }> {
+export async function trainOnSim(t0: TrainingSpec, steps: number, engine?: SimEngine, topology?: Record<string, unknown>): Promise<{ params: Float64Array; losses: number[]; endNs: number[] }> {
   const n = t0.dp * t0.tp;
-  const loaded = loadScenario({ raw: { topology: singleSwitch(n), workload: { kind: "collective", collective: "all-reduce", sizes: ["4KiB"] }, engine: "sim" } });
+  const loaded = loadScenario({ raw: { topology: topology ?? singleSwitch(n), workload: { kind: "collective", collective: "all-reduce", sizes: ["4KiB"] }, engine: "sim" } });
   const eng = engine ?? simEngine(loaded);
   const group = loaded.topology.endpoints.slice(0, n);
   let params = initialParams(t0);

@@ -47,7 +47,7 @@ describe("training steps", () => {
   it("a dense DP-only step with overlap off is compute plus the gradient all-reduce's closed form (within 2%)", async () => {
     // Llama 3 8B cut to 8 layers (ZeRO-0 must fit 128 GB): one bucket of all 8 layers plus the
     // embedding bucket, ZeRO-0 (ring all-reduce over the 8 ranks).
-    const w = { model: { base: "llama3-8b", layers: 8 }, parallel: { dp: 8 }, globalBatch: 8, zero: 0, overlap: false, bucketLayers: 8, recompute: "full", gradBytes: 2 };
+    const w = { model: { base: "llama3-8b", layers: 8 }, parallel: { dp: 8 }, globalBatch: 8, zero: 0, overlap: false, bucketLayers: 8, recompute: "full", gradBytes: 2, algorithms: { dp: "ring" } };
     const rep = await runSim(trainingScenario(w));
     const s = rep.steps![0]!;
     const loaded = loadScenario({ raw: trainingScenario(w) });

@@ -1,5 +1,6 @@
 import { advance, fork, type Program } from "../../collectives/index.js";
-import { allGather, allReduce, reduceScatter, timed } from "./comm.js";
+import { chunking } from "../../collectives/index.js";
+import { allGather, allReduce, hierAllGather, hierOwned, hierReduceScatter, reduceScatter, tiersOf, timed, type Tiers } from "./comm.js";
 import type { StepCtx } from "./context.js";
 import type { ShardBlock } from "./layout.js";
 
@@ -17,6 +18,8 @@ export interface Bucket {
   readonly paramBytes: number;
   readonly tag: number;
   readonly gatherTag: number;
+  /** Hierarchical (node, then across nodes) collectives over the group, or undefined for the flat ring. */
+  readonly tiers: Tiers | undefined;
 }
 
 const NO_BLOCKS: readonly ShardBlock[] = [];
@@ -44,7 +47,7 @@ export function bucketsFor(c: StepCtx, layer: number, kind: "dense" | "moe", lay
   const mine = real ? c.blocks.filter((b) => b.full.layer === layer) : NO_BLOCKS;
   const make = (group: readonly number[], blocks: readonly ShardBlock[], params: number): Bucket => ({
     group, me: group.indexOf(c.place.rank), vec: real ? gather(c, blocks) : new Float64Array(1), blocks: real ? blocks : NO_BLOCKS,
-    bytes: gb * params * layers, paramBytes: 2 * params * layers, tag: c.tags.next(), gatherTag: c.tags.next(),
+    bytes: gb * params * layers, paramBytes: 2 * params * layers, tag: c.tags.next(), gatherTag: c.tags.next(), tiers: tiersFor(c, group),
   });
   const out = [make(c.place.dpGroup, mine.filter((b) => !b.expert), p.dense)];
   if (p.expert > 0) out.push(make(c.place.expertDpGroup, mine.filter((b) => b.expert), p.expert));
@@ -54,13 +57,38 @@ export function bucketsFor(c: StepCtx, layer: number, kind: "dense" | "moe", lay
 /** The embedding table and LM head (counted, no real weights in the tiny model): one bucket over DP. */
 export function embeddingBucket(c: StepCtx): Bucket {
   const g = c.place.dpGroup;
-  return { group: g, me: g.indexOf(c.place.rank), vec: new Float64Array(1), blocks: NO_BLOCKS, bytes: c.t.gradBytes * c.k.embeddingParams, paramBytes: 2 * c.k.embeddingParams, tag: c.tags.next(), gatherTag: c.tags.next() };
+  return {
+    group: g, me: g.indexOf(c.place.rank), vec: new Float64Array(1), blocks: NO_BLOCKS, bytes: c.t.gradBytes * c.k.embeddingParams,
+    paramBytes: 2 * c.k.embeddingParams, tag: c.tags.next(), gatherTag: c.tags.next(), tiers: tiersFor(c, g),
+  };
+}
+
+/** `dpAlgorithm: hierarchical` over a group spread evenly over several nodes; else the flat ring. */
+function tiersFor(c: StepCtx, group: readonly number[]): Tiers | undefined {
+  return c.t.dpAlgorithm === "hierarchical" ? tiersOf(group, c.place.rank, c.nodeGroups) : undefined;
+}
+
+function* reduction(c: StepCtx, b: Bucket): Program<void> {
+  if (!b.tiers) {
+    yield* (c.t.zero === 1 ? reduceScatter(b.group, b.me, b.vec, b.bytes, b.tag) : allReduce(b.group, b.me, b.vec, b.bytes, b.tag));
+    return;
+  }
+  yield* hierReduceScatter(b.tiers, b.vec, b.bytes, b.tag);
+  if (c.t.zero === 0) yield* hierAllGather(b.tiers, b.vec, b.bytes, b.tag);
 }
 
 /** A bucket's reduction on the DP stream: all-reduce (ZeRO-0) or reduce-scatter (ZeRO-1), its time counted as DP communication. */
 export function* reduceBucket(c: StepCtx, b: Bucket): Program<void> {
-  const r = yield* timed(c.t.zero === 1 ? reduceScatter(b.group, b.me, b.vec, b.bytes, b.tag) : allReduce(b.group, b.me, b.vec, b.bytes, b.tag));
+  const r = yield* timed(reduction(c, b));
   c.times.dpNs += r.ns;
+}
+
+/** The elements of a bucket this rank updates: all (ZeRO-0), else the chunk its reduce-scatter left it. */
+export function ownedRange(c: StepCtx, b: Bucket): [number, number] {
+  if (c.t.zero === 0 || b.group.length < 2) return [0, b.vec.length];
+  if (b.tiers) return hierOwned(b.tiers, b.vec.length);
+  const ch = chunking(b.vec.length, b.bytes, b.group.length);
+  return [ch.offsets[b.me]!, ch.offsets[b.me + 1]!];
 }
 
 /** Sends a bucket to the DP stream (it starts when its gradients exist and the stream is free). */
@@ -95,7 +123,7 @@ export function* countedBackward(c: StepCtx, layer: number, kind: "dense" | "moe
 /** ZeRO-1 after the update: each rank's updated chunk of every bucket goes to all (exposed on the main stream). */
 export function* gatherParams(c: StepCtx, buckets: readonly Bucket[]): Program<void> {
   for (const b of buckets) {
-    const r = yield* timed(allGather(b.group, b.me, b.vec, b.paramBytes, b.gatherTag));
+    const r = yield* timed(b.tiers ? hierAllGather(b.tiers, b.vec, b.paramBytes, b.gatherTag) : allGather(b.group, b.me, b.vec, b.paramBytes, b.gatherTag));
     c.times.dpNs += r.ns;
     c.times.dpExposedNs += r.ns;
   }

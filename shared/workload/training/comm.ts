@@ -78,3 +78,48 @@ export function* timed<T>(p: Program<T>): Program<{ value: T; ns: number }> {
   const value = yield* p;
   return { value, ns: (yield* now()) - t0 };
 }
+
+/**
+ * A group's two tiers for hierarchical collectives: the members on my node (in group order) and, for
+ * each node, the member with my local index. Undefined when nodes hold different numbers of members
+ * (then the flat ring is used).
+ */
+export interface Tiers {
+  readonly local: readonly number[];
+  readonly peers: readonly number[];
+  /** My index among `local`, and my node's among `peers`. */
+  readonly lp: number;
+  readonly node: number;
+}
+
+export function tiersOf(group: readonly number[], rank: number, nodeGroups: readonly (readonly number[])[]): Tiers | undefined {
+  const inGroup = new Set(group);
+  const byNode = nodeGroups.map((g) => g.filter((r) => inGroup.has(r)).sort((a, b) => group.indexOf(a) - group.indexOf(b))).filter((g) => g.length > 0);
+  if (byNode.length < 2 || byNode.some((g) => g.length !== byNode[0]!.length) || byNode[0]!.length < 2) return undefined;
+  const node = byNode.findIndex((g) => g.includes(rank));
+  const lp = byNode[node]!.indexOf(rank);
+  return { local: byNode[node]!, peers: byNode.map((g) => g[lp]!), lp, node };
+}
+
+/** The chunk of `length` elements a hierarchical reduce-scatter leaves with me: [lo, hi). */
+export function hierOwned(t: Tiers, length: number): [number, number] {
+  const intra = chunking(length, 0, t.local.length);
+  const lo = intra.offsets[t.lp]!, inter = chunking(intra.offsets[t.lp + 1]! - lo, 0, t.peers.length);
+  return [lo + inter.offsets[t.node]!, lo + inter.offsets[t.node + 1]!];
+}
+
+/** Intra-node ring reduce-scatter, then inter-node ring reduce-scatter of my chunk among same-index peers. */
+export function* hierReduceScatter(t: Tiers, buf: Float64Array, bytes: number, tagBase: number): Program<void> {
+  const intra = chunking(buf.length, bytes, t.local.length);
+  yield* ringReduceScatter(t.local, t.lp, buf, intra, tagBase);
+  const inter = chunking(intra.offsets[t.lp + 1]! - intra.offsets[t.lp]!, intra.bytes[t.lp]!, t.peers.length, intra.offsets[t.lp]!);
+  yield* ringReduceScatter(t.peers, t.node, buf, inter, tagBase + t.local.length);
+}
+
+/** The reverse: inter-node all-gather of my sub-chunk, then intra-node all-gather. */
+export function* hierAllGather(t: Tiers, buf: Float64Array, bytes: number, tagBase: number): Program<void> {
+  const intra = chunking(buf.length, bytes, t.local.length);
+  const inter = chunking(intra.offsets[t.lp + 1]! - intra.offsets[t.lp]!, intra.bytes[t.lp]!, t.peers.length, intra.offsets[t.lp]!);
+  yield* ringAllGather(t.peers, t.node, buf, inter, tagBase + 2 * t.local.length);
+  yield* ringAllGather(t.local, t.lp, buf, intra, tagBase + 2 * t.local.length + t.peers.length);
+}

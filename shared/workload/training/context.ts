@@ -29,14 +29,16 @@ export interface StepCtx {
   /** Real tokens per rank per micro-step, and the modelled tokens each stands for. */
   readonly tokens: number;
   readonly scale: number;
+  /** Op ranks per node (hierarchical gradient sync). */
+  readonly nodeGroups: readonly (readonly number[])[];
 }
 
-export function stepCtx(t: TrainingSpec, place: RankPlace, blocks: readonly ShardBlock[], params: Float64Array): StepCtx {
+export function stepCtx(t: TrainingSpec, place: RankPlace, blocks: readonly ShardBlock[], params: Float64Array, nodeGroups: readonly (readonly number[])[]): StepCtx {
   const k = new StepKernels(t);
   return {
     t, place, blocks, params, grads: new Float64Array(params.length), k, tags: new Tags(),
     times: { computeNs: 0, tpNs: 0, epNs: 0, dpNs: 0, dpExposedNs: 0 },
-    tokens: t.numerics.tokensPerRank, scale: k.tokens / t.numerics.tokensPerRank,
+    tokens: t.numerics.tokensPerRank, scale: k.tokens / t.numerics.tokensPerRank, nodeGroups,
   };
 }
 

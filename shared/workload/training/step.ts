@@ -1,7 +1,7 @@
-import { advance, chunking, fork, join, tally, type Program, type ProgramEnv } from "../../collectives/index.js";
+import { advance, fork, join, tally, type Program, type ProgramEnv } from "../../collectives/index.js";
 import { BACKWARD_FACTOR } from "../../compute/index.js";
 import type { TrainingLayerKind } from "../../protocol/index.js";
-import { embeddingBucket, gatherParams, reduceBucket, countedBackward, type Bucket } from "./buckets.js";
+import { embeddingBucket, gatherParams, ownedRange, reduceBucket, countedBackward, type Bucket } from "./buckets.js";
 import { barrier, timed } from "./comm.js";
 import { kernels, repeatInto, snapshot, stepCtx, type StepCtx } from "./context.js";
 import { sampleTokens } from "./data.js";
@@ -86,9 +86,7 @@ function* microStep(c: StepCtx, u: number, last: boolean, held: Bucket[]): Progr
 function update(c: StepCtx, b: Bucket): void {
   if (b.blocks.length === 0) return;
   const lr = c.t.numerics.lr;
-  const n = b.group.length;
-  const ch = chunking(b.vec.length, b.bytes, n);
-  const [lo, hi] = c.t.zero === 1 && n > 1 ? [ch.offsets[b.me]!, ch.offsets[b.me + 1]!] : [0, b.vec.length];
+  const [lo, hi] = ownedRange(c, b);
   let at = 0;
   for (const blk of b.blocks) {
     const len = (blk.r1 - blk.r0) * (blk.c1 - blk.c0);
@@ -118,7 +116,7 @@ export function* trainingStepProgram(env: ProgramEnv): Program {
   const t = env.spec.training;
   if (!t || !env.trainingPart) throw new Error(`rank ${env.rank}: a training step without its spec and parameters`);
   const place = placeRank(t, env.rank);
-  const c = stepCtx(t, place, shardBlocks(t, place), env.trainingPart.params.slice());
+  const c = stepCtx(t, place, shardBlocks(t, place), env.trainingPart.params.slice(), env.spec.nodeGroups);
   const buckets: Bucket[] = [];
   let loss = 0;
   for (let u = 0; u < t.microSteps; u++) loss += yield* microStep(c, u, u === t.microSteps - 1, buckets);

@@ -6,7 +6,7 @@ import type { RawTrainingWorkload } from "./training-schema.js";
 export const TRAINING_DEFAULTS = {
   seqLen: 4096, microBatch: 1, steps: 3, overlap: true, zero: 1, repeatLayers: true, recompute: "selective",
   gradBytes: 4, bucketLayers: 4,
-  numerics: { hidden: 8, expertHidden: 8, tokensPerRank: 4, lr: 0.05 },
+  numerics: { hidden: 8, expertHidden: 8, tokensPerRank: 32, lr: 0.05 },
 } as const;
 
 /** A resolved training workload; the plan is checked against the topology later (training-check.ts). */

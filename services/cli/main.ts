@@ -9,6 +9,7 @@ import { makeEngine } from "./engines.js";
 import { serve, withControlService } from "./serve.js";
 import { registerComposeCommand } from "./compose-cmd.js";
 import { registerSweepCommand } from "./sweep.js";
+import { registerCompareCommand } from "./compare.js";
 
 const EXIT_FAILED = 1;
 const EXIT_USAGE = 2;
@@ -110,6 +111,7 @@ program.command("coordinator")
 
 registerComposeCommand(program);
 registerSweepCommand(program, (code) => { process.exitCode = code; });
+registerCompareCommand(program, (code) => { process.exitCode = code; });
 
 try {
   await program.parseAsync(process.argv);

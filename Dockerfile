@@ -15,7 +15,10 @@ FROM ${NODE_IMAGE}
 LABEL io.supernode.image="service"
 # Root only while building (the local base image's default user is node).
 USER root
+# MALLOC_MMAP_THRESHOLD_: glibc's default pinned, so freed 1 MB message buffers go back to the system
+# (services/coordinator/launcher.ts hostEnv does the same for the hosts it starts).
 ENV NODE_ENV=production \
+    MALLOC_MMAP_THRESHOLD_=131072 \
     NATS_SERVER_BIN=/usr/local/bin/nats-server
 COPY --from=nats /nats-server /usr/local/bin/nats-server
 WORKDIR /app

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test tier. Installs what is missing first (scripts/setup.sh). Exit status is the tests'.
-#   unit, integration     always
+#   unit, integration,    always
+#   adversarial           always (real nats-server, an independent client)
+#   browser               headless Chromium (installed from Debian when missing; must run with CI=true)
 #   containers            Docker via testcontainers and docker-compose: needs root or a running Docker.
 #                         With CI=true it must run (no Docker = failure); elsewhere it is skipped loudly.
 set -euo pipefail
@@ -60,6 +62,10 @@ container_tier() {
 run_tier unit
 run_tier integration
 run_tier adversarial
+# Browser tier: headless Chromium via puppeteer-core; with CI=true it must run.
+if bash scripts/setup.sh --browser; then run_tier browser
+elif [ "${CI:-}" = true ]; then echo "FAILED browser tier: chromium could not be installed — in CI (CI=true) this tier must run" >&2; summary+=("browser: FAILED, no chromium"); status=1
+else echo "SKIPPED browser tier: chromium could not be installed" >&2; summary+=("browser: SKIPPED (no chromium)"); fi
 if [ "${SUPERNODE_SKIP_CONTAINERS:-}" = 1 ] && [ "${CI:-}" != true ]; then
   echo "SKIPPED container tier: SUPERNODE_SKIP_CONTAINERS=1" >&2
   summary+=("containers: SKIPPED (SUPERNODE_SKIP_CONTAINERS=1)")

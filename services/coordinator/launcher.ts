@@ -36,6 +36,18 @@ function bundleIsFresh(bundle: string): boolean {
   return [join(dist, ".tsbuildinfo"), join(dist, "services/host/main.js")].every((p) => !existsSync(p) || statSync(p).mtimeMs <= bundledMs);
 }
 
+/**
+ * glibc's default mmap threshold (128 KiB), pinned: left to itself glibc raises it after the first
+ * large free and then serves ~1 MB message buffers from the heap, which it rarely returns, so a flood
+ * of refused 1 MB messages would leave a host tens of MB larger although the actor keeps nothing of it.
+ */
+export const HOST_MALLOC_MMAP_THRESHOLD = "131072";
+
+/** The environment of a host process: ours, with the mmap threshold pinned unless it is set. */
+export function hostEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return env.MALLOC_MMAP_THRESHOLD_ === undefined ? { ...env, MALLOC_MMAP_THRESHOLD_: HOST_MALLOC_MMAP_THRESHOLD } : env;
+}
+
 /** A spawned host process and how it ended. */
 export interface HostProcess {
   readonly child: ChildProcess;
@@ -56,7 +68,7 @@ export class Launcher implements AsyncDisposable {
   spawnHost(actors: readonly number[], args: readonly string[], nodeFlags: readonly string[] = (process.env.SUPERNODE_HOST_NODE_FLAGS ?? "").split(" ").filter(Boolean)): HostProcess {
     const child = spawn(process.execPath, [...nodeFlags, hostMainPath(), ...args, "--watch-stdin"], {
       stdio: ["pipe", "inherit", "inherit"],
-      env: process.env,
+      env: hostEnv(process.env),
     });
     const h: HostProcess = { child, actors, exit: undefined };
     child.on("exit", (code, signal) => {

@@ -26,9 +26,10 @@ import { hostPidOf, natsScenario, ringAllReduce, rssBytes, runTwice, simScenario
  *   run, whose ordinary work lets V8 collect — and "after" is the lower of the two: never below what
  *   the process keeps, so a buffer that held on to the flood (1,000 MB) could not pass;
  * - freed 1 MB buffers glibc keeps: after the first 1 MB free it raises its mmap threshold and serves
- *   later ones from the brk heap, which it returns only from the top. The hosts run with the threshold
- *   pinned at glibc's default (MALLOC_MMAP_THRESHOLD_=131072), so 1 MB buffers are mmapped and
- *   unmapped when freed.
+ *   later ones from the brk heap, which it returns only from the top. Hosts run with the threshold
+ *   pinned at glibc's default (MALLOC_MMAP_THRESHOLD_=131072: the launcher's hostEnv and the Docker
+ *   image set it), so 1 MB buffers are mmapped and unmapped when freed; this test sets it too, in case
+ *   the harness starts hosts another way.
  * Measured (diagnostic runs with process.memoryUsage in the host): after the next run V8's
  * arrayBuffers are 17.4 MB (the 16.6 kept + 0.8), RSS growth 46 MiB with the pin; without it 72–75
  * MiB, and 55–84 MiB right after the flood.

@@ -1,46 +1,73 @@
 // `npm run bench`: wall-clock figures of the engines on this machine (not a test: nothing here fails a build).
-import { execFileSync } from "node:child_process";
 import { cpus, totalmem } from "node:os";
-import { fileURLToPath } from "node:url";
+import { DEFAULT_REPEAT, runBaseline } from "./baseline.js";
 import { DSV3_LAYER, natsMoe, simMoeCase } from "./moe-bench.js";
 import { compareRing, fullScale, typicalDataMessageBytes } from "./nats-bench.js";
+import { runCase, SIM_CASES } from "./run-case.js";
+import { printScale, runScale } from "./scale-bench.js";
 
-interface CaseResult {
-  status: string; actors: number; wallMs: number; messages: number; maxRssMB: number;
-  results: { size: number; virtualUs: number; errorPct: number; verified: boolean }[];
-  moe: { ep: number; dispatchUs: number; combineUs: number; layerUs: number; errorPct: number; verified: boolean }[];
+const USAGE = `usage: npm run bench -- [section…] [--baseline <git rev> [--repeat N]]
+  sections: sim nats full moe (all four when none is named), scale (only when named: about 40 min here, 30 of them the 8,192-NPU case)
+  --baseline <rev>: the sim cases (sections sim and moe; default sim) on <rev> and on this tree,
+                    alternately, --repeat N times each (default ${DEFAULT_REPEAT}), min-of-N side by side`;
+
+/** Parses `[section…] [--baseline rev] [--repeat N]` (also `--flag=value`). */
+function parseArgs(argv: readonly string[]): { sections: Set<string>; baseline?: string; repeat: number } {
+  const sections = new Set<string>();
+  let baseline: string | undefined, repeat = DEFAULT_REPEAT;
+  for (let i = 0; i < argv.length; i++) {
+    const [flag, inline] = argv[i]!.split(/=(.*)/s, 2) as [string, string | undefined];
+    if (!flag.startsWith("--")) { sections.add(flag); continue; }
+    if (flag !== "--baseline" && flag !== "--repeat") fail(`unknown option ${flag}`);
+    const value = inline ?? argv[++i];
+    if (value === undefined) fail(`${flag} needs a value`);
+    if (flag === "--baseline") baseline = value;
+    else {
+      repeat = Number(value);
+      if (!Number.isInteger(repeat) || repeat < 1) fail(`--repeat must be a positive integer, got ${value}`);
+    }
+  }
+  const known = ["sim", "nats", "full", "moe", "scale"];
+  for (const s of sections) if (!known.includes(s)) fail(`unknown section ${s}`);
+  return { sections, repeat, ...(baseline !== undefined ? { baseline } : {}) };
 }
 
-/** `npm run bench -- moe nats` runs only those sections (sim, nats, full, moe); no argument runs all. */
-const only = new Set(process.argv.slice(2));
-const section = (name: string) => only.size === 0 || only.has(name);
-
-const CASE = fileURLToPath(new URL("./case.js", import.meta.url));
-const NODE_FLAGS = ["--max-semi-space-size=64"];
-
-function runCase(raw: unknown): CaseResult {
-  const out = execFileSync(process.execPath, [...NODE_FLAGS, CASE, JSON.stringify(raw)], { encoding: "utf8", maxBuffer: 64 << 20 });
-  return JSON.parse(out.trim().split("\n").pop()!) as CaseResult;
+function fail(why: string): never {
+  process.stderr.write(`bench: ${why}\n${USAGE}\n`);
+  process.exit(2);
 }
 
-const collective = (topology: object, collective: string, algorithm: string, sizes: string[]) =>
-  ({ topology, workload: { kind: "collective", collective, algorithm, sizes, ranks: "all" }, engine: "sim", seed: 1 });
-
-const CASES: [string, unknown][] = [
-  ["sim · CM384 physical (832 actors) · ring all-reduce 1GiB", collective({ preset: "cloudmatrix384", switches: "physical" }, "all-reduce", "ring", ["1GiB"])],
-  ["sim · CM384 aggregated (448 actors) · ring all-reduce 1GiB", collective({ preset: "cloudmatrix384", switches: "aggregated" }, "all-reduce", "ring", ["1GiB"])],
-  ["sim · CM384 aggregated · hierarchical all-reduce 1GiB", collective({ preset: "cloudmatrix384", switches: "aggregated" }, "all-reduce", "hierarchical", ["1GiB"])],
-  ["sim · CM384 aggregated · direct all-to-all 64MiB", collective({ preset: "cloudmatrix384", switches: "aggregated" }, "all-to-all", "direct", ["64MiB"])],
-  ["sim · NVL72 physical (90 actors) · ring all-reduce 1GiB", collective({ preset: "nvl72", switches: "physical" }, "all-reduce", "ring", ["1GiB"])],
-];
+const MOE_EPS = [8, 16, 32, 64, 128, 256] as const;
+const args = parseArgs(process.argv.slice(2));
+/** No section named runs sim, nats, full and moe; `scale` runs only when named. */
+const section = (name: string) => args.sections.has(name) || (args.sections.size === 0 && name !== "scale");
+const progress = (line: string) => process.stderr.write(`${line}\n`);
 
 console.log(`# supernode bench · ${new Date().toISOString().slice(0, 10)} · ${cpus().length} cores · ${(totalmem() / 2 ** 30).toFixed(0)} GiB · node ${process.version}`);
+if (args.baseline !== undefined) {
+  const wanted = args.sections.size === 0 ? new Set(["sim"]) : args.sections;
+  for (const s of wanted) if (s !== "sim" && s !== "moe") fail(`--baseline compares sim-engine cases only (sections sim, moe), not ${s}`);
+  const cases = [
+    ...(wanted.has("sim") ? SIM_CASES : []),
+    ...(wanted.has("moe") ? MOE_EPS.map((ep) => [`sim · MoE DeepSeek-V3 layer, EP ${ep}, CM384 aggregated`, simMoeCase(ep)] as const) : []),
+  ];
+  // Signals are ours in this mode: abort the running case so the baseline worktree is removed before we exit.
+  const stop = new AbortController();
+  for (const sig of ["SIGINT", "SIGTERM"] as const) process.once(sig, () => stop.abort(new Error(`interrupted (${sig})`)));
+  try {
+    await runBaseline(args.baseline, cases, args.repeat, stop.signal, progress);
+  } catch (err) {
+    process.stderr.write(`bench: ${(err as Error).message}\n`);
+    process.exit(1);
+  }
+  process.exit(0);
+}
 if (section("sim")) {
 console.log("| case | wall s | messages | messages/s | peak RSS MB | virtual µs | verified |");
 console.log("|---|---|---|---|---|---|---|");
 }
-for (const [name, raw] of section("sim") ? CASES : []) {
-  const r = runCase(raw);
+for (const [name, raw] of section("sim") ? SIM_CASES : []) {
+  const { result: r } = await runCase(raw);
   const v = r.results.map((x) => x.virtualUs.toFixed(1)).join(", ");
   console.log(`| ${name} | ${(r.wallMs / 1000).toFixed(2)} | ${r.messages} | ${Math.round(r.messages / (r.wallMs / 1000))} | ${r.maxRssMB.toFixed(0)} | ${v} | ${r.results.every((x) => x.verified) ? "yes" : "NO"} |`);
 }
@@ -75,8 +102,8 @@ if (section("moe")) {
   console.log("(d) sim engine, each EP point in its own process:");
   console.log("| EP | wall s | messages | peak RSS MB | dispatch µs | combine µs | layer µs | dispatch vs bound % | verified |");
   console.log("|---|---|---|---|---|---|---|---|---|");
-  for (const ep of [8, 16, 32, 64, 128, 256]) {
-    const r = runCase(simMoeCase(ep));
+  for (const ep of MOE_EPS) {
+    const { result: r } = await runCase(simMoeCase(ep));
     const m = r.moe[0]!;
     console.log(`| ${ep} | ${(r.wallMs / 1000).toFixed(2)} | ${r.messages} | ${r.maxRssMB.toFixed(0)} | ${m.dispatchUs.toFixed(2)} | ${m.combineUs.toFixed(2)} | ${m.layerUs.toFixed(2)} | ${m.errorPct.toFixed(2)} | ${m.verified ? "yes" : "NO"} |`);
   }
@@ -85,4 +112,9 @@ if (section("moe")) {
   console.log("|---|---|---|---|---|---|---|---|");
   const n = await natsMoe(256);
   console.log(`| 256 | ${n.wallS.toFixed(1)} | ${n.layerWallS.toFixed(1)} | ${n.processes} | ${n.peakRssMB.toFixed(0)} | ${n.messages} | ${n.layerUs.toFixed(2)} | ${n.verified ? "yes" : "NO"} |`);
+}
+
+if (section("scale")) {
+  console.log("");
+  printScale(await runScale(progress));
 }

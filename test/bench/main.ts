@@ -7,7 +7,7 @@ import { runCase, SIM_CASES } from "./run-case.js";
 import { printScale, runScale } from "./scale-bench.js";
 
 const USAGE = `usage: npm run bench -- [section…] [--baseline <git rev> [--repeat N]]
-  sections: sim nats full moe (all four when none is named), scale (only when named: about 40 min here, 30 of them the 8,192-NPU case)
+  sections: sim nats full moe (all four when none is named), scale (only when named: 20–35 min here, most of it the 8,192-NPU case)
   --baseline <rev>: the sim cases (sections sim and moe; default sim) on <rev> and on this tree,
                     alternately, --repeat N times each (default ${DEFAULT_REPEAT}), min-of-N side by side`;
 

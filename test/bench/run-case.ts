@@ -41,7 +41,7 @@ export async function runCase(raw: unknown, opts: RunCaseOptions = {}): Promise<
       (err, out) => {
         if (!err) resolve(out);
         else if (opts.signal?.aborted) reject(opts.signal.reason);
-        else reject(new Error(`${script} failed: ${err.message}`, { cause: err }));
+        else reject(new Error(`${script} failed: ${err.signal ? `killed by ${err.signal}` : `exit code ${err.code}`}`, { cause: err }));
       });
     child.stderr?.pipe(process.stderr); // the case's warnings and errors, as they come
   });

@@ -5,12 +5,13 @@ import { pino } from "pino";
 import type { Loaded } from "../../shared/config/index.js";
 import { ScenarioError } from "../../shared/errors/index.js";
 import type { Logger } from "../../shared/runtime/index.js";
-import { runScenario, writeReport, type Report } from "../coordinator/index.js";
+import { runScenario, writeReport, type Progress, type Report } from "../coordinator/index.js";
 import { makeEngine } from "./engines.js";
 import type { Mapping } from "./compare-map.js";
 import { loadSource, preparePreset, type Prepared, type Source, type SourceOptions } from "./compare-prepare.js";
 import { hardwareOf, runFigures, tableHeader, tableRow, type CompareRow } from "./compare-rows.js";
 import { renderCompareHtml } from "./compare-html.js";
+import { createProgress } from "./progress.js";
 
 export { COMPARE_DEFAULT_SCENARIO } from "./compare-prepare.js";
 
@@ -19,6 +20,8 @@ export interface CompareOptions extends SourceOptions {
   readonly engine: string;
   readonly out: string;
   readonly log: Logger;
+  /** Wall-clock progress of each preset's run (stderr); none by default. */
+  readonly progress?: Progress;
 }
 
 /** compare.json: what the table and the page show, with each preset's report summary beside it. */
@@ -40,7 +43,7 @@ function reportSummary(rep: Report, path: string): unknown {
 
 async function runPreset(p: Prepared & { loaded: Loaded }, o: CompareOptions): Promise<{ row: CompareRow; summary: unknown }> {
   await using engine = await makeEngine(p.loaded, o.log);
-  const rep = await runScenario(p.loaded, engine); // awaited inside the `using` scope, or the engine is disposed first
+  const rep = await runScenario(p.loaded, engine, undefined, o.progress); // awaited inside the `using` scope, or the engine is disposed first
   writeReport(join(o.out, p.preset), rep);
   const failed = rep.steps?.find((s) => !s.verified)?.verifyError;
   const error = rep.stall ?? failed;
@@ -103,7 +106,7 @@ function writeOutputs(dir: string, r: CompareResult, subtitle: string): void {
   writeFileSync(join(dir, "compare.html"), page);
 }
 
-interface CompareFlags { presets: string; engine: string; set: string[]; out: string; logLevel: string }
+interface CompareFlags { presets: string; engine: string; set: string[]; out: string; quiet?: boolean; logLevel: string }
 
 export function registerCompareCommand(program: Command, setExit: (code: number) => void): void {
   program.command("compare")
@@ -113,12 +116,13 @@ export function registerCompareCommand(program: Command, setExit: (code: number)
     .option("--engine <name>", "sim (default: in-process, deterministic) or nats", "sim")
     .option("--set <key=value>", "override a field of the scenario before it is mapped (repeatable)", (v: string, acc: string[]) => [...acc, v], [])
     .option("--out <dir>", "directory for compare.json, compare.html and <preset>/report.json", "out/compare")
+    .option("--quiet", "no progress on stderr")
     .option("--log-level <level>", "pino log level on stderr", "warn")
     .action(async (file: string | undefined, flags: CompareFlags) => {
       const log = pino({ level: flags.logLevel, base: { svc: "compare" } }, pino.destination(2));
       const presets = flags.presets.split(",").map((s) => s.trim()).filter(Boolean);
       const w = (s: string) => process.stdout.write(s + "\n");
-      const r = await runCompare({ file, sets: flags.set, presets, engine: flags.engine, out: flags.out, log }, w);
+      const r = await runCompare({ file, sets: flags.set, presets, engine: flags.engine, out: flags.out, log, progress: createProgress({ quiet: flags.quiet }) }, w);
       const ran = r.rows.filter((x) => x.status !== "not run");
       const ok = ran.length > 0 && ran.every((x) => x.status === "ok");
       w(`# ${ok ? "all runs verified" : ran.length ? "NOT all runs verified" : "no preset could run the plan"} · ${flags.out}/compare.json, ${flags.out}/compare.html, ${flags.out}/<preset>/report.json`);

@@ -6,10 +6,12 @@ import { ScenarioError, SupernodeError } from "../../shared/errors/index.js";
 import type { Engine } from "../../shared/runtime/index.js";
 import { formatTable, NatsEngine, runScenario, writeReport } from "../coordinator/index.js";
 import { makeEngine } from "./engines.js";
+import { finishTrace, traceFor } from "./trace-out.js";
 import { serve, withControlService } from "./serve.js";
 import { registerComposeCommand } from "./compose-cmd.js";
 import { registerSweepCommand } from "./sweep.js";
 import { registerCompareCommand } from "./compare.js";
+import { createProgress } from "./progress.js";
 
 const EXIT_FAILED = 1;
 const EXIT_USAGE = 2;
@@ -43,7 +45,7 @@ function stoppedLine(s: Started): string {
   return what.length ? `; ${what.join(" and ")} stopped` : "";
 }
 
-interface RunFlags { preset?: string; engine?: string; nats?: string; placement?: string; set: string[]; out?: string; json?: boolean; logLevel: string }
+interface RunFlags { preset?: string; engine?: string; nats?: string; placement?: string; set: string[]; out?: string; json?: boolean; quiet?: boolean; trace?: boolean; logLevel: string }
 
 /** `--nats` and `--placement` are shorthands for `--set deployment.…`; explicit `--set`s come last and win. */
 function withDeploymentFlags(flags: RunFlags): string[] {
@@ -62,11 +64,13 @@ async function run(file: string | undefined, flags: RunFlags): Promise<number> {
   const stop = (sig: string) => () => ac.abort(new Interrupted(sig, started));
   process.once("SIGINT", stop("SIGINT"));
   process.once("SIGTERM", stop("SIGTERM"));
-  await using engine = await makeEngine(loaded, log, ac.signal);
+  const trace = traceFor(loaded, flags.trace);
+  await using engine = await makeEngine(loaded, log, ac.signal, trace);
   noteHosts(started, engine);
-  const report = await withControlService(engine, (why) => ac.abort(new Interrupted(why, started)), () => runScenario(loaded, engine, ac.signal));
+  const report = await withControlService(engine, (why) => ac.abort(new Interrupted(why, started)), () => runScenario(loaded, engine, ac.signal, createProgress({ quiet: flags.quiet })));
   const path = writeReport(flags.out ?? loaded.scenario.outputs.dir, report);
   process.stdout.write(flags.json ? JSON.stringify(report, null, 2) + "\n" : formatTable(report) + `\n# report: ${path}\n`);
+  if (trace) (flags.json ? process.stderr : process.stdout).write(finishTrace(flags.out ?? loaded.scenario.outputs.dir, trace, loaded, report) + "\n");
   return report.status === "ok" ? 0 : report.status === "stalled" ? EXIT_STALLED : EXIT_FAILED;
 }
 
@@ -84,6 +88,8 @@ program.command("run")
   .option("--set <key=value>", "override a scenario field by dotted path (repeatable)", (v: string, acc: string[]) => [...acc, v], [])
   .option("--out <dir>", "directory for report.json (default: the scenario's outputs.dir, else ./out)")
   .option("--json", "print report.json instead of the table")
+  .option("--trace", "also write trace.json (Chrome trace-event JSON: Perfetto UI, chrome://tracing, speedscope) beside report.json; sim engine only; detail: --set outputs.trace.detail=steps|phases|flows|full")
+  .option("--quiet", "no progress on stderr (a bar on a terminal, else a line every 10 s, for runs over 2 s)")
   .option("--log-level <level>", "pino log level on stderr", "warn")
   .action(async (file: string | undefined, flags: RunFlags) => {
     process.exitCode = await run(file, flags);

@@ -8,3 +8,5 @@ export { placeActors, MAX_PER_ACTOR_PROCESSES } from "./placement.js";
 export { startControlService, controlSubject, CONTROL_SERVICE_NAME, type ControlHandlers } from "./control-service.js";
 export { summarizeMoe, type MoeRow } from "./moe-collect.js";
 export { formatMoeTable } from "./moe-table.js";
+export { NO_PROGRESS, offsetProgress, type Progress, type ProgressUnit } from "./progress.js";
+export { writeTrace, TRACE_FILE, type TraceFile } from "./trace-writer.js";

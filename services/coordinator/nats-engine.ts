@@ -13,7 +13,7 @@ import {
   type Message, type OpDoneMsg, type OpSpec, type RejectCounts, type StatusMsg,
 } from "../../shared/protocol/index.js";
 import {
-  credentialsFromEnv, RejectionLog, type Engine, type EngineCursor, type Logger, type OpOutcome, type RankParts,
+  credentialsFromEnv, RejectionLog, type ControlTo, type Engine, type EngineCursor, type Logger, type OpOutcome, type RankParts,
 } from "../../shared/runtime/index.js";
 import { topologyHash } from "../../shared/topology/index.js";
 import type { SimNs } from "../../shared/units/index.js";
@@ -123,7 +123,7 @@ export class NatsEngine implements Engine {
     const scenarioFile = join(this.workDir, "topology.json");
     const topology = this.loaded.scenario.topology;
     const hash = topologyHash(topology);
-    writeFileSync(scenarioFile, JSON.stringify({ topology, hash, limits: dep.limits }));
+    writeFileSync(scenarioFile, JSON.stringify({ topology, hash, limits: dep.limits, localDelivery: dep.localDelivery }));
     const groups = dep.placement === "external" ? [] : placeActors(this.loaded.topology, dep.placement);
     for (const actors of groups) {
       this.launcher.spawnHost(actors, [
@@ -189,7 +189,7 @@ export class NatsEngine implements Engine {
     this.nc.publish(this.subjects.to(Channel.Control, COORDINATOR, to), bytes);
   }
 
-  async runOp(spec: OpSpec, startNs: SimNs, epoch: number, signal?: AbortSignal, parts?: RankParts): Promise<OpOutcome> {
+  async runOp(spec: OpSpec, startNs: SimNs, epoch: number, signal?: AbortSignal, parts?: RankParts, before?: readonly ControlTo[]): Promise<OpOutcome> {
     const done = new Map<number, OpDoneMsg>();
     const t0 = performance.now();
     const finished = new Promise<void>((resolve) => { this.current = { spec, done, finish: resolve }; });
@@ -210,6 +210,7 @@ export class NatsEngine implements Engine {
     // switch's bounded early buffer holds the few that overtake it.
     const switches = this.loaded.topology.switches;
     const open = encode({ v: PROTOCOL_VERSION, type: "op-open", from: COORDINATOR, epoch, inc: 0, op: spec.op });
+    for (const c of before ?? []) this.control(c.to, c.msg); // faults first: one publisher's order holds per receiver
     for (const id of switches) this.controlBytes(id, open);
     for (const [id, bytes] of starts) this.controlBytes(id, bytes);
     const stalled = await this.watch(finished, signal);

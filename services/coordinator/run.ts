@@ -1,12 +1,13 @@
 import { performance } from "node:perf_hooks";
 import type { Loaded } from "../../shared/config/index.js";
 import type { Engine, RankParts } from "../../shared/runtime/index.js";
-import { simNs } from "../../shared/units/index.js";
+import { formatSize, simNs } from "../../shared/units/index.js";
 import { hierRoutes, layerOf, NodeMap, rankPart } from "../../shared/moe/index.js";
 import { Algorithm, Collective, type OpSpec } from "../../shared/protocol/index.js";
 import { summarize, type CheckedRow } from "./collect.js";
 import { summarizeMoe } from "./moe-collect.js";
-import { planWork } from "./plan.js";
+import { planWork, type Work } from "./plan.js";
+import { NO_PROGRESS, offsetProgress, type Progress, type ProgressUnit } from "./progress.js";
 import { runTraining } from "./training-run.js";
 import { FIRST_EPOCH } from "./epoch.js";
 import { buildReport, summarizeRejections, type Report, type Rows } from "./report.js";
@@ -32,37 +33,57 @@ function append<T>(list: T[], item: T): T {
   return item;
 }
 
+/** The run's units for its progress: training steps when it only trains, else ops (one per training step too). */
+function unitsOf(plan: readonly Work[]): { total: number; unit: ProgressUnit; label: string } {
+  const total = plan.reduce((n, w) => n + ("training" in w ? w.training.steps : 1), 0);
+  const names = plan.map((w) => ("training" in w ? `training ${w.training.model.name}` : w.spec.collective));
+  return { total, unit: plan.length > 0 && plan.every((w) => "training" in w) ? "step" : "op", label: [...new Set(names)].join(" + ") };
+}
+
 /**
  * Runs a scenario's operations one after another in virtual time (op k starts when op k-1 ended, like
- * NCCL-tests' size sweep) and checks each one. A stalled op ends the run (status `stalled`).
+ * NCCL-tests' size sweep) and checks each one. A stalled op ends the run (status `stalled`). `progress`
+ * hears of each unit as it starts and ends, in wall time, and is stopped however the run ends.
  */
-export async function runScenario(loaded: Loaded, engine: Engine, signal?: AbortSignal): Promise<Report> {
+export async function runScenario(loaded: Loaded, engine: Engine, signal?: AbortSignal, progress: Progress = NO_PROGRESS): Promise<Report> {
   const t0 = performance.now();
   const rows: Rows = { results: [], moe: [], training: undefined };
   const report = (stall?: string) => buildReport(loaded, engine.name, engine.processes, rows, rejectedOf(engine, loaded), performance.now() - t0, stall);
-  let startNs = engine.cursor.clockNs;
-  for (const work of planWork(loaded.scenario, loaded.topology, engine.cursor.nextOp)) {
-    signal?.throwIfAborted(); // a stop request ends a sweep between ops, not only inside a slow one
-    if ("training" in work) {
-      const r = await runTraining(work.training, loaded.topology, engine, loaded.scenario.seed, startNs, signal);
-      rows.training = r.report;
-      startNs = engine.cursor.clockNs = r.endNs;
-      if (r.stalled) return report(r.stalled);
-      continue;
+  let startNs = engine.cursor.clockNs, done = 0;
+  const plan = planWork(loaded.scenario, loaded.topology, engine.cursor.nextOp);
+  const { total, unit, label } = unitsOf(plan);
+  progress.start(total, unit, label);
+  try {
+    for (const work of plan) {
+      signal?.throwIfAborted(); // a stop request ends a sweep between ops, not only inside a slow one
+      if ("training" in work) {
+        const r = await runTraining(work.training, loaded.topology, engine, loaded.scenario.seed, startNs, signal, offsetProgress(progress, done));
+        done += work.training.steps;
+        rows.training = r.report;
+        startNs = engine.cursor.clockNs = r.endNs;
+        if (r.stalled) return report(r.stalled);
+        continue;
+      }
+      // Ops are planned ahead; a training workload before this one took op ids as it ran.
+      const spec = { ...work.spec, op: Math.max(work.spec.op, engine.cursor.nextOp) };
+      engine.cursor.nextOp = spec.op + 1;
+      progress.update(done, `op ${done + 1}/${total} ${spec.collective} ${formatSize(spec.sizeBytes)}`);
+      const w0 = performance.now();
+      const { wire, parts } = moeWire(spec);
+      const out = await engine.runOp(wire, simNs(startNs), FIRST_EPOCH, signal, parts);
+      const wall = performance.now() - w0;
+      const row: CheckedRow = spec.collective === Collective.MoeLayer
+        ? append(rows.moe, summarizeMoe(spec, out, loaded.topology, startNs, wall))
+        : append(rows.results, summarize(spec, out, loaded.topology, startNs, wall));
+      startNs = row.endNs;
+      engine.cursor.clockNs = startNs;
+      done += 1;
+      progress.update(done, `op ${done}/${total} checked`);
+      if (out.stalled) return report(out.stalled);
     }
-    // Ops are planned ahead; a training workload before this one took op ids as it ran.
-    const spec = { ...work.spec, op: Math.max(work.spec.op, engine.cursor.nextOp) };
-    engine.cursor.nextOp = spec.op + 1;
-    const w0 = performance.now();
-    const { wire, parts } = moeWire(spec);
-    const out = await engine.runOp(wire, simNs(startNs), FIRST_EPOCH, signal, parts);
-    const wall = performance.now() - w0;
-    const row: CheckedRow = spec.collective === Collective.MoeLayer
-      ? append(rows.moe, summarizeMoe(spec, out, loaded.topology, startNs, wall))
-      : append(rows.results, summarize(spec, out, loaded.topology, startNs, wall));
-    startNs = row.endNs;
-    engine.cursor.clockNs = startNs;
-    if (out.stalled) return report(out.stalled);
+    progress.update(done, "building report");
+    return report();
+  } finally {
+    progress.stop();
   }
-  return report();
 }

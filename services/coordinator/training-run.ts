@@ -9,6 +9,7 @@ import { simNs } from "../../shared/units/index.js";
 import { fromShard, fullLength, initialParams, placeRank, shardBlocks, StepTally, TIME_UNITS, toShard } from "../../shared/workload/index.js";
 import { round } from "./collect.js";
 import { FIRST_EPOCH } from "./epoch.js";
+import { NO_PROGRESS, type Progress } from "./progress.js";
 
 /** One training step as the report gives it (docs/training.md §3). Times are virtual ns of the slowest rank. */
 export interface TrainingStepRow {
@@ -76,9 +77,10 @@ const digest = (p: Float64Array): string => createHash("sha256").update(new Uint
 /**
  * Runs a training workload: one op per step on all dp × tp ranks, each rank given its parameters in
  * its op-start and returning them updated; the coordinator assembles the full parameters (replicas
- * must agree bit for bit), and times the step from the slowest rank's tally.
+ * must agree bit for bit), and times the step from the slowest rank's tally. `progress` hears of each
+ * step (its `done` counts this workload's steps; the caller starts and stops it).
  */
-export async function runTraining(w: TrainingWorkload, t: Topology, engine: Engine, seed: number, startNs: number, signal?: AbortSignal): Promise<{ report: TrainingReport; endNs: number; stalled?: string }> {
+export async function runTraining(w: TrainingWorkload, t: Topology, engine: Engine, seed: number, startNs: number, signal?: AbortSignal, progress: Progress = NO_PROGRESS): Promise<{ report: TrainingReport; endNs: number; stalled?: string }> {
   const group = t.endpoints.slice(0, w.parallel.dp * w.parallel.tp);
   const nodeGroups = groupByNode(group, t);
   const tokensPerStep = w.globalBatch * w.seqLen;
@@ -95,9 +97,11 @@ export async function runTraining(w: TrainingWorkload, t: Topology, engine: Engi
       op: engine.cursor.nextOp++, collective: Collective.TrainingStep, algorithm: Algorithm.Direct, sizeBytes: 0, elementBytes: 2,
       group, nodeGroups, realElements: 1, seed, root: 0, chunkBytes: 1, training: spec,
     };
+    progress.update(k, `step ${k + 1}/${w.steps} running`);
     const w0 = performance.now();
     const out = await engine.runOp(op, simNs(now), FIRST_EPOCH, signal, (r) => ({ params: toShard(params, blocks[r]!) }));
     const wallMs = performance.now() - w0;
+    progress.update(k, `verifying step ${k + 1}`);
     stalled = out.stalled;
     const next = new Float64Array(fullLength(spec)), seen = new Uint8Array(next.length);
     let problem: string | undefined = out.stalled, loss = 0, endNs = now, slowest = out.done[0];
@@ -116,6 +120,7 @@ export async function runTraining(w: TrainingWorkload, t: Topology, engine: Engi
     if (!problem) params = next;
     rows.push(stepRow(k, endNs - now, slowest?.tally ?? [], { tokensPerStep, flopsPerStep, npus: group.length, peakFlopsPerNs }, loss, digest(params), problem, out.messages, wallMs));
     now = endNs;
+    progress.update(k + 1, `step ${k + 1}/${w.steps} ${problem ? "failed" : "verified"}`);
   }
   return { report: trainingReport(w, t, rows, { tokensPerStep, flopsPerStep }), endNs: now, ...(stalled ? { stalled } : {}) };
 }

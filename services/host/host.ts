@@ -1,7 +1,7 @@
 import { hostname } from "node:os";
 import type { Logger as PinoLogger } from "pino";
 import { Subjects } from "../../shared/protocol/index.js";
-import { NatsActor, type ActorLimits, type ActorLogic } from "../../shared/runtime/index.js";
+import { LocalDelivery, NatsActor, type ActorLimits, type ActorLogic } from "../../shared/runtime/index.js";
 import { buildTopology, DeviceKind, topologyHash, type TopologySpec } from "../../shared/topology/index.js";
 import { npuLogic } from "../npu/index.js";
 import { switchLogic } from "../switch/index.js";
@@ -17,6 +17,8 @@ export interface HostOptions {
   readonly inc: number;
   readonly connectOptions?: Record<string, unknown>;
   readonly limits?: ActorLimits;
+  /** Hosted actors hand each other messages directly (deployment.localDelivery). */
+  readonly localDelivery?: boolean;
 }
 
 /**
@@ -34,16 +36,19 @@ export class ActorHost implements AsyncDisposable {
     if (hash !== this.o.hash) throw new Error(`topology hash ${hash.slice(0, 12)} differs from the coordinator's ${this.o.hash.slice(0, 12)}`);
     const t = buildTopology(this.o.topology);
     const subjects = new Subjects(this.o.run);
+    const local = this.o.localDelivery && this.o.actors.length > 1 ? new LocalDelivery() : undefined;
     for (const id of this.o.actors) {
       const d = t.devices[id];
       if (!d) throw new Error(`actor ${id} is not a device of this topology (${t.devices.length} devices)`);
       const logic = (d.kind === DeviceKind.Npu ? npuLogic : switchLogic) as ActorLogic<unknown>;
-      this.actors.push(new NatsActor({
+      const actor = new NatsActor({
         servers: this.o.servers, subjects, self: id, name: d.name, logic, topology: t,
         log: this.log.child({ actor: d.name, id }), inc: this.o.inc, heartbeatMs: this.o.heartbeatMs,
         host: hostname(), pid: process.pid, topologyHash: hash, ...(this.o.connectOptions ? { connectOptions: this.o.connectOptions } : {}),
-        ...(this.o.limits ? { limits: this.o.limits } : {}),
-      }));
+        ...(this.o.limits ? { limits: this.o.limits } : {}), ...(local ? { local } : {}),
+      });
+      this.actors.push(actor);
+      local?.add(id, actor);
     }
     await Promise.all(this.actors.map((a) => a.start()));
     this.log.info({ actors: this.actors.length }, "actors running");

@@ -3,3 +3,4 @@ export { bundle, transmit, type DataEnvelope } from "./transmit.js";
 export { StripeWindow, OpWindows, MASK_STRIPES, type Admit } from "./stripe-window.js";
 export { EarlyBuffer } from "./early-buffer.js";
 export { routeOf, stripeFault } from "./stripe-check.js";
+export { takeFault, type FaultHolder } from "./fault-handler.js";

@@ -13,6 +13,7 @@ import { EarlyBuffer } from "./early-buffer.js";
 import { deliver, drive, OpRun, splitTransferKey, transferKey, type DriveEffects, type DriveOutcome } from "./op-run.js";
 import { routeOf, stripeFault } from "./stripe-check.js";
 import { transmit } from "./transmit.js";
+import { takeFault, type FaultHolder } from "./fault-handler.js";
 
 /** Counters an endpoint keeps; what it refused is counted by the engine (ctx.reject). */
 export interface NpuCounters {
@@ -20,7 +21,7 @@ export interface NpuCounters {
   received: number;
 }
 
-export interface NpuState {
+export interface NpuState extends FaultHolder {
   readonly self: NpuId;
   readonly inc: number;
   readonly ports: Ports;
@@ -38,7 +39,7 @@ export const npuLogic: ActorLogic<NpuState> = {
   kind: "npu",
   init: (self, t: Topology, limits = DEFAULT_LIMITS) => ({
     self: self as NpuId, inc: 0, ports: new Ports(t, self as NpuId), computeFreeNs: 0, ops: new Map(), early: new EarlyBuffer(limits), highestOp: 0,
-    counters: { received: 0 },
+    counters: { received: 0 }, faults: undefined,
   }),
   receive(state, msg, ctx) {
     const out: Outbound[] = [];
@@ -50,6 +51,7 @@ export const npuLogic: ActorLogic<NpuState> = {
       case "op-close":
         break; // for switches: an endpoint learns of its ops from op-start and op-done
       case "status-req": out.push(status(state, msg.op, ctx)); break;
+      case "fault": takeFault(state, msg, ctx, state.highestOp); break;
       case "op-done":
       case "heartbeat":
       case "status":
@@ -72,7 +74,7 @@ function start(s: NpuState, m: OpStartMsg, ctx: ActorContext, out: Outbound[]): 
     ctx.reject(again ? RejectReason.Duplicate : RejectReason.Stale, m.from, { op: m.spec.op }, again ? "op-start for an op already running here" : "op-start for an op that already ended here");
     return;
   }
-  const run = new OpRun(m.spec, rank, m.epoch, m.startNs, m.part, ctx.limits.transfersPerOp);
+  const run = new OpRun(m.spec, rank, m.epoch, m.startNs, m.part, ctx.limits.transfersPerOp, ctx.trace);
   s.ops.set(m.spec.op, run);
   s.highestOp = m.spec.op;
   s.computeFreeNs = Math.max(s.computeFreeNs, m.startNs);
@@ -101,9 +103,9 @@ function onData(s: NpuState, m: DataMsg, ctx: ActorContext, out: Outbound[]): vo
   if (m.epoch !== run.epoch) { ctx.reject(RejectReason.Stale, m.from, { op: m.op, epoch: m.epoch }, "data of another epoch", m.parts.length); return; }
   const fromRank = run.rankOf.get(m.src);
   if (fromRank === undefined) { ctx.reject(RejectReason.Forged, m.from, { op: m.op, src: m.src }, "data from an endpoint outside the op's group", m.parts.length); return; }
-  const route = routeOf(ctx.topology, m);
+  const route = routeOf(ctx.topology, m, s.faults);
   if (typeof route === "string") { ctx.reject(RejectReason.Forged, m.from, { op: m.op, src: m.src }, `data refused: ${route}`, m.parts.length); return; }
-  const key = transferKey(fromRank, m.tag);
+  const key = transferKey(fromRank, m.tag, run.spec.group.length);
   let whole: Delivered | undefined;
   for (const p of m.parts) whole = onPart(s, m, route, p, key, run, ctx) ?? whole;
   if (!whole) return;
@@ -141,9 +143,10 @@ function onPart(s: NpuState, m: DataMsg, route: Parameters<typeof stripeFault>[1
 function advance(s: NpuState, run: OpRun, ctx: ActorContext, out: Outbound[], go: (fx: DriveEffects) => DriveOutcome | undefined): void {
   const fx: DriveEffects = {
     computeFreeNs: s.computeFreeNs,
+    computeFactor: s.faults?.at(run.spec.op)?.computeFactor(s.self) ?? 1, // a straggler's compute takes k× its roofline
     send: (to, tag, bytes, data, nowNs) => transmit(ctx.topology, s.ports, {
       op: run.spec.op, epoch: run.epoch, inc: s.inc, src: s.self, dst: run.spec.group[to]!, tag, bytes, data, nowNs,
-    }, out),
+    }, out, s.faults),
   };
   let outcome: DriveOutcome | undefined;
   try {
@@ -169,7 +172,7 @@ function status(s: NpuState, op: number, ctx: ActorContext): Outbound {
   for (const run of s.ops.values()) {
     partial += run.reassembly.pending;
     for (const key of run.waits) {
-      const { fromRank, tag } = splitTransferKey(key);
+      const { fromRank, tag } = splitTransferKey(key, run.spec.group.length);
       waits.push({ op: run.spec.op, rank: run.rank, fromRank, fromActor: run.spec.group[fromRank] ?? -1, tag });
     }
   }

@@ -1,14 +1,19 @@
 import { inputFor, type Delivered, type Program } from "../../shared/collectives/index.js";
-import { reductionNs, rooflineNs, streamedComputeEnd } from "../../shared/linkmodel/index.js";
-import { Collective, TAG_LIMIT, type MoeRankPart, type OpSpec, type TrainingPart } from "../../shared/protocol/index.js";
+import { reductionNs, rooflineNs, scaledComputeNs, streamedComputeEnd } from "../../shared/linkmodel/index.js";
+import { Collective, type MoeRankPart, type OpSpec, type TrainingPart } from "../../shared/protocol/index.js";
+import { MAIN_LANE, type TraceSink } from "../../shared/trace/index.js";
 import type { NpuId, SimNs } from "../../shared/units/index.js";
 import { programFor } from "../../shared/workload/index.js";
 import { Reassembly } from "./reassembly.js";
+import { traceKernel, traceOpEnd, traceReduce, traceSpanEnd, type OpenSpan } from "./op-trace.js";
 
-/** Key of a transfer within an op: (source rank, tag). */
-export const transferKey = (fromRank: number, tag: number): number => fromRank * TAG_LIMIT + tag;
-export const splitTransferKey = (key: number): { fromRank: number; tag: number } =>
-  ({ fromRank: Math.floor(key / TAG_LIMIT), tag: key % TAG_LIMIT });
+/**
+ * Key of a transfer within an op of `size` ranks: (source rank, tag) as tag × size + rank — exact
+ * (tag < 2^31, size < 2^21), and a small integer (a V8 Smi: cheaper map keys) while tag × size < 2^30.
+ */
+export const transferKey = (fromRank: number, tag: number, size: number): number => tag * size + fromRank;
+export const splitTransferKey = (key: number, size: number): { fromRank: number; tag: number } =>
+  ({ fromRank: key % size, tag: Math.floor(key / size) });
 
 const NO_DATA = new Float64Array(0);
 
@@ -24,6 +29,8 @@ interface Stream {
   /** Forked streams: their queue, and their own engine for reductions and kernels. */
   readonly queue: string | undefined;
   engineFreeNs: number;
+  /** Spans open on this stream (filled only when the op is traced). */
+  readonly spans: OpenSpan[];
 }
 
 /** Forked streams of one queue: the one running, those waiting their turn, and when the last ended. */
@@ -33,9 +40,25 @@ interface Queue {
   endNs: number;
 }
 
+/**
+ * Member → rank of a group, built once per group object: every rank of an op in one process (the sim
+ * engine, a grouped host) shares it, instead of each building its own (n² work and memory per op).
+ */
+const rankMaps = new WeakMap<readonly NpuId[], ReadonlyMap<NpuId, number>>();
+function ranksOf(group: readonly NpuId[]): ReadonlyMap<NpuId, number> {
+  let m = rankMaps.get(group);
+  if (!m) {
+    const built = new Map<NpuId, number>();
+    group.forEach((id, r) => built.set(id, r));
+    rankMaps.set(group, (m = built));
+  }
+  return m;
+}
+
 /** One endpoint's part in one collective: its program, its clock for the op, and what has arrived. */
 export class OpRun {
-  readonly rankOf = new Map<NpuId, number>();
+  /** Communicator rank of each member (shared by the ranks of one op in this process). */
+  readonly rankOf: ReadonlyMap<NpuId, number>;
   readonly mailbox = new Map<number, Delivered>();
   /** Stripes in so far, per transfer; it also refuses a stripe seen before (a replay). */
   readonly reassembly: Reassembly;
@@ -49,15 +72,19 @@ export class OpRun {
   readonly marks: number[] = [];
   tally: readonly number[] | undefined;
 
-  constructor(readonly spec: OpSpec, readonly rank: number, readonly epoch: number, readonly startNs: number, part?: MoeRankPart | TrainingPart, maxTransfers = Infinity) {
+  constructor(
+    readonly spec: OpSpec, readonly rank: number, readonly epoch: number, readonly startNs: number, part?: MoeRankPart | TrainingPart, maxTransfers = Infinity,
+    /** The endpoint's trace sink when the run is traced. */
+    readonly trace?: TraceSink,
+  ) {
     this.reassembly = new Reassembly(maxTransfers);
-    spec.group.forEach((id, r) => this.rankOf.set(id, r));
+    this.rankOf = ranksOf(spec.group);
     const training = spec.collective === Collective.TrainingStep;
     const input = training ? new Float64Array(0) : inputFor(spec, rank);
     const program = programFor(spec, training
       ? { rank, size: spec.group.length, spec, input, trainingPart: part as TrainingPart | undefined }
       : { rank, size: spec.group.length, spec, input, moePart: part as MoeRankPart | undefined });
-    this.main = { program, nowNs: startNs, waitingFor: undefined, queue: undefined, engineFreeNs: 0 };
+    this.main = { program, nowNs: startNs, waitingFor: undefined, queue: undefined, engineFreeNs: 0, spans: [] };
   }
 
   /** The op's clock: its main program's. */
@@ -76,9 +103,14 @@ export interface DriveEffects {
   send(to: number, tag: number, bytes: number, data: Float64Array, nowNs: number): void;
   /** The endpoint's compute engine: free from this virtual time on. */
   computeFreeNs: number;
+  /** Compute and reductions take this many times their roofline (a straggler fault; 1 otherwise). */
+  readonly computeFactor?: number;
 }
 
 type Model = Parameters<typeof reductionNs>[2];
+
+/** The trace lane of a stream: the main program's, or its queue's. */
+const laneOf = (s: Stream): string => s.queue ?? MAIN_LANE;
 
 /** Starts the op's main program; runs until every stream of the op is blocked or the op is done. */
 export function drive(run: OpRun, fx: DriveEffects, model: Model): DriveOutcome {
@@ -94,6 +126,7 @@ export function deliver(run: OpRun, key: number, d: Delivered, fx: DriveEffects,
   if (!s) { run.mailbox.set(key, d); return undefined; }
   run.blocked.delete(key);
   s.waitingFor = undefined;
+  if (run.trace) { const k = splitTransferKey(key, run.spec.group.length); run.trace.flowEnd(run.spec.op, k.fromRank, run.rank, k.tag, laneOf(s), d.deliveredNs); }
   s.nowNs = Math.max(s.nowNs, d.deliveredNs);
   return step(run, s, d, fx, model);
 }
@@ -105,7 +138,11 @@ function step(run: OpRun, s: Stream, resumeWith: Delivered | undefined, fx: Driv
   while (next) {
     const r = runStream(run, next.s, next.with, fx, model);
     next = undefined;
-    if (r.kind === "main-done") { outcome = { kind: "done", result: r.result }; break; }
+    if (r.kind === "main-done") {
+      if (run.trace) traceOpEnd(run.trace, run.spec, run.rank, run.startNs, run.main.nowNs, run.queues.keys());
+      outcome = { kind: "done", result: r.result };
+      break;
+    }
     if (r.kind === "stream-done") next = afterStream(run, r.stream);
   }
   return outcome;
@@ -131,7 +168,7 @@ function afterStream(run: OpRun, done: Stream): { s: Stream; with: undefined } |
 
 function startStream(run: OpRun, q: Queue, name: string, program: Program<unknown>, readyNs: number): Stream {
   const startNs = Math.max(readyNs, q.endNs);
-  const s: Stream = { program, nowNs: startNs, waitingFor: undefined, queue: name, engineFreeNs: startNs };
+  const s: Stream = { program, nowNs: startNs, waitingFor: undefined, queue: name, engineFreeNs: startNs, spans: [] };
   q.running = s;
   return s;
 }
@@ -154,22 +191,25 @@ function runStream(run: OpRun, s: Stream, resumeWith: Delivered | undefined, fx:
     const cmd = r.value;
     switch (cmd.kind) {
       case "send":
+        if (run.trace) run.trace.flowStart(run.spec.op, run.rank, cmd.to, cmd.tag, laneOf(s), s.nowNs, cmd.bytes);
         fx.send(cmd.to, cmd.tag, cmd.bytes, cmd.data, s.nowNs);
         run.sent++;
         r = s.program.next(undefined);
         break;
       case "recv": {
-        const key = transferKey(cmd.from, cmd.tag);
+        const key = transferKey(cmd.from, cmd.tag, run.spec.group.length);
         const d = run.mailbox.get(key);
         if (!d) { s.waitingFor = key; run.blocked.set(key, s); return { kind: "blocked" }; }
         run.mailbox.delete(key);
+        if (run.trace) run.trace.flowEnd(run.spec.op, cmd.from, run.rank, cmd.tag, laneOf(s), d.deliveredNs);
         s.nowNs = Math.max(s.nowNs, d.deliveredNs);
         r = s.program.next(d);
         break;
       }
       case "reduce": {
-        const cost = reductionNs(cmd.bytes, run.spec.elementBytes, model);
+        const cost = scaledComputeNs(reductionNs(cmd.bytes, run.spec.elementBytes, model), fx.computeFactor ?? 1);
         const end = streamedComputeEnd(cmd.operand.firstByteNs, cmd.operand.deliveredNs, isMain ? fx.computeFreeNs : s.engineFreeNs, cost);
+        if (run.trace) traceReduce(run.trace, s.queue, Math.max(cmd.operand.firstByteNs, isMain ? fx.computeFreeNs : s.engineFreeNs), end, cmd.bytes);
         if (isMain) fx.computeFreeNs = end; else s.engineFreeNs = end;
         s.nowNs = Math.max(s.nowNs, end);
         r = s.program.next(undefined);
@@ -177,7 +217,8 @@ function runStream(run: OpRun, s: Stream, resumeWith: Delivered | undefined, fx:
       }
       case "compute": {
         const free = isMain ? fx.computeFreeNs : s.engineFreeNs;
-        const end = Math.max(free, s.nowNs) + rooflineNs(cmd.flops, cmd.hbmBytes, model);
+        const end = Math.max(free, s.nowNs) + scaledComputeNs(rooflineNs(cmd.flops, cmd.hbmBytes, model), fx.computeFactor ?? 1);
+        if (run.trace) traceKernel(run.trace, s.queue, s.spans, Math.max(free, s.nowNs), end, cmd);
         if (isMain) fx.computeFreeNs = end; else s.engineFreeNs = end;
         if (!cmd.background) s.nowNs = end;
         r = s.program.next(undefined);
@@ -191,8 +232,17 @@ function runStream(run: OpRun, s: Stream, resumeWith: Delivered | undefined, fx:
       case "now":
         r = s.program.next({ data: NO_DATA, bytes: 0, firstByteNs: s.nowNs as SimNs, deliveredNs: s.nowNs as SimNs });
         break;
+      case "span":
+        if (run.trace) s.spans.push({ name: cmd.name, cat: cmd.cat, startNs: s.nowNs, args: cmd.args });
+        r = s.program.next(undefined);
+        break;
+      case "span-end":
+        if (run.trace) traceSpanEnd(run.trace, laneOf(s), s.spans, s.nowNs);
+        r = s.program.next(undefined);
+        break;
       case "mark":
         run.marks.push(s.nowNs);
+        if (run.trace) run.trace.instant(laneOf(s), `mark ${run.marks.length - 1}`, "mark", s.nowNs);
         r = s.program.next(undefined);
         break;
       case "tally":

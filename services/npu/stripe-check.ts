@@ -1,4 +1,5 @@
 import type { DataMsg, StripePart } from "../../shared/protocol/index.js";
+import type { FaultTable } from "../../shared/faults/index.js";
 import { DeviceKind, type Path, type Topology } from "../../shared/topology/index.js";
 
 function samePath(a: readonly number[], b: readonly number[]): boolean {
@@ -10,14 +11,15 @@ function samePath(a: readonly number[], b: readonly number[]): boolean {
 
 /**
  * The stripe paths a data message's transfer may use, or why none: its source and destination must
- * be two endpoints and its stripe count its route's. Checked once per message; each stripe then with
- * {@link stripeFault}.
+ * be two endpoints and its stripe count its route's — around the dead links and switches of `faults`
+ * for the message's op, as every actor holding them filters it. Checked once per message; each
+ * stripe then with {@link stripeFault}.
  */
-export function routeOf(t: Topology, m: DataMsg): readonly Path[] | string {
+export function routeOf(t: Topology, m: DataMsg, faults?: FaultTable): readonly Path[] | string {
   if (t.devices[m.src]?.kind !== DeviceKind.Npu || t.devices[m.dst]?.kind !== DeviceKind.Npu || m.src === m.dst) {
     return "source or destination is not another endpoint";
   }
-  const route = t.route(m.src, m.dst).stripes;
+  const route = (faults?.at(m.op)?.route(m.src, m.dst) ?? t.route(m.src, m.dst)).stripes; // faults: the same filtered route as the sender's
   return m.stripes === route.length ? route : `claims ${m.stripes} stripes, the route has ${route.length}`;
 }
 

@@ -4,6 +4,8 @@ import { PROTOCOL_VERSION, type DataMsg, type StripePart } from "../../shared/pr
 import type { Outbound } from "../../shared/runtime/index.js";
 import { DeviceKind, type Topology } from "../../shared/topology/index.js";
 import { splitEven, splitOffsets, type NpuId, type SimNs } from "../../shared/units/index.js";
+import { RunError } from "../../shared/errors/index.js";
+import type { FaultTable } from "../../shared/faults/index.js";
 
 export interface TransferSpec {
   readonly op: number;
@@ -64,16 +66,19 @@ function dataMsg(env: DataEnvelope, from: number, parts: StripePart[]): DataMsg 
 
 /**
  * Sends one transfer: stripes the modelled bytes and the real elements evenly over the route's
- * stripes, and pushes each stripe through the source's egress port of its first link.
+ * stripes (those that avoid the op's dead links and switches), and pushes each stripe through the
+ * source's egress port of its first link (as a link-degrade leaves it).
  */
-export function transmit(t: Topology, ports: Ports, x: TransferSpec, out: Outbound[]): void {
-  const stripes = t.route(x.src, x.dst).stripes;
+export function transmit(t: Topology, ports: Ports, x: TransferSpec, out: Outbound[], faults?: FaultTable): void {
+  const fab = faults?.at(x.op); // the op's faults: routes around dead links and switches, degraded links
+  const stripes = (fab ? fab.route(x.src, x.dst) : t.route(x.src, x.dst)).stripes;
   const n = stripes.length;
+  if (n === 0) throw new RunError(`no route from ${t.devices[x.src]!.name} to ${t.devices[x.dst]!.name} survives the faults of op ${x.op}: every stripe crosses a dead link or switch`);
   const byteParts = splitEven(x.bytes, n), elemOff = splitOffsets(x.data.length, n);
   const tos: number[] = [], parts: StripePart[] = [];
   for (let i = 0; i < n; i++) {
     const path = stripes[i]!;
-    const link = t.links[path[0]!]!;
+    const link = fab ? fab.link(path[0]!) : t.links[path[0]!]!;
     const hop = traverse(ports.get(link.id), link, byteParts[i]!, x.nowNs, x.nowNs);
     const payload = elemOff[i] === elemOff[i + 1] ? EMPTY : x.data.slice(elemOff[i]!, elemOff[i + 1]!);
     tos.push(link.to);

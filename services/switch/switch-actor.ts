@@ -1,11 +1,11 @@
 import { Ports, traverse } from "../../shared/linkmodel/index.js";
 import { COORDINATOR, PROTOCOL_VERSION, RejectReason, type DataMsg, type StatusMsg, type StripePart } from "../../shared/protocol/index.js";
-import { bundle, EarlyBuffer, MASK_STRIPES, OpWindows, routeOf, stripeFault, type StripeWindow } from "../npu/index.js";
+import { bundle, EarlyBuffer, MASK_STRIPES, OpWindows, routeOf, stripeFault, takeFault, type FaultHolder, type StripeWindow } from "../npu/index.js";
 import { DEFAULT_LIMITS, type ActorContext, type ActorLogic, type Outbound } from "../../shared/runtime/index.js";
 import type { Path, Topology } from "../../shared/topology/index.js";
 import type { SimNs, SwitchId } from "../../shared/units/index.js";
 
-export interface SwitchState {
+export interface SwitchState extends FaultHolder {
   readonly self: SwitchId;
   readonly ports: Ports;
   /** Open ops, each with the stripes already forwarded (a replay costs no port time). */
@@ -26,7 +26,7 @@ export interface SwitchState {
 export const switchLogic: ActorLogic<SwitchState> = {
   kind: "switch",
   init: (self, t, limits = DEFAULT_LIMITS) => ({
-    self: self as SwitchId, ports: new Ports(t, self as SwitchId), windows: new OpWindows(limits), early: new EarlyBuffer(limits), received: 0, forwarded: 0,
+    self: self as SwitchId, ports: new Ports(t, self as SwitchId), windows: new OpWindows(limits), early: new EarlyBuffer(limits), received: 0, forwarded: 0, faults: undefined,
   }),
   receive(state, msg, ctx) {
     const out: Outbound[] = [];
@@ -40,6 +40,7 @@ export const switchLogic: ActorLogic<SwitchState> = {
         break;
       case "op-start":
         break; // endpoints' business; switches learn of ops from op-open
+      case "fault": takeFault(state, msg, ctx, state.windows.highestOp); break;
       case "status-req": {
         const reply: StatusMsg = {
           v: PROTOCOL_VERSION, type: "status", from: state.self, epoch: 0, inc: 0, op: msg.op, waits: [], partialTransfers: 0,
@@ -85,17 +86,19 @@ function onData(s: SwitchState, m: DataMsg, ctx: ActorContext, out: Outbound[]):
 
 function forward(s: SwitchState, m: DataMsg, w: StripeWindow, ctx: ActorContext, out: Outbound[]): void {
   const t = ctx.topology;
-  const route = routeOf(t, m);
+  const route = routeOf(t, m, s.faults);
   if (typeof route === "string") { ctx.reject(RejectReason.Forged, m.from, { op: m.op, src: m.src }, `data refused: ${route}`, m.parts.length); return; }
   const keep = admitted(t, route, s.self, m, w, ctx);
   if (keep === NONE) return;
   const lat = t.devices[s.self]!.switchLatencyNs;
+  const fab = s.faults?.at(m.op); // a link-degrade of this switch's egress link
   const tos: number[] = [], parts: StripePart[] = [];
   for (let i = 0; i < m.parts.length; i++) {
     if (keep !== ALL && !keep[i]) continue;
     const p = m.parts[i]!;
-    const link = t.links[p.path[p.hop + 1]!]!;
+    const link = fab ? fab.link(p.path[p.hop + 1]!) : t.links[p.path[p.hop + 1]!]!;
     const hop = traverse(s.ports.get(link.id), link, p.bytes, p.headNs + lat, p.tailNs + lat);
+    if (ctx.trace) ctx.trace.forwarded(m.op, link.id, p.headNs + lat, hop.tailNs, hop.queuedNs * link.bandwidthGBps); // bytes queued ahead: wait × rate
     s.forwarded++;
     tos.push(link.to);
     parts.push({ stripe: p.stripe, bytes: p.bytes, headNs: hop.headNs, tailNs: hop.tailNs, path: p.path, hop: p.hop + 1, payload: p.payload, crc: p.crc });
@@ -113,29 +116,38 @@ const ALL = "all", NONE = "none";
 function admitted(t: Topology, route: readonly Path[], self: number, m: DataMsg, w: StripeWindow, ctx: ActorContext): boolean[] | typeof ALL | typeof NONE {
   // (src, dst) and tag name the transfer within the op; pair < devices² < 2^31 up to 46,340 devices.
   const pair = m.src * t.devices.length + m.dst;
-  const ok = m.parts.map((p) => {
+  const parts = m.parts, n = parts.length;
+  let ok: boolean[] | undefined; // undefined while every part is still admitted (no allocation on the common path)
+  for (let i = 0; i < n; i++) {
+    const p = parts[i]!;
     const fault = stripeFault(t, route, m, p, self, false);
-    if (fault) ctx.reject(RejectReason.Forged, m.from, { op: m.op, src: m.src, hop: p.hop }, `stripe refused: ${fault}`);
-    return fault === undefined;
-  });
+    if (fault === undefined) continue;
+    ctx.reject(RejectReason.Forged, m.from, { op: m.op, src: m.src, hop: p.hop }, `stripe refused: ${fault}`);
+    (ok ??= new Array<boolean>(n).fill(true))[i] = false;
+  }
   let dup = 0, full = 0;
   if (m.stripes <= MASK_STRIPES) {
     let mask = 0;
-    m.parts.forEach((p, i) => { if (ok[i]) mask |= 1 << p.stripe; });
+    for (let i = 0; i < n; i++) if (!ok || ok[i]) mask |= 1 << parts[i]!.stripe;
     const fresh = mask === 0 ? 0 : w.admitMask(pair, m.tag, mask);
-    m.parts.forEach((p, i) => {
-      if (!ok[i]) return;
-      if (fresh < 0) { full++; ok[i] = false; } else if (((fresh >>> p.stripe) & 1) === 0) { dup++; ok[i] = false; }
-    });
+    if (fresh !== mask) {
+      for (let i = 0; i < n; i++) {
+        if (ok && !ok[i]) continue;
+        if (fresh < 0) full++; else if (((fresh >>> parts[i]!.stripe) & 1) === 0) dup++; else continue;
+        (ok ??= new Array<boolean>(n).fill(true))[i] = false;
+      }
+    }
   } else {
-    m.parts.forEach((p, i) => {
-      if (!ok[i]) return;
-      const a = w.admit(pair, m.tag, p.stripe, m.stripes);
-      if (a !== "new") { ok[i] = false; if (a === "duplicate") dup++; else full++; }
-    });
+    for (let i = 0; i < n; i++) {
+      if (ok && !ok[i]) continue;
+      const a = w.admit(pair, m.tag, parts[i]!.stripe, m.stripes);
+      if (a === "new") continue;
+      if (a === "duplicate") dup++; else full++;
+      (ok ??= new Array<boolean>(n).fill(true))[i] = false;
+    }
   }
   if (dup) ctx.reject(RejectReason.Duplicate, m.from, { op: m.op, src: m.src, tag: m.tag }, "stripe already forwarded", dup);
   if (full) ctx.reject(RejectReason.Overflow, m.from, { op: m.op, src: m.src, tag: m.tag }, "op window full", full);
-  if (ok.every(Boolean)) return ALL;
+  if (!ok) return ALL;
   return ok.some(Boolean) ? ok : NONE;
 }

@@ -1,4 +1,5 @@
 import type { MoeRankPart, OpSpec, TrainingPart } from "../protocol/index.js";
+import type { TraceArgs } from "../trace/index.js";
 import type { SimNs } from "../units/index.js";
 
 /** A transfer as the receiving rank's program sees it. */
@@ -24,7 +25,7 @@ export type Command =
    * free and (unless `background`) the program's clock has reached it; a background kernel does not
    * hold the program up (e.g. a shared expert overlapping the dispatch), a foreground one does.
    */
-  | { readonly kind: "compute"; readonly flops: number; readonly hbmBytes: number; readonly background: boolean }
+  | { readonly kind: "compute"; readonly flops: number; readonly hbmBytes: number; readonly background: boolean; readonly label?: KernelLabel | undefined }
   /** Records the program's current virtual time (reported in op-done `marks`, in order). */
   | { readonly kind: "mark" }
   /** Sets the counts reported in op-done `tally` (the workload defines their meaning). */
@@ -41,7 +42,16 @@ export type Command =
   /** Moves the clock (and the compute engine) on by `ns`: work counted rather than emulated (repeated layers). */
   | { readonly kind: "advance"; readonly ns: number }
   /** Reads the clock: the program resumes with a delivery whose deliveredNs is the current virtual time. */
-  | { readonly kind: "now" };
+  | { readonly kind: "now" }
+  /**
+   * Opens a named span of this stream's time, closed by the next "span-end" (spans nest). For the
+   * trace only: it moves no clock, and without a trace the endpoint skips it.
+   */
+  | { readonly kind: "span"; readonly name: string; readonly cat: string; readonly args?: TraceArgs | undefined }
+  | { readonly kind: "span-end" };
+
+/** What a kernel is, for the trace: its op class and its model FLOPs (before efficiency). */
+export interface KernelLabel { readonly cls: string; readonly flops: number }
 
 /** A rank's side of a collective: yields commands, gets back deliveries, returns its output buffer. */
 export type Program<T = Float64Array> = Generator<Command, T, Delivered | undefined>;
@@ -84,9 +94,16 @@ export function* reduceInto(into: Float64Array, at: number, operand: Delivered):
 }
 
 /** A kernel of `flops` reading `hbmBytes` from HBM (see Command "compute"). */
-export function* compute(flops: number, hbmBytes: number, background = false): Program<void> {
-  yield { kind: "compute", flops, hbmBytes, background };
+export function* compute(flops: number, hbmBytes: number, background = false, label?: KernelLabel): Program<void> {
+  yield { kind: "compute", flops, hbmBytes, background, label };
 }
+
+/**
+ * A span command, yielded directly (`yield span(…)` … `yield SPAN_END`) rather than wrapping the
+ * spanned program, so tracing adds no generator layer to the commands inside it.
+ */
+export const span = (name: string, cat: string, args?: TraceArgs): Command => ({ kind: "span", name, cat, args });
+export const SPAN_END: Command = { kind: "span-end" };
 
 /** Marks the current virtual time. */
 export function* mark(): Program<void> {

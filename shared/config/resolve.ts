@@ -11,6 +11,7 @@ import { resolveMoeWorkload, type MoeWorkload } from "./moe-resolve.js";
 import { resolveTrainingWorkload, type TrainingWorkload } from "./training-resolve.js";
 import type { RawScenario } from "./schema.js";
 import { DEFAULT_LIMITS, type ActorLimits } from "../runtime/index.js";
+import { DEFAULT_TRACE_DETAIL, DEFAULT_TRACE_MAX_EVENTS, type TraceDetail } from "../trace/index.js";
 
 export const DTYPE_BYTES = { bf16: 2, fp16: 2, fp32: 4, int8: 1 } as const;
 export const DEFAULT_CHUNK_BYTES = 1024 * 1024;
@@ -48,12 +49,18 @@ export interface Deployment {
   /** No progress for this long ends the run as stalled. */
   readonly watchdogMs: number;
   readonly startTimeoutMs: number;
+  /**
+   * Actors that share a host process hand each other their messages directly instead of through the
+   * server (the same edge checks, the same FIFO order per sender). Default true; it matters only
+   * when several actors share a process (grouped placement): one actor per process is pure NATS.
+   */
+  readonly localDelivery: boolean;
   /** What each actor may buffer and remember (shared/runtime limits.ts): bounds against floods and replays. */
   readonly limits: ActorLimits;
 }
 
 export const DEFAULT_DEPLOYMENT: Deployment = {
-  placement: "auto", nats: "", run: "", heartbeatMs: 500, heartbeatTimeoutMs: 3_000, watchdogMs: 10_000, startTimeoutMs: 120_000,
+  placement: "auto", nats: "", run: "", heartbeatMs: 500, heartbeatTimeoutMs: 3_000, watchdogMs: 10_000, startTimeoutMs: 120_000, localDelivery: true,
   limits: DEFAULT_LIMITS,
 };
 
@@ -66,7 +73,7 @@ export interface Scenario {
   readonly engine: "sim" | "nats";
   readonly deployment: Deployment;
   readonly seed: number;
-  readonly outputs: { readonly dir: string };
+  readonly outputs: { readonly dir: string; readonly trace: { readonly detail: TraceDetail; readonly maxEvents: number } };
 }
 
 function sizeAt(path: string, v: string | number): number {
@@ -162,6 +169,9 @@ export function resolveScenario(raw: RawScenario): Scenario {
     engine: raw.engine ?? "nats",
     deployment: { ...DEFAULT_DEPLOYMENT, ...raw.deployment, limits: { ...DEFAULT_LIMITS, ...raw.deployment?.limits } },
     seed: raw.seed ?? 1,
-    outputs: { dir: raw.outputs?.dir ?? "out" },
+    outputs: {
+      dir: raw.outputs?.dir ?? "out",
+      trace: { detail: raw.outputs?.trace?.detail ?? DEFAULT_TRACE_DETAIL, maxEvents: raw.outputs?.trace?.maxEvents ?? DEFAULT_TRACE_MAX_EVENTS },
+    },
   };
 }

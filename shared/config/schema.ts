@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { Algorithm, Collective } from "../protocol/index.js";
+import { TRACE_DETAILS, type TraceDetail } from "../trace/index.js";
 import { moeWorkloadSchema } from "./moe-schema.js";
 import { trainingWorkloadSchema } from "./training-schema.js";
 
@@ -67,6 +68,7 @@ export const scenarioSchema = z.object({
     heartbeatTimeoutMs: z.number().int().min(100).max(600_000).optional(),
     watchdogMs: z.number().int().min(100).max(3_600_000).optional(),
     startTimeoutMs: z.number().int().min(1_000).max(600_000).optional(),
+    localDelivery: z.boolean().optional(),
     limits: z.object({
       earlyMessagesPerSender: z.number().int().min(1).max(1_000_000).optional(),
       earlyBytesPerActor: z.number().int().min(1024).max(2 ** 34).optional(),
@@ -75,7 +77,14 @@ export const scenarioSchema = z.object({
     }).strict().optional(),
   }).strict().optional(),
   seed: z.number().int().nonnegative().max(2 ** 32 - 1).optional(),
-  outputs: z.object({ dir: z.string().optional() }).strict().optional(),
+  outputs: z.object({
+    dir: z.string().optional(),
+    /** What `supernode run --trace` writes (docs/training.md, Trace). */
+    trace: z.object({
+      detail: z.enum(TRACE_DETAILS as [TraceDetail, ...TraceDetail[]]).optional(),
+      maxEvents: z.number().int().min(1).max(100_000_000).optional(),
+    }).strict().optional(),
+  }).strict().optional(),
 }).strict();
 
 /** The same scenario with `workload:` a list, run one after another (two schemas, so errors name the exact field). */

@@ -4,3 +4,4 @@ export {
   serializationNs, traverse, deliveredAtNs, rooflineNs, reductionNs, streamedComputeEnd, routeAlphaBeta, handleAtNs,
   type HopTimes, type AlphaBeta,
 } from "./timing.js";
+export { LinkState, scaledComputeNs } from "./link-state.js";

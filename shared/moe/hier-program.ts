@@ -1,4 +1,4 @@
-import { compute, mark, type Program, type ProgramEnv } from "../collectives/program.js";
+import { compute, mark, span, SPAN_END, type Program, type ProgramEnv } from "../collectives/program.js";
 import type { MoeRankPart } from "../protocol/index.js";
 import { expertFlopsPerCopy } from "./bounds.js";
 import { NodeMap } from "./hier-routes.js";
@@ -65,15 +65,20 @@ export function* hierarchicalMoeProgram(env: ProgramEnv): Program {
     part: part as Ctx["part"], view: viewPart(part, me, n, shape.tokensPerRank, shape.topK), nodes: new NodeMap(spec.nodeGroups, n),
   };
   const flops = expertFlopsPerCopy(shape), weights = expertWeightBytes(shape);
-  if (shape.sharedExperts > 0) yield* compute(shape.tokensPerRank * shape.sharedExperts * flops, shape.sharedExperts * weights, true);
+  if (shape.sharedExperts > 0) yield* compute(shape.tokensPerRank * shape.sharedExperts * flops, shape.sharedExperts * weights, true, { cls: "shared experts", flops: shape.tokensPerRank * shape.sharedExperts * flops });
 
+  yield span("dispatch (hierarchical)", "ep");
   const { direct, crossOut } = yield* sendTokens(c);
   const { crossedFrom, toHolder } = yield* scatterCrossings(c);
   const { directIn, scattered } = yield* receiveCopies(c, own(toHolder.box, me));
+  yield SPAN_END;
   yield* mark();
   const ex = runExperts(c, directIn, scattered);
-  if (ex.processed > 0) yield* compute(ex.processed * flops, ex.used * weights);
+  yield span("experts", "ep");
+  if (ex.processed > 0) yield* compute(ex.processed * flops, ex.used * weights, false, { cls: "matmul", flops: ex.processed * flops });
+  yield SPAN_END;
   yield* mark();
+  yield span("combine (hierarchical)", "ep");
 
   const directBackOwn = own(ex.directBack, me);
   yield* exchange(me, n, c.chunk, Phase.DirectBack, shape.combineBytesPerToken, COMBINE_ELEMENTS, ex.directBack);
@@ -81,6 +86,7 @@ export function* hierarchicalMoeProgram(env: ProgramEnv): Program {
   yield* exchange(me, n, c.chunk, Phase.ScatterBack, shape.combineBytesPerToken, OUT_WIDTH, ex.scatterBack);
   yield* sendPartials(c, toHolder.counts, crossedFrom, scatterBackOwn);
   const { parts, partials } = yield* collectAtSource(c, direct, crossOut, directBackOwn);
+  yield SPAN_END;
   return yield* finish(shape, c.seed, me, c.view, parts, ex.processed, partials);
 }
 

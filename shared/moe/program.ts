@@ -1,4 +1,4 @@
-import { compute, mark, mod, phaseTag, recv, send, tally, type Program, type ProgramEnv } from "../collectives/program.js";
+import { compute, mark, mod, phaseTag, recv, send, span, SPAN_END, tally, type Program, type ProgramEnv } from "../collectives/program.js";
 import { MOE_LIMITS } from "../protocol/index.js";
 import { expertFlopsPerCopy } from "./bounds.js";
 import { choiceAt } from "./gating.js";
@@ -46,10 +46,11 @@ export function* moeLayerProgram(env: ProgramEnv): Program {
   if (!env.moePart) throw new Error(`rank ${me}: op-start of a moe-layer without this rank's part`);
   const view = viewPart(env.moePart, me, n, T, shape.topK);
   const flops = expertFlopsPerCopy(shape), weights = expertWeightBytes(shape);
-  if (shape.sharedExperts > 0) yield* compute(T * shape.sharedExperts * flops, shape.sharedExperts * weights, true);
+  if (shape.sharedExperts > 0) yield* compute(T * shape.sharedExperts * flops, shape.sharedExperts * weights, true, { cls: "shared experts", flops: T * shape.sharedExperts * flops });
 
   const chunk = env.spec.moe!.chunkTokens ?? DEFAULT_CHUNK_TOKENS;
   const dispatchOut = view.sendsTo.map((list) => packDispatch(seed, me * T, list));
+  yield span("dispatch", "ep");
   yield* exchange(me, n, chunk, TAG_DISPATCH, shape.dispatchBytesPerToken, DISPATCH_ELEMENTS, dispatchOut);
   const inbox: (Float64Array | undefined)[] = new Array(n);
   inbox[me] = dispatchOut[me];
@@ -57,14 +58,18 @@ export function* moeLayerProgram(env: ProgramEnv): Program {
     const from = mod(me - j, n), copies = view.recvCounts[from]!;
     if (copies > 0) inbox[from] = yield* gather(from, chunk, copies, TAG_DISPATCH, DISPATCH_ELEMENTS);
   }
+  yield SPAN_END;
   yield* mark();
 
   const experts = new ExpertRunner(env.moePart.held, seed, me);
   const outbox = experts.direct(inbox);
   const { processed, used } = experts;
-  if (processed > 0) yield* compute(processed * flops, used * weights);
+  yield span("experts", "ep");
+  if (processed > 0) yield* compute(processed * flops, used * weights, false, { cls: "matmul", flops: processed * flops });
+  yield SPAN_END;
   yield* mark();
 
+  yield span("combine", "ep");
   yield* exchange(me, n, chunk, TAG_COMBINE, shape.combineBytesPerToken, COMBINE_ELEMENTS, outbox);
   const parts: ExpertPart[][] = Array.from({ length: T }, () => []);
   if (outbox[me]) collectParts(me, T, parts, outbox[me]);
@@ -73,6 +78,7 @@ export function* moeLayerProgram(env: ProgramEnv): Program {
     const copies = view.sendsTo[from]!.length;
     if (copies > 0) collectParts(me, T, parts, yield* gather(from, chunk, copies, TAG_COMBINE, COMBINE_ELEMENTS));
   }
+  yield SPAN_END;
   return yield* finish(shape, seed, me, view, parts, processed);
 }
 

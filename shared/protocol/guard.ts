@@ -3,6 +3,7 @@ import { Algorithm, Collective, MESSAGE_TYPES, PROTOCOL_VERSION, TAG_LIMIT, type
 import { REJECT_REASONS } from "./rejections.js";
 import { array, float64s, int, map, oneOf, real, reject, text, time, type Fields } from "./guard-fields.js";
 import { checkTrainingSpec, checkTrainingPart } from "./guard-training.js";
+import { checkFault } from "./guard-fault.js";
 
 // Bounds on what a peer may ask of an actor: generous for a real run, and low enough that a message
 // within them cannot make an actor allocate or loop without bound.
@@ -266,6 +267,7 @@ export function asMessage(x: unknown): Message {
     case "heartbeat": checkHeartbeat(m); break;
     case "status-req": int(m.op, "status-req.op"); break;
     case "status": checkStatus(m); break;
+    case "fault": checkFault(m); break;
     default: {
       const never: never = type;
       reject("type", "a message type", never);

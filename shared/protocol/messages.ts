@@ -3,6 +3,7 @@ import type { Gating, MoeShape } from "./moe-shape.js";
 import type { TrainingPart, TrainingSpec } from "./training-spec.js";
 import type { LinkId, NpuId, SimNs } from "../units/index.js";
 import type { RejectCounts } from "./rejections.js";
+import type { FaultMsg } from "./fault.js";
 
 export const PROTOCOL_VERSION = 1;
 
@@ -233,6 +234,6 @@ export interface StatusMsg extends Header {
 }
 
 /** The one union of everything actors say to each other. */
-export type Message = DataMsg | OpStartMsg | OpAbortMsg | OpOpenMsg | OpCloseMsg | OpDoneMsg | HeartbeatMsg | StatusRequestMsg | StatusMsg;
+export type Message = DataMsg | OpStartMsg | OpAbortMsg | OpOpenMsg | OpCloseMsg | OpDoneMsg | HeartbeatMsg | StatusRequestMsg | StatusMsg | FaultMsg;
 export type MessageType = Message["type"];
-export const MESSAGE_TYPES: readonly MessageType[] = ["data", "op-start", "op-abort", "op-open", "op-close", "op-done", "heartbeat", "status-req", "status"];
+export const MESSAGE_TYPES: readonly MessageType[] = ["data", "op-start", "op-abort", "op-open", "op-close", "op-done", "heartbeat", "status-req", "status", "fault"];

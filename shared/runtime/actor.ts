@@ -1,5 +1,6 @@
 import type { ActorRef, Message, RejectCounts, RejectReason } from "../protocol/index.js";
 import type { Topology } from "../topology/index.js";
+import type { TraceSink } from "../trace/index.js";
 import type { SimNs } from "../units/index.js";
 import type { ActorLimits } from "./limits.js";
 
@@ -28,6 +29,8 @@ export interface ActorContext {
   reject(reason: RejectReason, from: ActorRef, fields: Record<string, unknown>, why: string, count?: number): void;
   /** What this actor has refused so far, at its edge and in its logic (for its status replies). */
   readonly rejected: RejectCounts;
+  /** Where trace events go when the run is traced (`--trace`); undefined otherwise: test it before building any. */
+  readonly trace?: TraceSink | undefined;
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { MoeRankPart, OpDoneMsg, OpSpec, RejectCounts, TrainingPart } from "../protocol/index.js";
+import type { FaultMsg, MoeRankPart, OpDoneMsg, OpSpec, RejectCounts, TrainingPart } from "../protocol/index.js";
 import type { SimNs } from "../units/index.js";
 
 /** What an engine reports for one operation. */
@@ -22,6 +22,15 @@ export interface OpOutcome {
 /** Per-rank op-start data, by communicator rank. */
 export type RankParts = (rank: number) => MoeRankPart | TrainingPart | undefined;
 
+/**
+ * A control message the coordinator sends to one actor before an op's op-open and op-starts (a fault,
+ * docs/chaos.md): queued ahead of them in the sim engine, published ahead of them over NATS.
+ */
+export interface ControlTo {
+  readonly to: number;
+  readonly msg: FaultMsg;
+}
+
 /** Where an engine's actors are in op ids and virtual time: runs on one engine continue from here. */
 export interface EngineCursor {
   /** The next op id to use (actors refuse an op id they already ran). */
@@ -36,7 +45,7 @@ export interface Engine extends AsyncDisposable {
   /** OS processes hosting actors (1 for the sim engine). */
   readonly processes: number;
   /** `parts` gives each rank its own share of the op (moe-layer: its routing), sent with its op-start. */
-  runOp(spec: OpSpec, startNs: SimNs, epoch: number, signal?: AbortSignal, parts?: RankParts): Promise<OpOutcome>;
+  runOp(spec: OpSpec, startNs: SimNs, epoch: number, signal?: AbortSignal, parts?: RankParts, before?: readonly ControlTo[]): Promise<OpOutcome>;
   /** Messages refused so far, per actor id (-1: the coordinator); actors that refused nothing may be absent. */
   rejections(): ReadonlyMap<number, RejectCounts>;
 }

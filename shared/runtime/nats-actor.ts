@@ -5,6 +5,7 @@ import { PROTOCOL_VERSION, RejectReason, senderFault, Subjects, type ActorRef, t
 import type { Topology } from "../topology/index.js";
 import { ActorPhase, type ActorContext, type ActorLogic, type Logger, type Outbound } from "./actor.js";
 import { DEFAULT_LIMITS, type ActorLimits } from "./limits.js";
+import type { LocalDelivery, LocalReceiver } from "./local-delivery.js";
 import { RejectionLog } from "./rejection-log.js";
 
 /** Default wall-time interval between heartbeats. */
@@ -28,6 +29,8 @@ export interface NatsActorOptions {
   /** Extra connection options (credentials, timeouts). */
   readonly connectOptions?: Record<string, unknown>;
   readonly limits?: ActorLimits;
+  /** Co-located actors' direct path (deployment.localDelivery); absent: everything goes over NATS. */
+  readonly local?: LocalDelivery;
 }
 
 /**
@@ -38,7 +41,7 @@ export interface NatsActorOptions {
  * reason, then every Nth, with the subject) and dropped before the logic sees them; an exception in
  * the logic marks this actor failed (reported in its heartbeats) and never takes down the host.
  */
-export class NatsActor implements AsyncDisposable {
+export class NatsActor implements AsyncDisposable, LocalReceiver {
   phase: ActorPhase = ActorPhase.Init;
   handled = 0;
   readonly rejections: RejectionLog;
@@ -85,7 +88,19 @@ export class NatsActor implements AsyncDisposable {
 
   private onBytes(subject: string, bytes: Uint8Array): void {
     const msg = this.admit(subject, bytes);
-    if (!msg) return;
+    if (msg) this.handle(subject, msg);
+  }
+
+  /** A message from an actor of this process: the edge's checks (phase, sender), as for bytes from the wire. */
+  receiveLocal(subject: string, msg: Message): void {
+    const sender = Subjects.senderOf(subject);
+    if (this.phase !== ActorPhase.Running) { this.rejections.note(RejectReason.Stale, sender, { subject }, `message while ${this.phase}`); return; }
+    const fault = senderFault(subject, msg);
+    if (fault) { this.rejections.note(RejectReason.Forged, sender, { subject }, `sender refused: ${fault}`); return; }
+    this.handle(subject, msg);
+  }
+
+  private handle(subject: string, msg: Message): void {
     this.handled++;
     this.subject = subject;
     let outbound: readonly Outbound[];
@@ -123,6 +138,7 @@ export class NatsActor implements AsyncDisposable {
 
   private publish(out: Outbound): void {
     const subject = this.o.subjects.to(Subjects.channelOf(out.msg.type), this.o.self, out.to);
+    if (this.o.local?.offer(out.to, subject, out.msg)) return;
     this.nc?.publish(subject, encode(out.msg));
   }
 

@@ -3,9 +3,10 @@ import { COORDINATOR, PROTOCOL_VERSION, type Message, type OpDoneMsg, type OpSpe
 import { DeviceKind, type Topology } from "../topology/index.js";
 import type { SimNs } from "../units/index.js";
 import { ActorPhase, silentLogger, type ActorContext, type ActorLogic, type Logger } from "./actor.js";
-import type { Engine, EngineCursor, OpOutcome, RankParts } from "./engine.js";
+import type { ControlTo, Engine, EngineCursor, OpOutcome, RankParts } from "./engine.js";
 import { EventQueue } from "./event-queue.js";
 import { DEFAULT_LIMITS, type ActorLimits } from "./limits.js";
+import type { TraceRecorder } from "../trace/index.js";
 import { RejectionLog } from "./rejection-log.js";
 
 interface Hosted {
@@ -22,6 +23,8 @@ export interface SimEngineOptions {
   readonly switch: ActorLogic<never>;
   readonly log?: Logger;
   readonly limits?: ActorLimits;
+  /** Set when the run is traced: every actor's ctx gets its sink. */
+  readonly trace?: TraceRecorder | undefined;
 }
 
 /**
@@ -44,7 +47,7 @@ export class SimEngine implements Engine {
       const logic = (d.kind === DeviceKind.Npu ? opts.npu : opts.switch) as ActorLogic<unknown>;
       const rejections = new RejectionLog(this.log);
       const ctx: ActorContext = {
-        self: d.id, topology: t, log: this.log, limits, rejected: rejections.counts,
+        self: d.id, topology: t, log: this.log, limits, rejected: rejections.counts, trace: opts.trace?.sinkFor(d.id),
         reject: (reason, from, fields, why, count) => rejections.note(reason, String(from), { actor: d.name, ...fields }, why, count),
       };
       return { logic, state: logic.init(d.id, t, limits), phase: ActorPhase.Running, ctx, rejections };
@@ -58,9 +61,10 @@ export class SimEngine implements Engine {
     return m;
   }
 
-  async runOp(spec: OpSpec, startNs: SimNs, epoch: number, signal?: AbortSignal, parts?: RankParts): Promise<OpOutcome> {
+  async runOp(spec: OpSpec, startNs: SimNs, epoch: number, signal?: AbortSignal, parts?: RankParts, before?: readonly ControlTo[]): Promise<OpOutcome> {
     const q = new EventQueue<Message>();
     const t = this.opts.topology;
+    for (const c of before ?? []) q.push(startNs, c.to, c.msg); // faults: before the op-opens and op-starts of their first op
     // Switches hear of the op before any of its stripes can reach them (the queue breaks ties in insertion order).
     for (const id of t.switches) q.push(startNs, id, { v: PROTOCOL_VERSION, type: "op-open", from: COORDINATOR, epoch, inc: 0, op: spec.op });
     spec.group.forEach((id, r) => {

@@ -7,3 +7,4 @@ export { buildTopology, type TopologySpec } from "./build.js";
 export { describeTopology, type TopologySummary } from "./describe.js";
 export { topologyHash } from "./hash.js";
 export { groupByNode } from "./groups.js";
+export { filterRoute, pathAvoids, RouteFilter, type DeadSet } from "./route-filter.js";

@@ -5,9 +5,11 @@ import { DSV3_LAYER, natsMoe, simMoeCase } from "./moe-bench.js";
 import { compareRing, fullScale, typicalDataMessageBytes } from "./nats-bench.js";
 import { runCase, SIM_CASES } from "./run-case.js";
 import { printScale, runScale } from "./scale-bench.js";
+import { printTraining, trainingStep } from "./training-bench.js";
 
 const USAGE = `usage: npm run bench -- [section…] [--baseline <git rev> [--repeat N]]
-  sections: sim nats full moe (all four when none is named), scale (only when named: 20–35 min here, most of it the 8,192-NPU case)
+  sections: sim nats full moe (all four when none is named), scale (only when named: 20–35 min here, most of it the 8,192-NPU case),
+            training (only when named: the full-scale DeepSeek-V3 step on both engines, several minutes)
   --baseline <rev>: the sim cases (sections sim and moe; default sim) on <rev> and on this tree,
                     alternately, --repeat N times each (default ${DEFAULT_REPEAT}), min-of-N side by side`;
 
@@ -27,7 +29,7 @@ function parseArgs(argv: readonly string[]): { sections: Set<string>; baseline?:
       if (!Number.isInteger(repeat) || repeat < 1) fail(`--repeat must be a positive integer, got ${value}`);
     }
   }
-  const known = ["sim", "nats", "full", "moe", "scale"];
+  const known = ["sim", "nats", "full", "moe", "scale", "training"];
   for (const s of sections) if (!known.includes(s)) fail(`unknown section ${s}`);
   return { sections, repeat, ...(baseline !== undefined ? { baseline } : {}) };
 }
@@ -40,7 +42,7 @@ function fail(why: string): never {
 const MOE_EPS = [8, 16, 32, 64, 128, 256] as const;
 const args = parseArgs(process.argv.slice(2));
 /** No section named runs sim, nats, full and moe; `scale` runs only when named. */
-const section = (name: string) => args.sections.has(name) || (args.sections.size === 0 && name !== "scale");
+const section = (name: string) => args.sections.has(name) || (args.sections.size === 0 && name !== "scale" && name !== "training");
 const progress = (line: string) => process.stderr.write(`${line}\n`);
 
 console.log(`# supernode bench · ${new Date().toISOString().slice(0, 10)} · ${cpus().length} cores · ${(totalmem() / 2 ** 30).toFixed(0)} GiB · node ${process.version}`);
@@ -112,6 +114,16 @@ if (section("moe")) {
   console.log("|---|---|---|---|---|---|---|---|");
   const n = await natsMoe(256);
   console.log(`| 256 | ${n.wallS.toFixed(1)} | ${n.layerWallS.toFixed(1)} | ${n.processes} | ${n.peakRssMB.toFixed(0)} | ${n.messages} | ${n.layerUs.toFixed(2)} | ${n.verified ? "yes" : "NO"} |`);
+}
+
+if (section("training")) {
+  console.log("");
+  const rows = [];
+  for (const engine of ["sim", "nats"] as const) {
+    progress(`training: full-scale DeepSeek-V3 step on the ${engine} engine…`);
+    rows.push(await trainingStep(engine));
+  }
+  printTraining(rows);
 }
 
 if (section("scale")) {

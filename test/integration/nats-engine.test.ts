@@ -66,3 +66,39 @@ describe("NATS engine vs sim engine", () => {
     });
   });
 });
+
+describe("deployment.localDelivery (grouped placement)", () => {
+  /**
+   * 2 nodes × 4 NPUs, aggregated: one host per node (4 NPUs + its L1) and one for the 16 L2 chips.
+   * A ring all-reduce over the 8 NPUs crosses nodes on 2 of its 8 ring edges; with local delivery
+   * the hops between an NPU and its own node's L1 stay in the process, so fewer data messages pass
+   * the server than the engine delivered — and virtual times and results are exactly the sim's either way.
+   */
+  it("co-located actors skip the server; times, results and message counts equal the sim's, both ways", async () => {
+    const { connect } = await import("@nats-io/transport-node");
+    const w = { collective: "all-reduce", algorithm: "ring", sizes: ["64KiB", "16MiB"] };
+    const sim = await runSim(scenario(SMALL_CM384, w));
+    const seen: Record<string, number> = {};
+    for (const local of [false, true]) {
+      const run = `localdelivery${local ? 1 : 0}`;
+      const nc = await connect({ servers: server.url });
+      let passed = 0;
+      nc.subscribe(`sn.${run}.d.>`, { callback: () => { passed++; } });
+      await nc.flush();
+      const { report } = await runNats(scenario(SMALL_CM384, w, { engine: "nats", deployment: { nats: server.url, placement: "grouped", run, localDelivery: local } }));
+      await nc.flush();
+      await nc.close();
+      expect(report.status).toBe("ok");
+      expect(report.processes).toBe(3);
+      expect(report.results.map((r) => r.virtualTimeNs)).toEqual(sim.results.map((r) => r.virtualTimeNs));
+      const delivered = report.results.reduce((s, r) => s + r.messages, 0);
+      expect(delivered).toBe(sim.results.reduce((s, r) => s + r.messages, 0));
+      seen[run] = passed;
+      // Pure NATS: every data message the engine delivered went through the server.
+      if (!local) expect(passed).toBe(delivered);
+      // Local: only the hops between processes (L1 ↔ L2) did, well under half of them.
+      else expect(passed).toBeLessThan(delivered / 2);
+    }
+    expect(seen.localdelivery1).toBeGreaterThan(0);
+  });
+});

@@ -1,4 +1,4 @@
-import { advance, fork, type Program } from "../../collectives/index.js";
+import { advance, fork, span, SPAN_END, type Program } from "../../collectives/index.js";
 import { chunking } from "../../collectives/index.js";
 import { allGather, allReduce, hierAllGather, hierOwned, hierReduceScatter, reduceScatter, tiersOf, timed, type Tiers } from "./comm.js";
 import type { StepCtx } from "./context.js";
@@ -20,6 +20,8 @@ export interface Bucket {
   readonly gatherTag: number;
   /** Hierarchical (node, then across nodes) collectives over the group, or undefined for the flat ring. */
   readonly tiers: Tiers | undefined;
+  /** Its name in the trace: `DP bucket 2`, `expert-DP bucket 3`, `DP embedding bucket`. */
+  readonly label: string;
 }
 
 const NO_BLOCKS: readonly ShardBlock[] = [];
@@ -45,12 +47,13 @@ function gather(c: StepCtx, blocks: readonly ShardBlock[]): Float64Array {
 export function bucketsFor(c: StepCtx, layer: number, kind: "dense" | "moe", layers: number, real: boolean): Bucket[] {
   const p = c.k.layerParams(kind), gb = c.t.gradBytes;
   const mine = real ? c.blocks.filter((b) => b.full.layer === layer) : NO_BLOCKS;
-  const make = (group: readonly number[], blocks: readonly ShardBlock[], params: number): Bucket => ({
+  const make = (group: readonly number[], blocks: readonly ShardBlock[], params: number, label: string): Bucket => ({
     group, me: group.indexOf(c.place.rank), vec: real ? gather(c, blocks) : new Float64Array(1), blocks: real ? blocks : NO_BLOCKS,
     bytes: gb * params * layers, paramBytes: 2 * params * layers, tag: c.tags.next(), gatherTag: c.tags.next(), tiers: tiersFor(c, group),
+    label: `${label} ${c.buckets++}`,
   });
-  const out = [make(c.place.dpGroup, mine.filter((b) => !b.expert), p.dense)];
-  if (p.expert > 0) out.push(make(c.place.expertDpGroup, mine.filter((b) => b.expert), p.expert));
+  const out = [make(c.place.dpGroup, mine.filter((b) => !b.expert), p.dense, "DP bucket")];
+  if (p.expert > 0) out.push(make(c.place.expertDpGroup, mine.filter((b) => b.expert), p.expert, "expert-DP bucket"));
   return out;
 }
 
@@ -59,7 +62,7 @@ export function embeddingBucket(c: StepCtx): Bucket {
   const g = c.place.dpGroup;
   return {
     group: g, me: g.indexOf(c.place.rank), vec: new Float64Array(1), blocks: NO_BLOCKS, bytes: c.t.gradBytes * c.k.embeddingParams,
-    paramBytes: 2 * c.k.embeddingParams, tag: c.tags.next(), gatherTag: c.tags.next(), tiers: tiersFor(c, g),
+    paramBytes: 2 * c.k.embeddingParams, tag: c.tags.next(), gatherTag: c.tags.next(), tiers: tiersFor(c, g), label: "DP embedding bucket",
   };
 }
 
@@ -79,7 +82,10 @@ function* reduction(c: StepCtx, b: Bucket): Program<void> {
 
 /** A bucket's reduction on the DP stream: all-reduce (ZeRO-0) or reduce-scatter (ZeRO-1), its time counted as DP communication. */
 export function* reduceBucket(c: StepCtx, b: Bucket): Program<void> {
+  const what = c.t.zero === 1 ? "reduce-scatter" : "all-reduce";
+  yield span(`${b.label} ${what}${b.tiers ? " (hierarchical)" : ""}`, "dp", { bytes: b.bytes, ranks: b.group.length });
   const r = yield* timed(reduction(c, b));
+  yield SPAN_END;
   c.times.dpNs += r.ns;
 }
 
@@ -123,7 +129,9 @@ export function* countedBackward(c: StepCtx, layer: number, kind: "dense" | "moe
 /** ZeRO-1 after the update: each rank's updated chunk of every bucket goes to all (exposed on the main stream). */
 export function* gatherParams(c: StepCtx, buckets: readonly Bucket[]): Program<void> {
   for (const b of buckets) {
+    yield span(`${b.label} all-gather`, "dp", { bytes: b.paramBytes, ranks: b.group.length });
     const r = yield* timed(b.tiers ? hierAllGather(b.tiers, b.vec, b.paramBytes, b.gatherTag) : allGather(b.group, b.me, b.vec, b.paramBytes, b.gatherTag));
+    yield SPAN_END;
     c.times.dpNs += r.ns;
     c.times.dpExposedNs += r.ns;
   }

@@ -93,8 +93,9 @@ export interface Tiers {
 }
 
 export function tiersOf(group: readonly number[], rank: number, nodeGroups: readonly (readonly number[])[]): Tiers | undefined {
-  const inGroup = new Set(group);
-  const byNode = nodeGroups.map((g) => g.filter((r) => inGroup.has(r)).sort((a, b) => group.indexOf(a) - group.indexOf(b))).filter((g) => g.length > 0);
+  const pos = new Map<number, number>();
+  group.forEach((r, i) => { if (!pos.has(r)) pos.set(r, i); }); // first index, as indexOf gives
+  const byNode = nodeGroups.map((g) => g.filter((r) => pos.has(r)).sort((a, b) => pos.get(a)! - pos.get(b)!)).filter((g) => g.length > 0);
   if (byNode.length < 2 || byNode.some((g) => g.length !== byNode[0]!.length) || byNode[0]!.length < 2) return undefined;
   const node = byNode.findIndex((g) => g.includes(rank));
   const lp = byNode[node]!.indexOf(rank);

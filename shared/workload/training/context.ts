@@ -31,6 +31,10 @@ export interface StepCtx {
   readonly scale: number;
   /** Op ranks per node (hierarchical gradient sync). */
   readonly nodeGroups: readonly (readonly number[])[];
+  /** Where the program is, for the names of trace spans (`fwd L3`, `bwd L0`). */
+  where: string;
+  /** Gradient buckets made so far this step (their trace names: `DP bucket 2`). */
+  buckets: number;
 }
 
 export function stepCtx(t: TrainingSpec, place: RankPlace, blocks: readonly ShardBlock[], params: Float64Array, nodeGroups: readonly (readonly number[])[]): StepCtx {
@@ -38,7 +42,7 @@ export function stepCtx(t: TrainingSpec, place: RankPlace, blocks: readonly Shar
   return {
     t, place, blocks, params, grads: new Float64Array(params.length), k, tags: new Tags(),
     times: { computeNs: 0, tpNs: 0, epNs: 0, dpNs: 0, dpExposedNs: 0 },
-    tokens: t.numerics.tokensPerRank, scale: k.tokens / t.numerics.tokensPerRank, nodeGroups,
+    tokens: t.numerics.tokensPerRank, scale: k.tokens / t.numerics.tokensPerRank, nodeGroups, where: "", buckets: 0,
   };
 }
 
@@ -48,7 +52,7 @@ export function* kernels(c: StepCtx, list: readonly Kernel[], times = 1, backgro
   const r = yield* timed((function* () {
     for (const kn of list) {
       const cost = c.k.cost(kn, times);
-      yield* compute(cost.flops, cost.hbmBytes, background);
+      yield* compute(cost.flops, cost.hbmBytes, background, { cls: kn.cls, flops: kn.flops * times });
     }
   })());
   if (!background) c.times.computeNs += r.ns;

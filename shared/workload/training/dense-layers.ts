@@ -1,4 +1,4 @@
-import type { Program } from "../../collectives/index.js";
+import { span, SPAN_END, type Program } from "../../collectives/index.js";
 import { BACKWARD_FACTOR } from "../../compute/index.js";
 import { allReduce } from "./comm.js";
 import { comm, kernels, type StepCtx } from "./context.js";
@@ -14,7 +14,9 @@ function* tpSum(c: StepCtx, parts: Tokens): Program<void> {
   const h = parts[0]?.length ?? 0;
   const buf = new Float64Array(parts.length * h);
   parts.forEach((p, i) => buf.set(p, i * h));
+  yield span(`${c.where} TP all-reduce`, "tp", { bytes: c.k.activationBytes, ranks: c.place.tpGroup.length });
   yield* comm(c, "tpNs", allReduce(c.place.tpGroup, c.place.tpRank, buf, c.k.activationBytes, c.tags.next()));
+  yield SPAN_END;
   parts.forEach((p, i) => p.set(buf.subarray(i * h, (i + 1) * h)));
 }
 
@@ -23,14 +25,17 @@ const recomputeTimes = (c: StepCtx): number => (c.t.recompute === "full" ? 1 : 0
 
 /** Attention block, x ← x + A·x (docs/training.md §1.4); A split by input columns over TP. */
 export function* attentionForward(c: StepCtx, layer: number, x: Tokens): Program<Tokens> {
+  yield span(`${c.where} attention`, "layer");
   yield* kernels(c, c.k.attention());
   const A = matOf(c.blocks, c.params, layer, BlockKind.A);
   const parts = x.map((v) => mv(A, v));
   yield* tpSum(c, parts);
+  yield SPAN_END;
   return x.map((v, i) => { const y = v.slice(); addInto(y, parts[i]!); return y; });
 }
 
 export function* attentionBackward(c: StepCtx, layer: number, xIn: Tokens, g: Tokens): Program<Tokens> {
+  yield span(`${c.where} attention`, "layer");
   yield* kernels(c, c.k.attention(), BACKWARD_FACTOR + recomputeTimes(c));
   const A = matOf(c.blocks, c.params, layer, BlockKind.A), dA = matOf(c.blocks, c.grads, layer, BlockKind.A);
   const parts = g.map((gt, i) => {
@@ -40,6 +45,7 @@ export function* attentionBackward(c: StepCtx, layer: number, xIn: Tokens, g: To
     return d;
   });
   yield* tpSum(c, parts);
+  yield SPAN_END;
   return g.map((gt, i) => { const d = gt.slice(); addInto(d, parts[i]!); return d; });
 }
 
@@ -48,16 +54,19 @@ export interface DenseCache { readonly x: Tokens; readonly a: Tokens }
 
 /** Dense FFN, x ← x + W2·relu(W1·x): W1 split by rows, W2 by columns over TP (column- then row-parallel). */
 export function* denseForward(c: StepCtx, layer: number, x: Tokens): Program<{ y: Tokens; cache: DenseCache }> {
+  yield span(`${c.where} FFN`, "layer");
   yield* kernels(c, c.k.denseFfn());
   const W1 = matOf(c.blocks, c.params, layer, BlockKind.W1), W2 = matOf(c.blocks, c.params, layer, BlockKind.W2);
   const f = c.t.numerics.expertHidden;
   const a = x.map((v) => { const full = new Float64Array(f); full.set(mv(W1, v), W1.r0); return full; });
   const parts = a.map((av) => mv(W2, relu(av)));
   yield* tpSum(c, parts);
+  yield SPAN_END;
   return { y: x.map((v, i) => { const y = v.slice(); addInto(y, parts[i]!); return y; }), cache: { x, a } };
 }
 
 export function* denseBackward(c: StepCtx, layer: number, cache: DenseCache, g: Tokens): Program<Tokens> {
+  yield span(`${c.where} FFN`, "layer");
   yield* kernels(c, c.k.denseFfn(), BACKWARD_FACTOR + recomputeTimes(c));
   const W1 = matOf(c.blocks, c.params, layer, BlockKind.W1), W2 = matOf(c.blocks, c.params, layer, BlockKind.W2);
   const dW1 = matOf(c.blocks, c.grads, layer, BlockKind.W1), dW2 = matOf(c.blocks, c.grads, layer, BlockKind.W2);
@@ -74,5 +83,6 @@ export function* denseBackward(c: StepCtx, layer: number, cache: DenseCache, g: 
     return dx;
   });
   yield* tpSum(c, parts);
+  yield SPAN_END;
   return g.map((gt, i) => { const d = gt.slice(); addInto(d, parts[i]!); return d; });
 }

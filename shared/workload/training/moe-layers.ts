@@ -1,4 +1,4 @@
-import type { Program } from "../../collectives/index.js";
+import { span, SPAN_END, type Program } from "../../collectives/index.js";
 import { BACKWARD_FACTOR } from "../../compute/index.js";
 import { exchange } from "./comm.js";
 import { comm, kernels, type StepCtx } from "./context.js";
@@ -22,6 +22,23 @@ export interface MoeCache {
   readonly held: { t: number; k: number; e: number; x: Float64Array; a: Float64Array }[][];
 }
 
+/**
+ * The indices of the k largest values, largest first, ties to the lower index: what sorting all of
+ * them by (value desc, index asc) and keeping k gives, in O(n·k) (k = 8 of 256 per token).
+ */
+function topKOf(p: Float64Array, k: number): number[] {
+  const order: number[] = [];
+  for (let i = 0; i < p.length; i++) {
+    const v = p[i]!;
+    if (order.length === k && v <= p[order[k - 1]!]!) continue; // not above the k-th (a tie keeps the lower index)
+    let at = Math.min(order.length, k - 1);
+    while (at > 0 && p[order[at - 1]!]! < v) at--;
+    if (order.length === k) order.pop();
+    order.splice(at, 0, i);
+  }
+  return order;
+}
+
 /** softmax over experts, top-k by probability (ties: lower id), weights renormalised over the k. */
 function gate(G: Mat, x: Float64Array, topK: number): Gate {
   const z = mv(G, x);
@@ -30,7 +47,7 @@ function gate(G: Mat, x: Float64Array, topK: number): Gate {
   const p = z.map((v) => Math.exp(v - max));
   const sum = p.reduce((a, b) => a + b, 0);
   for (let i = 0; i < p.length; i++) p[i] = p[i]! / sum;
-  const order = [...p.keys()].sort((a, b) => p[b]! - p[a]! || a - b).slice(0, topK);
+  const order = topKOf(p, topK);
   const sel = order.reduce((a, e) => a + p[e]!, 0);
   return { experts: order, w: order.map((e) => p[e]! / sel) };
 }
@@ -38,15 +55,34 @@ function gate(G: Mat, x: Float64Array, topK: number): Gate {
 const expertMats = (c: StepCtx, vec: Float64Array, layer: number, e: number) =>
   ({ W1: matOf(c.blocks, vec, layer, BlockKind.W1e, e), W2: matOf(c.blocks, vec, layer, BlockKind.W2e, e) });
 
-/** Records (token, k, expert, vector) per EP member, in (token, k) order. */
+/** Records (token, k, expert, vector) per EP member, in (token, k) order; each vector has `h` elements. */
 function dispatchRecords(c: StepCtx, gates: readonly Gate[], vec: (t: number, k: number) => Float64Array, withExpert: boolean): Float64Array[] {
-  const n = c.place.epGroup.length;
-  const lists: number[][] = Array.from({ length: n }, () => []);
+  const n = c.place.epGroup.length, h = c.t.numerics.hidden, stride = (withExpert ? 3 : 2) + h;
+  const counts = new Int32Array(n);
+  for (const g of gates) for (const e of g.experts) counts[expertOwner(c.t, e)]!++;
+  const lists = Array.from(counts, (k) => new Float64Array(k * stride));
+  const at = new Int32Array(n);
   gates.forEach((g, t) => g.experts.forEach((e, k) => {
-    const list = lists[expertOwner(c.t, e)]!;
-    list.push(t, k, ...(withExpert ? [e] : []), ...vec(t, k));
+    const m = expertOwner(c.t, e), list = lists[m]!, v = vec(t, k);
+    if (v.length !== h) throw new Error(`token vector of ${v.length} elements, the numerics' hidden is ${h}`);
+    let i = at[m]!;
+    list[i++] = t; list[i++] = k;
+    if (withExpert) list[i++] = e;
+    list.set(v, i);
+    at[m] = i + h;
   }));
-  return lists.map((l) => Float64Array.from(l));
+  return lists;
+}
+
+/** Builds one reply list of (token, k, vector of h) records, `count` of them, from `fill`. */
+function records(count: number, h: number, fill: (i: number) => { t: number; k: number; v: Float64Array }): Float64Array {
+  const out = new Float64Array(count * (2 + h));
+  for (let i = 0, at = 0; i < count; i++, at += 2 + h) {
+    const { t, k, v } = fill(i);
+    out[at] = t; out[at + 1] = k;
+    out.set(v, at + 2);
+  }
+  return out;
 }
 
 /**
@@ -57,28 +93,30 @@ function dispatchRecords(c: StepCtx, gates: readonly Gate[], vec: (t: number, k:
  */
 export function* moeForward(c: StepCtx, layer: number, x: Tokens): Program<{ y: Tokens; cache: MoeCache }> {
   const h = c.t.numerics.hidden, K = c.t.shape.topK;
+  yield span(`${c.where} MoE`, "layer");
   yield* kernels(c, c.k.router());
   yield* kernels(c, c.k.sharedExperts(), 1, true);
   const G = matOf(c.blocks, c.params, layer, BlockKind.G);
   const gates = x.map((v) => gate(G, v, K));
   const out = dispatchRecords(c, gates, (t) => x[t]!, true);
+  yield span(`${c.where} EP dispatch`, "ep", { ranks: c.place.epGroup.length });
   const got = yield* comm(c, "epNs", exchange(c.place.epGroup, c.place.epRank, out, 3 + h, c.scale * c.k.copyBytes, c.tags.next()));
+  yield SPAN_END;
   const held: MoeCache["held"] = got.map(() => []);
   let copies = 0;
-  const replies = got.map((recs, m) => {
-    const reply: number[] = [];
-    for (let at = 0; at < recs.length; at += 3 + h) {
-      const t = recs[at]!, k = recs[at + 1]!, e = recs[at + 2]!, xv = recs.slice(at + 3, at + 3 + h);
-      const { W1, W2 } = expertMats(c, c.params, layer, e);
-      const a = mv(W1, xv);
-      held[m]!.push({ t, k, e, x: xv, a });
-      reply.push(t, k, ...mv(W2, relu(a)));
-      copies++;
-    }
-    return Float64Array.from(reply);
-  });
+  const replies = got.map((recs, m) => records(recs.length / (3 + h), h, (i) => {
+    const at = i * (3 + h);
+    const t = recs[at]!, k = recs[at + 1]!, e = recs[at + 2]!, xv = recs.slice(at + 3, at + 3 + h);
+    const { W1, W2 } = expertMats(c, c.params, layer, e);
+    const a = mv(W1, xv);
+    held[m]!.push({ t, k, e, x: xv, a });
+    copies++;
+    return { t, k, v: mv(W2, relu(a)) };
+  }));
   yield* kernels(c, [c.k.experts(copies * c.scale)]);
+  yield span(`${c.where} EP combine`, "ep", { ranks: c.place.epGroup.length });
   const back = yield* comm(c, "epNs", exchange(c.place.epGroup, c.place.epRank, replies, 2 + h, c.scale * c.k.copyBytes, c.tags.next()));
+  yield SPAN_END;
   const outputs: Float64Array[][] = x.map(() => new Array<Float64Array>(K));
   for (const recs of back) for (let at = 0; at < recs.length; at += 2 + h) outputs[recs[at]!]![recs[at + 1]!] = recs.slice(at + 2, at + 2 + h);
   const S = c.t.shape.sharedExperts;
@@ -89,21 +127,25 @@ export function* moeForward(c: StepCtx, layer: number, x: Tokens): Program<{ y: 
     for (let s = 0; s < S; s++) addInto(r, mv(matOf(c.blocks, c.params, layer, BlockKind.S2, s), relu(sharedA[t]![s]!)));
     return r;
   });
+  yield SPAN_END;
   return { y, cache: { x, gates, outputs, sharedA, held } };
 }
 
 /** The backward: output gradients go to the experts (the dispatch direction), input gradients come back. */
 export function* moeBackward(c: StepCtx, layer: number, cache: MoeCache, g: Tokens): Program<Tokens> {
   const h = c.t.numerics.hidden, f = c.t.numerics.expertHidden;
+  yield span(`${c.where} MoE`, "layer");
   yield* kernels(c, [...c.k.router(), ...c.k.sharedExperts()], BACKWARD_FACTOR + (c.t.recompute === "full" ? 1 : 0));
   const out = dispatchRecords(c, cache.gates, (t, k) => g[t]!.map((v) => v * cache.gates[t]!.w[k]!), false);
+  yield span(`${c.where} EP dispatch`, "ep", { ranks: c.place.epGroup.length });
   const got = yield* comm(c, "epNs", exchange(c.place.epGroup, c.place.epRank, out, 2 + h, c.scale * c.k.copyBytes, c.tags.next()));
+  yield SPAN_END;
   let copies = 0;
   const replies = got.map((recs, m) => {
-    const reply: number[] = [];
     const list = cache.held[m]!;
-    for (let at = 0, i = 0; at < recs.length; at += 2 + h, i++) {
-      const { t, k, e, x, a } = list[i]!;
+    if (recs.length !== list.length * (2 + h)) throw new Error(`expert gradients for ${recs.length / (2 + h)} copies from member ${m}, it sent ${list.length}`);
+    return records(list.length, h, (i) => {
+      const at = i * (2 + h), { t, k, e, x, a } = list[i]!;
       if (recs[at] !== t || recs[at + 1] !== k) throw new Error(`expert gradients out of order from member ${m}`);
       const dO = recs.slice(at + 2, at + 2 + h);
       const P = expertMats(c, c.params, layer, e), D = expertMats(c, c.grads, layer, e);
@@ -114,16 +156,18 @@ export function* moeBackward(c: StepCtx, layer: number, cache: MoeCache, g: Toke
       outerAdd(D.W1, da, x);
       const dx = new Float64Array(h);
       mtvAdd(P.W1, da, dx);
-      reply.push(t, k, ...dx);
       copies++;
-    }
-    return Float64Array.from(reply);
+      return { t, k, v: dx };
+    });
   });
   yield* kernels(c, [c.k.experts(copies * c.scale)], BACKWARD_FACTOR);
+  yield span(`${c.where} EP combine`, "ep", { ranks: c.place.epGroup.length });
   const back = yield* comm(c, "epNs", exchange(c.place.epGroup, c.place.epRank, replies, 2 + h, c.scale * c.k.copyBytes, c.tags.next()));
+  yield SPAN_END;
   const dx: Tokens = g.map((gt) => gt.slice());
   for (const recs of back) for (let at = 0; at < recs.length; at += 2 + h) addInto(dx[recs[at]!]!, recs.subarray(at + 2, at + 2 + h));
   routerAndSharedBackward(c, layer, cache, g, dx);
+  yield SPAN_END;
   return dx;
 }
 

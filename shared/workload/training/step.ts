@@ -1,4 +1,4 @@
-import { advance, fork, join, tally, type Program, type ProgramEnv } from "../../collectives/index.js";
+import { advance, fork, join, span, SPAN_END, tally, type Program, type ProgramEnv } from "../../collectives/index.js";
 import { BACKWARD_FACTOR } from "../../compute/index.js";
 import type { TrainingLayerKind } from "../../protocol/index.js";
 import { embeddingBucket, gatherParams, ownedRange, reduceBucket, countedBackward, type Bucket } from "./buckets.js";
@@ -43,8 +43,19 @@ function* alignFor(c: StepCtx, kind: TrainingLayerKind): Program<void> {
   if (kind.count < 2) return;
   const [group, me, key] = kind.kind === "moe" ? [c.place.epGroup, c.place.epRank, "epNs" as const] : [c.place.tpGroup, c.place.tpRank, "tpNs" as const];
   if (group.length < 2) return;
+  yield span(`${c.where} ${kind.kind === "moe" ? "EP" : "TP"} barrier`, kind.kind === "moe" ? "ep" : "tp");
   const r = yield* timed(barrier(group, me, c.tags.next()));
+  yield SPAN_END;
   c.times[key] += r.ns;
+}
+
+/** The model's number of emulated layer `l`'s first layer: the layers of the kinds before it come first. */
+const firstLayer = (c: StepCtx, l: number): number => c.t.layers.slice(0, l).reduce((n, k) => n + k.count, 0);
+
+/** `L4–L60 moe (57 counted)`: the layers an emulated one stands for, after itself. */
+function countedName(c: StepCtx, l: number, dir: string): string {
+  const kind = c.t.layers[l]!, first = firstLayer(c, l);
+  return `${dir} L${first + 1}${kind.count > 2 ? `–L${first + kind.count - 1}` : ""} ${kind.kind} (${kind.count - 1} counted)`;
 }
 
 function* microStep(c: StepCtx, u: number, last: boolean, held: Bucket[]): Program<number> {
@@ -53,14 +64,20 @@ function* microStep(c: StepCtx, u: number, last: boolean, held: Bucket[]): Progr
   let x: Tokens = data.x;
   const caches: LayerCache[] = [];
   for (let l = 0; l < t.layers.length; l++) {
+    c.where = `fwd L${firstLayer(c, l)}`;
     yield* alignFor(c, t.layers[l]!);
     const before = snapshot(c.times);
+    yield span(`${c.where} ${t.layers[l]!.kind}`, "layer");
     const r = yield* timed(layerForward(c, l, t.layers[l]!, x));
+    yield SPAN_END;
     repeatInto(c.times, before, c.times, t.layers[l]!.count - 1);
+    if (t.layers[l]!.count > 1) yield span(countedName(c, l, "fwd"), "counted");
     yield* advance((t.layers[l]!.count - 1) * r.ns);
+    if (t.layers[l]!.count > 1) yield SPAN_END;
     x = r.value.y;
     caches.push(r.value.cache);
   }
+  yield span("LM head and loss", "layer");
   yield* kernels(c, c.k.lmHead());
   let loss = 0;
   let g: Tokens = x.map((v, i) => v.map((xv, j) => {
@@ -69,14 +86,20 @@ function* microStep(c: StepCtx, u: number, last: boolean, held: Bucket[]): Progr
     return d / N;
   }));
   yield* kernels(c, c.k.lmHead(), BACKWARD_FACTOR);
+  yield SPAN_END;
   for (let l = t.layers.length - 1; l >= 0; l--) {
     const kind = t.layers[l]!;
+    c.where = `bwd L${firstLayer(c, l)}`;
     yield* alignFor(c, kind);
     const before = snapshot(c.times);
+    yield span(`${c.where} ${kind.kind}`, "layer");
     const r = yield* timed(layerBackward(c, l, kind, caches[l]!, g));
+    yield SPAN_END;
     g = r.value;
     const after = snapshot(c.times);
+    if (kind.count > 1) yield span(countedName(c, l, "bwd"), "counted");
     yield* countedBackward(c, l, kind.kind, kind.count, r.ns, last, held);
+    if (kind.count > 1) yield SPAN_END;
     repeatInto(c.times, before, after, kind.count - 1);
   }
   return loss;
@@ -119,13 +142,21 @@ export function* trainingStepProgram(env: ProgramEnv): Program {
   const c = stepCtx(t, place, shardBlocks(t, place), env.trainingPart.params.slice(), env.spec.nodeGroups);
   const buckets: Bucket[] = [];
   let loss = 0;
-  for (let u = 0; u < t.microSteps; u++) loss += yield* microStep(c, u, u === t.microSteps - 1, buckets);
+  for (let u = 0; u < t.microSteps; u++) {
+    yield span(`micro-step ${u}`, "microstep");
+    loss += yield* microStep(c, u, u === t.microSteps - 1, buckets);
+    yield SPAN_END;
+  }
   const embed = embeddingBucket(c);
   buckets.push(embed);
   for (const b of t.overlap ? [embed] : buckets) yield* fork("dp", reduceBucket(c, b));
+  yield span("DP wait (exposed)", "dp");
   const w = yield* timed(join("dp"));
+  yield SPAN_END;
   c.times.dpExposedNs += w.ns;
+  yield span("optimizer", "optimizer");
   yield* kernels(c, [c.k.optimizer()]);
+  yield SPAN_END;
   for (const b of buckets) update(c, b);
   if (t.zero === 1) yield* gatherParams(c, buckets);
   for (const b of buckets) writeBack(c, b);

@@ -1,0 +1,120 @@
+import { ScenarioError } from "../errors/index.js";
+import { FAULT_KINDS, FAULT_LIMITS, FaultKind } from "../protocol/index.js";
+import { onGrid } from "../units/index.js";
+
+/** Kinds of the issue's catalogue that this slice does not inject yet: refused at load, never ignored. */
+export const NOT_YET_KINDS = ["npu-crash", "npu-hang", "link-flap", "partition", "nats-server-loss", "message-duplicate", "message-reorder", "random"] as const;
+
+/** Trigger keys of the issue that this slice does not support yet. */
+const NOT_YET_AT = ["virtualNs", "wallMs", "phase", "collective"] as const;
+/** link-degrade keys of the issue that this slice does not support yet. */
+const NOT_YET_DEGRADE = ["lossPct", "corruptPct"] as const;
+
+/** When a fault starts: the k-th training step of the run, or its k-th op (every op counts, steps too); 0-based. */
+export type FaultAt = { readonly step: number } | { readonly op: number };
+/** For how long (absent: to the end of the run), in the trigger's unit. */
+export type FaultDuration = { readonly steps: number } | { readonly ops: number };
+
+/** One declared fault, validated and with its defaults: what the resolved scenario (and its hash) holds. */
+export interface FaultDecl {
+  readonly kind: FaultKind;
+  /** An actor name, or a link `from->to` (one direction) / `a<->b` (both). */
+  readonly target: string;
+  readonly at: FaultAt;
+  readonly duration?: FaultDuration;
+  readonly bandwidthFactor?: number;
+  readonly latencyNs?: number;
+  readonly factor?: number;
+}
+
+const KEYS: Readonly<Record<FaultKind, readonly string[]>> = {
+  [FaultKind.LinkDegrade]: ["bandwidthFactor", "latencyNs", ...NOT_YET_DEGRADE],
+  [FaultKind.LinkDown]: [],
+  [FaultKind.SwitchCrash]: [],
+  [FaultKind.Straggler]: ["factor"],
+};
+const COMMON = ["kind", "target", "at", "duration"];
+
+type Raw = Record<string, unknown>;
+
+function isMap(x: unknown): x is Raw {
+  return typeof x === "object" && x !== null && !Array.isArray(x);
+}
+
+function count(x: unknown, path: string, min: number): number {
+  if (typeof x !== "number" || !Number.isInteger(x) || x < min) throw new ScenarioError(path, `must be an integer ≥ ${min}, got ${JSON.stringify(x)}`);
+  return x;
+}
+
+function kindOf(x: unknown, path: string): FaultKind {
+  if ((FAULT_KINDS as readonly unknown[]).includes(x)) return x as FaultKind;
+  if ((NOT_YET_KINDS as readonly unknown[]).includes(x)) {
+    throw new ScenarioError(path, `${String(x)} is not implemented yet (implemented: ${FAULT_KINDS.join(", ")}; docs/chaos.md)`);
+  }
+  throw new ScenarioError(path, `unknown fault kind ${JSON.stringify(x)} (implemented: ${FAULT_KINDS.join(", ")}; not yet: ${NOT_YET_KINDS.join(", ")})`);
+}
+
+function atOf(x: unknown, path: string): FaultAt {
+  if (x === undefined) throw new ScenarioError(path, "required: { step: k } (training) or { op: k } (the run's k-th op), 0-based");
+  if (!isMap(x)) throw new ScenarioError(path, "must be { step: k } or { op: k }");
+  for (const k of Object.keys(x)) {
+    if ((NOT_YET_AT as readonly string[]).includes(k)) throw new ScenarioError(`${path}.${k}`, "not implemented yet (this slice: at: { step: k } or { op: k })");
+    if (k !== "step" && k !== "op") throw new ScenarioError(`${path}.${k}`, "unknown key (at: { step: k } or { op: k })");
+  }
+  if ("step" in x && "op" in x) throw new ScenarioError(path, "give one of step and op");
+  if ("step" in x) return { step: count(x.step, `${path}.step`, 0) };
+  if ("op" in x) return { op: count(x.op, `${path}.op`, 0) };
+  throw new ScenarioError(path, "must be { step: k } or { op: k }");
+}
+
+function durationOf(x: unknown, path: string, at: FaultAt): FaultDuration | undefined {
+  if (x === undefined) return undefined;
+  if (!isMap(x)) throw new ScenarioError(path, "must be { steps: n } or { ops: n }");
+  const want = "step" in at ? "steps" : "ops";
+  for (const k of Object.keys(x)) {
+    if (k !== "steps" && k !== "ops") throw new ScenarioError(`${path}.${k}`, "unknown key (duration: { steps: n } or { ops: n })");
+    if (k !== want) throw new ScenarioError(`${path}.${k}`, `at: { ${"step" in at ? "step" : "op"}: … } counts ${want}: give duration: { ${want}: n }`);
+  }
+  return want === "steps" ? { steps: count(x.steps, `${path}.steps`, 1) } : { ops: count(x.ops, `${path}.ops`, 1) };
+}
+
+function fraction(x: unknown, path: string): number {
+  if (typeof x !== "number" || !Number.isFinite(x) || x <= 0 || x > 1) throw new ScenarioError(path, `must be in (0, 1], got ${JSON.stringify(x)}`);
+  return x;
+}
+
+/** The kind's own parameters, with defaults; keys of other kinds are unknown keys of this one. */
+function paramsOf(f: Raw, kind: FaultKind, at: string): Pick<FaultDecl, "bandwidthFactor" | "latencyNs" | "factor"> {
+  for (const k of Object.keys(f)) {
+    if (COMMON.includes(k)) continue;
+    if (!KEYS[kind].includes(k)) throw new ScenarioError(`${at}.${k}`, `unknown key for ${kind} (its keys: ${[...COMMON, ...KEYS[kind].filter((x) => !(NOT_YET_DEGRADE as readonly string[]).includes(x))].join(", ")})`);
+    if ((NOT_YET_DEGRADE as readonly string[]).includes(k)) throw new ScenarioError(`${at}.${k}`, "not implemented yet (link-degrade: bandwidthFactor and latencyNs)");
+  }
+  switch (kind) {
+    case FaultKind.LinkDegrade: {
+      const bandwidthFactor = f.bandwidthFactor === undefined ? 1 : fraction(f.bandwidthFactor, `${at}.bandwidthFactor`);
+      const lat = f.latencyNs ?? 0;
+      if (typeof lat !== "number" || !Number.isFinite(lat) || lat < 0 || lat > FAULT_LIMITS.latencyNs) {
+        throw new ScenarioError(`${at}.latencyNs`, `must be in [0, ${FAULT_LIMITS.latencyNs}] ns, got ${JSON.stringify(lat)}`);
+      }
+      if (bandwidthFactor === 1 && lat === 0) throw new ScenarioError(at, "a link-degrade needs bandwidthFactor < 1 or latencyNs > 0");
+      return { bandwidthFactor, latencyNs: onGrid(lat) };
+    }
+    case FaultKind.Straggler: {
+      const k = f.factor;
+      if (k === undefined) throw new ScenarioError(`${at}.factor`, "required: compute takes factor × its roofline time");
+      if (typeof k !== "number" || !Number.isFinite(k) || k <= 1 || k > FAULT_LIMITS.factor) throw new ScenarioError(`${at}.factor`, `must be in (1, ${FAULT_LIMITS.factor}], got ${JSON.stringify(k)}`);
+      return { factor: k };
+    }
+    default: return {};
+  }
+}
+
+/** `faults[i]` of the raw scenario → its declaration (topology and run length are checked in fault-plan.ts). */
+export function resolveFaultDecl(f: Raw, at: string): FaultDecl {
+  const kind = kindOf(f.kind, `${at}.kind`);
+  if (typeof f.target !== "string" || f.target === "") throw new ScenarioError(`${at}.target`, "required: an actor name as report.json topology.actors lists them, or a link from->to");
+  const when = atOf(f.at, `${at}.at`);
+  const duration = durationOf(f.duration, `${at}.duration`, when);
+  return { kind, target: f.target, at: when, ...(duration ? { duration } : {}), ...paramsOf(f, kind, at) };
+}

@@ -1,0 +1,48 @@
+import { FAULT_LIMITS, FaultKind, RejectReason, type FaultMsg } from "../protocol/index.js";
+import { DeviceKind, type Topology } from "../topology/index.js";
+import { FaultTable } from "./fabric.js";
+
+/** Why an actor refuses a fault message, or undefined when it takes it. */
+export type FaultRefusal = readonly [RejectReason, string] | undefined;
+
+/**
+ * An actor takes a fault (from the coordinator: the edge has checked the sender) when it applies to
+ * it — its own links for link-degrade, itself for straggler, switches for switch-crash, any links for
+ * link-down — and to an op that has not started here (`highestOp`: the last op this actor began), so
+ * that no op ever changes fabric half-way. The fault goes into the actor's table.
+ */
+export function acceptFault(table: FaultTable, m: FaultMsg, self: number, t: Topology, highestOp: number): FaultRefusal {
+  if (table.has(m.fault)) return [RejectReason.Duplicate, `fault ${m.fault} already applied here`];
+  if (table.size >= FAULT_LIMITS.faults) return [RejectReason.Overflow, `more than ${FAULT_LIMITS.faults} faults`];
+  if (m.fromOp <= highestOp) return [RejectReason.Stale, `fault ${m.fault} from op ${m.fromOp}, but op ${highestOp} already started here`];
+  const links = m.kind === FaultKind.LinkDegrade || m.kind === FaultKind.LinkDown;
+  const count = links ? t.links.length : t.devices.length;
+  const bad = m.targets.find((id) => id >= count);
+  if (bad !== undefined) return [RejectReason.Forged, `fault names ${links ? "link" : "device"} ${bad}; the topology has ${count}`];
+  switch (m.kind) {
+    case FaultKind.LinkDegrade:
+      if (m.targets.some((id) => t.links[id]!.from !== self)) return [RejectReason.Forged, "link-degrade of a link this device does not own (a link is its from-device's egress port)"];
+      break;
+    case FaultKind.Straggler:
+      if (m.targets.some((id) => id !== self)) return [RejectReason.Forged, "straggler aimed at another device"];
+      if (t.devices[self]!.kind !== DeviceKind.Npu) return [RejectReason.Forged, "straggler aimed at a switch"];
+      break;
+    case FaultKind.SwitchCrash:
+      if (m.targets.some((id) => t.devices[id]!.kind !== DeviceKind.Switch)) return [RejectReason.Forged, "switch-crash of a device that is not a switch"];
+      break;
+    case FaultKind.LinkDown:
+      break;
+    default: {
+      const never: never = m.kind;
+      return [RejectReason.Malformed, `unknown fault kind ${String(never)}`];
+    }
+  }
+  table.add({
+    fault: m.fault, kind: m.kind, targets: m.targets, fromOp: m.fromOp,
+    ...(m.untilOp !== undefined ? { untilOp: m.untilOp } : {}),
+    ...(m.bandwidthFactor !== undefined ? { bandwidthFactor: m.bandwidthFactor } : {}),
+    ...(m.latencyNs !== undefined ? { latencyNs: m.latencyNs } : {}),
+    ...(m.factor !== undefined ? { factor: m.factor } : {}),
+  });
+  return undefined;
+}

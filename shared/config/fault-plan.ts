@@ -1,5 +1,5 @@
 import { ScenarioError } from "../errors/index.js";
-import { FaultKind, isRouteFault } from "../protocol/index.js";
+import { FaultKind } from "../protocol/index.js";
 import { DeviceKind, type Device, type Topology } from "../topology/index.js";
 import type { FaultDecl } from "./fault-resolve.js";
 import type { Workload } from "./resolve.js";
@@ -114,4 +114,3 @@ export function faultTargets(t: Topology, names: ReadonlyMap<string, Device>, d:
   }
 }
 
-export { isRouteFault };

@@ -8,6 +8,8 @@ import { checkCollective, checkMoe } from "./check.js";
 import { checkTraining } from "./training-check.js";
 import { resolveScenario, type Scenario } from "./resolve.js";
 import { scenarioListSchema, scenarioSchema } from "./schema.js";
+import { compileFaults } from "./faults.js";
+import type { FaultPlan } from "./fault-plan.js";
 
 /** The scenario `supernode run` uses with no file: a collective on a small CloudMatrix384. */
 export const DEFAULT_SCENARIO = {
@@ -51,6 +53,8 @@ export interface Loaded {
   readonly hash: string;
   /** The scenario object after overrides and before defaults: what actor hosts load to rebuild the same run. */
   readonly raw: unknown;
+  /** The declared faults compiled against the topology and the run (absent: no fault declared). */
+  readonly faultPlan?: FaultPlan;
 }
 
 function readRaw(file: string): unknown {
@@ -182,11 +186,14 @@ export function loadScenario(opts: LoadOptions): Loaded {
     if (w.kind === "training") return checkTraining(w, at, topology);
     return w.kind === "collective" ? checkCollective(w, at, topology) : checkMoe(w, at, topology, opts.file);
   });
-  const resolvedScenario: Scenario = { ...scenario, workloads };
+  const declared = parsed.data.faults?.length || parsed.data.recovery;
+  const faultPlan = declared ? compileFaults(parsed.data.faults ?? [], parsed.data.recovery, topology, workloads) : undefined;
+  // Faults are part of the modelled run (and of its hash) only when declared: other scenarios keep theirs.
+  const resolvedScenario: Scenario = { ...scenario, workloads, ...(faultPlan ? { faults: faultPlan.faults.map((f) => f.decl), recovery: faultPlan.recovery } : {}) };
   const resolved = JSON.parse(JSON.stringify({ ...resolvedScenario, topology: { ...scenario.topology } }));
   // The hash names the modelled run, so sim and NATS reports of one scenario share it: the engine,
   // the deployment (where actors run, wall-time guards) and the output directory are left out.
   const { deployment: _d, engine: _e, outputs: _o, ...modelled } = resolved as Record<string, unknown>;
   const hash = createHash("sha256").update(canonicalJson(modelled)).digest("hex");
-  return { scenario: resolvedScenario, topology, resolved, hash, raw };
+  return { scenario: resolvedScenario, topology, resolved, hash, raw, ...(faultPlan ? { faultPlan } : {}) };
 }

@@ -3,6 +3,7 @@ import { Algorithm, Collective } from "../protocol/index.js";
 import { TRACE_DETAILS, type TraceDetail } from "../trace/index.js";
 import { moeWorkloadSchema } from "./moe-schema.js";
 import { trainingWorkloadSchema } from "./training-schema.js";
+import { faultsSchema, recoverySchema } from "./fault-schema.js";
 
 const sizeLike = z.union([z.string(), z.number()]);
 const nonneg = z.number().finite().nonnegative();
@@ -77,6 +78,9 @@ export const scenarioSchema = z.object({
     }).strict().optional(),
   }).strict().optional(),
   seed: z.number().int().nonnegative().max(2 ** 32 - 1).optional(),
+  /** Faults to inject and the recovery policy (docs/chaos.md); checked entry by entry in fault-resolve.ts. */
+  faults: faultsSchema.optional(),
+  recovery: recoverySchema.optional(),
   outputs: z.object({
     dir: z.string().optional(),
     /** What `supernode run --trace` writes (docs/training.md, Trace). */

@@ -48,7 +48,7 @@ async function serve(trace: string): Promise<{ server: Server; base: string }> {
   return { server, base: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
 }
 
-/** `node 0 (pid 1), npu.n0.0 (tid 1)`: how speedscope names the profile of each thread with slices. */
+/** `node 0 (pid 1), npu.n0.0 (tid 1)`: how speedscope names the profile of each thread with slices (its import names them so). */
 function expectedProfiles(t: ChromeTrace): string[] {
   const proc = new Map<number, string>(), thread = new Map<string, string>(), withSlices = new Set<string>();
   for (const e of t.traceEvents) {
@@ -56,10 +56,9 @@ function expectedProfiles(t: ChromeTrace): string[] {
     if (e.ph === "M" && e.name === "thread_name") thread.set(`${e.pid}:${e.tid}`, String(e.args!.name));
     if (e.ph === "X") withSlices.add(`${e.pid}:${e.tid}`);
   }
-  return [...withSlices].map((k) => {
-    const [pid, tid] = k.split(":").map(Number) as [number, number];
-    return `${proc.get(pid)} (pid ${pid}), ${thread.get(k)} (tid ${tid})`;
-  }).sort();
+  // In speedscope's order: by pid, then tid.
+  return [...withSlices].map((k) => k.split(":").map(Number) as [number, number]).sort((a, b) => a[0] - b[0] || a[1] - b[1])
+    .map(([pid, tid]) => `${proc.get(pid)} (pid ${pid}), ${thread.get(`${pid}:${tid}`)} (tid ${tid})`);
 }
 
 describe.skipIf(missing !== undefined && !inCi)("trace.json in a real trace viewer (speedscope, offline)", () => {
@@ -107,7 +106,7 @@ describe.skipIf(missing !== undefined && !inCi)("trace.json in a real trace view
         return r.length >= n ? r : false;
       }, { timeout: LOAD_TIMEOUT_MS }, profiles.length);
       const table = (await rows.jsonValue()) as string[][];
-      expect(table.map((r) => r[1]).sort()).toEqual(profiles);
+      expect(table.map((r) => r[1])).toEqual(profiles);
       // An NPU's main track spans its step: the slowest one's is the report's step time (ms, to the table's 0.01).
       const npuMs = table.filter((r) => / npu\.n\d\.\d \(tid/.test(r[1]!)).map((r) => Number(/([\d.]+)ms/.exec(r[2]!)![1]));
       expect(Math.max(...npuMs)).toBeCloseTo(report.steps[0]!.virtualTimeNs / 1e6, 2);

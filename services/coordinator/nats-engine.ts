@@ -19,6 +19,7 @@ import { topologyHash } from "../../shared/topology/index.js";
 import type { SimNs } from "../../shared/units/index.js";
 import { Launcher } from "./launcher.js";
 import { placeActors } from "./placement.js";
+import { isRunnable, procState } from "./proc-state.js";
 import { ActorRegistry } from "./registry.js";
 import { describeStall } from "./stall.js";
 
@@ -227,7 +228,7 @@ export class NatsEngine implements Engine {
     const total = statuses.reduce((s, m) => s + m.dataHandled, 0);
     const messages = total - this.dataHandledTotal;
     this.dataHandledTotal = total;
-    const failed = this.registry.dead(this.loaded.topology.devices.map((d) => d.id)).map((r) => this.names([r.id]));
+    const failed = this.silent(this.loaded.topology.devices.map((d) => d.id)).map((r) => this.names([r.id]));
     return { done: [...done.values()], messages, activeWallMs, failedActors: failed, ...(stalled ? { stalled } : {}) };
   }
 
@@ -242,7 +243,7 @@ export class NatsEngine implements Engine {
       await Promise.race([finished, sleep(WATCHDOG_TICK_MS)]);
       if (isDone) break;
       if (signal?.aborted) throw signal.reason;
-      const dead = this.silent(all, dep.watchdogMs);
+      const dead = this.silent(all);
       const exited = this.launcher.exited();
       if (dead.length || exited.length) {
         const reason = exited.length
@@ -259,15 +260,17 @@ export class NatsEngine implements Engine {
   }
 
   /**
-   * Actors that failed or went silent. An actor in a host process this engine launched and that is
-   * still running is overloaded rather than dead (its heartbeats queue behind a burst of data on a
-   * busy machine): it counts as silent only after `lagLimitMs`. A host that exits is caught at once by
-   * the launcher, and one that hangs by the watchdog; external actors get the heartbeat timeout.
+   * Actors that failed or went silent. Silence proves little about an actor whose host process this
+   * engine launched and which the kernel says is still runnable: on a loaded machine its heartbeats
+   * queue behind its data, or it waits for CPU (a spine host forwarding a full supernode's traffic
+   * went 13 s without one at load 10 on two cores). Such actors are never dead by silence; a host
+   * that exits is caught at once by the launcher, one that is stopped (SIGSTOP) or a zombie by its
+   * heartbeat timeout, and one that runs but does nothing useful by the progress watchdog. External
+   * actors (containers, other machines) get the heartbeat timeout.
    */
-  private silent(all: readonly number[], lagLimitMs: number) {
-    const local = new Set(this.launcher.hosts.filter((h) => h.exit === undefined).flatMap((h) => h.actors));
-    const now = Date.now();
-    return this.registry.dead(all).filter((d) => d.phase === "failed" || !local.has(d.id) || now - d.lastSeenMs > lagLimitMs);
+  private silent(all: readonly number[]) {
+    const runnable = new Set(this.launcher.hosts.filter((h) => h.exit === undefined && isRunnable(procState(h.child.pid))).flatMap((h) => h.actors));
+    return this.registry.dead(all).filter((d) => d.phase === "failed" || !runnable.has(d.id));
   }
 
   /** Asks every live actor what it waits for; returns the replies that arrive within STATUS_WAIT_MS. */

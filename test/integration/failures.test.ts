@@ -38,6 +38,34 @@ describe("a killed actor process ends the run, named, within the watchdog bound"
   });
 });
 
+describe("a stopped (SIGSTOP) actor process is dead by its heartbeat timeout; a busy one never is by silence", () => {
+  it("SIGSTOP of one NPU's process mid-run → status stalled within heartbeat timeout + diagnosis, the NPU named", async () => {
+    const HEARTBEAT_TIMEOUT_MS = 1_500, WATCHDOG_MS = 20_000;
+    const loaded = loadScenario({ raw: scenario(
+      { preset: "cloudmatrix384", nodes: 2, npusPerNode: 4 },
+      { collective: "all-reduce", algorithm: "ring", sizes: Array.from({ length: 400 }, () => "64MiB") },
+      { engine: "nats", deployment: { nats: server.url, placement: "per-actor", heartbeatMs: 200, heartbeatTimeoutMs: HEARTBEAT_TIMEOUT_MS, watchdogMs: WATCHDOG_MS } },
+    ) });
+    await using engine = await NatsEngine.start(loaded, silentLogger);
+    const victimPid = engine.hostPids[loaded.topology.endpoints[5]!]!; // npu.n1.1
+    const running = runScenario(loaded, engine);
+    await new Promise((r) => setTimeout(r, 800));
+    const stoppedAt = Date.now();
+    process.kill(victimPid, "SIGSTOP");
+    try {
+      const report = await running;
+      const tookMs = Date.now() - stoppedAt;
+      expect(report.status).toBe("stalled");
+      expect(report.stall).toMatch(/stopped heartbeating.*npu\.n1\.1/);
+      // Bound: the timeout (1.5 s) + a watchdog tick + the wait-for diagnosis (≤ 1 s), far below the
+      // 20 s progress watchdog — so it was the heartbeat rule that caught it, not "no progress".
+      expect(tookMs).toBeLessThan(HEARTBEAT_TIMEOUT_MS + 4_000);
+    } finally {
+      process.kill(victimPid, "SIGCONT"); // let it be stopped and reaped with the engine
+    }
+  });
+});
+
 describe("Ctrl-C leaves no orphans", () => {
   it("SIGINT to `supernode run --engine nats` stops every actor process and the embedded nats-server", async () => {
     const child = spawn(process.execPath, [CLI, "run", "--engine", "nats", "--set", `workload.sizes=[${Array(300).fill("64MiB").join(",")}]`, "--out", "/tmp/supernode-sigint"], { stdio: ["ignore", "pipe", "pipe"] });

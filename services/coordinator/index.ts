@@ -10,3 +10,4 @@ export { summarizeMoe, type MoeRow } from "./moe-collect.js";
 export { formatMoeTable } from "./moe-table.js";
 export { NO_PROGRESS, offsetProgress, type Progress, type ProgressUnit } from "./progress.js";
 export { writeTrace, TRACE_FILE, type TraceFile } from "./trace-writer.js";
+export { FaultInjector, withFaults, type FaultRow, type FaultInstant } from "./faults.js";

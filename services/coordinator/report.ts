@@ -6,6 +6,7 @@ import { describeTopology, type TopologySummary } from "../../shared/topology/in
 import type { ResultRow } from "./collect.js";
 import type { MoeRow } from "./moe-collect.js";
 import type { TrainingReport, TrainingStepRow } from "./training-run.js";
+import type { FaultRow } from "./faults.js";
 
 export const REPORT_SCHEMA_VERSION = 3;
 
@@ -46,6 +47,8 @@ export interface Report {
   /** A training workload: the model, plan and totals (docs/training.md §3), and one row per step. */
   readonly training?: Omit<TrainingReport, "steps">;
   readonly steps?: readonly TrainingStepRow[];
+  /** Declared faults: what was injected where and when, and what it cost (docs/chaos.md); absent without faults. */
+  readonly faults?: readonly FaultRow[];
   readonly processes: number;
   /** Messages the fabric and the coordinator refused during the run (replays, forgeries, floods…): none in a clean run. */
   readonly rejected: RejectedSummary;
@@ -56,6 +59,7 @@ export interface Rows {
   readonly results: ResultRow[];
   readonly moe: MoeRow[];
   training: TrainingReport | undefined;
+  readonly faults?: readonly FaultRow[] | undefined;
 }
 
 export function buildReport(loaded: Loaded, engine: string, processes: number, rows: Rows, rejected: RejectedSummary, wallMs: number, stall?: string): Report {
@@ -71,6 +75,7 @@ export function buildReport(loaded: Loaded, engine: string, processes: number, r
     results: rows.results,
     moe: rows.moe,
     ...(rows.training ? { training: withoutSteps(rows.training), steps: rows.training.steps } : {}),
+    ...(rows.faults ? { faults: rows.faults } : {}),
     processes,
     rejected,
     wallMs: Math.round(wallMs * 10) / 10,

@@ -11,6 +11,7 @@ import { NO_PROGRESS, offsetProgress, type Progress, type ProgressUnit } from ".
 import { runTraining } from "./training-run.js";
 import { FIRST_EPOCH } from "./epoch.js";
 import { buildReport, summarizeRejections, type Report, type Rows } from "./report.js";
+import { withFaults } from "./faults.js";
 
 export { FIRST_EPOCH };
 
@@ -45,10 +46,13 @@ function unitsOf(plan: readonly Work[]): { total: number; unit: ProgressUnit; la
  * NCCL-tests' size sweep) and checks each one. A stalled op ends the run (status `stalled`). `progress`
  * hears of each unit as it starts and ends, in wall time, and is stopped however the run ends.
  */
-export async function runScenario(loaded: Loaded, engine: Engine, signal?: AbortSignal, progress: Progress = NO_PROGRESS): Promise<Report> {
+export async function runScenario(loaded: Loaded, real: Engine, signal?: AbortSignal, progress: Progress = NO_PROGRESS): Promise<Report> {
   const t0 = performance.now();
+  // Declared faults: sent before the ops they start at, accounted in report.json faults[] (docs/chaos.md).
+  const { engine, injector } = withFaults(real, loaded.faultPlan, loaded.topology);
+  const fabricOf = (op: number) => injector?.viewFor(op) ?? loaded.topology;
   const rows: Rows = { results: [], moe: [], training: undefined };
-  const report = (stall?: string) => buildReport(loaded, engine.name, engine.processes, rows, rejectedOf(engine, loaded), performance.now() - t0, stall);
+  const report = (stall?: string) => buildReport(loaded, engine.name, engine.processes, { ...rows, faults: injector?.rows() }, rejectedOf(engine, loaded), performance.now() - t0, stall);
   let startNs = engine.cursor.clockNs, done = 0;
   const plan = planWork(loaded.scenario, loaded.topology, engine.cursor.nextOp);
   const { total, unit, label } = unitsOf(plan);
@@ -73,8 +77,8 @@ export async function runScenario(loaded: Loaded, engine: Engine, signal?: Abort
       const out = await engine.runOp(wire, simNs(startNs), FIRST_EPOCH, signal, parts);
       const wall = performance.now() - w0;
       const row: CheckedRow = spec.collective === Collective.MoeLayer
-        ? append(rows.moe, summarizeMoe(spec, out, loaded.topology, startNs, wall))
-        : append(rows.results, summarize(spec, out, loaded.topology, startNs, wall));
+        ? append(rows.moe, summarizeMoe(spec, out, fabricOf(spec.op), startNs, wall))
+        : append(rows.results, summarize(spec, out, fabricOf(spec.op), startNs, wall));
       startNs = row.endNs;
       engine.cursor.clockNs = startNs;
       done += 1;

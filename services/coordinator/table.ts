@@ -3,6 +3,7 @@ import { formatSize } from "../../shared/units/index.js";
 import type { ResultRow } from "./collect.js";
 import { formatMoeTable } from "./moe-table.js";
 import { formatTrainingTable } from "./training-table.js";
+import { formatFaultLines } from "./fault-table.js";
 import type { Report } from "./report.js";
 
 const COLUMNS = [
@@ -30,6 +31,7 @@ export function formatTable(rep: Report): string {
     ...rep.results.map((r) => "  " + cells(r).map((c, i) => c.padStart(COLUMNS[i]![1])).join(" "))];
   rows.push(...formatMoeTable(rep.moe));
   rows.push(...formatTrainingTable(rep));
+  rows.push(...formatFaultLines(rep.faults));
   const failures = [
     ...rep.results.filter((r) => !r.verified && r.verifyError !== rep.stall).map((r) => `# FAILED ${r.collective} ${formatSize(r.sizeBytes)}: ${r.verifyError}`),
     ...rep.moe.filter((r) => !r.verified && r.verifyError !== rep.stall).map((r) => `# FAILED moe-layer ep ${r.ep}: ${r.verifyError}`),

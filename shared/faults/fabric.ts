@@ -3,7 +3,7 @@ import { FaultKind, type FaultMsg } from "../protocol/index.js";
 import { RouteFilter, type DeadSet, type Link, type Route, type Topology } from "../topology/index.js";
 import type { DeviceId, LinkId, NpuId } from "../units/index.js";
 
-/** A fault as actors keep it: the fields of its message (docs/wire-format.md §4.8), without the header. */
+/** A fault as actors keep it: the fields of its message (docs/wire-format.md §4.9), without the header. */
 export type FaultEntry = Pick<FaultMsg, "fault" | "kind" | "targets" | "fromOp" | "untilOp" | "bandwidthFactor" | "latencyNs" | "factor">;
 
 /** Whether a fault applies to op `op`: from `fromOp` on, before `untilOp` (absent: to the end). */

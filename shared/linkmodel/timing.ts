@@ -69,14 +69,17 @@ export function streamedComputeEnd(firstByteNs: number, deliveredNs: number, eng
   return Math.max(deliveredNs, start + computeNs) as SimNs;
 }
 
-/** α-β summary of a route: α = overhead + Σ link and switch latencies, β = Σ over stripes of the bottleneck. */
+/**
+ * α-β summary of a route: α = overhead + Σ link and switch latencies, β = Σ over stripes of the
+ * bottleneck (when the stripes are alike, as on every fault-free fabric here).
+ */
 export interface AlphaBeta {
   readonly alphaNs: number;
   readonly betaGBps: number;
 }
 
 export function routeAlphaBeta(t: Topology, route: Route): AlphaBeta {
-  let alpha = Infinity, beta = 0;
+  let alpha = Infinity, beta = 0, latest = 0, slowest = Infinity, uniform = true;
   for (const stripe of route.stripes) {
     let lat = t.endpointOverheadNs as number, bottleneck = Infinity;
     stripe.forEach((lid, i) => {
@@ -85,10 +88,15 @@ export function routeAlphaBeta(t: Topology, route: Route): AlphaBeta {
       if (i > 0) lat += t.devices[l.from]!.switchLatencyNs;
       bottleneck = Math.min(bottleneck, l.bandwidthGBps);
     });
+    if (beta > 0 && (lat !== latest || bottleneck !== slowest)) uniform = false;
     alpha = Math.min(alpha, lat);
     beta += bottleneck;
+    latest = Math.max(latest, lat);
+    slowest = Math.min(slowest, bottleneck);
   }
-  return { alphaNs: alpha, betaGBps: beta };
+  // Stripes carry equal shares (splitEven), so a transfer ends with its slowest stripe: on a route whose
+  // stripes differ (a degraded lane, docs/chaos.md) that is n × the slowest bottleneck, after the longest latency.
+  return uniform ? { alphaNs: alpha, betaGBps: beta } : { alphaNs: latest, betaGBps: route.stripes.length * slowest };
 }
 
 /** Virtual time at which `to` handles a message: a switch when the head arrives, an endpoint on delivery. */

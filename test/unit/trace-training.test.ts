@@ -1,7 +1,14 @@
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadScenario } from "../../shared/config/index.js";
 import { ScenarioError } from "../../shared/errors/index.js";
-import { traceFor } from "../../services/cli/trace-out.js";
+import { SimEngine, type ActorLogic } from "../../shared/runtime/index.js";
+import { finishTrace, traceFor } from "../../services/cli/trace-out.js";
+import { runScenario } from "../../services/coordinator/index.js";
+import { npuLogic } from "../../services/npu/index.js";
+import { switchLogic } from "../../services/switch/index.js";
 import { nsOf, runTraced, type ChromeEvent, type ChromeTrace } from "../helpers/trace.js";
 
 /**
@@ -169,6 +176,21 @@ describe("trace detail levels and the cap", () => {
     expect(trace.otherData.trace.dropped).toBe(file.summary.dropped);
     // 8 ranks × (main + dp lane) step slices come before everything else.
     expect(events.filter((e) => e.cat === "step")).toHaveLength(16);
+  });
+
+  it("says on the line `supernode run --trace` prints how many events the cap dropped", async () => {
+    const loaded = loadScenario({ raw: training({ maxEvents: 40 }, { steps: 1 }) });
+    const trace = traceFor(loaded, true)!;
+    const dir = mkdtempSync(join(tmpdir(), "supernode-trace-line-"));
+    try {
+      await using engine = new SimEngine({ topology: loaded.topology, npu: npuLogic as ActorLogic<never>, switch: switchLogic as ActorLogic<never>, trace });
+      const report = await runScenario(loaded, engine);
+      const line = finishTrace(dir, trace, loaded, report);
+      expect(line).toMatch(/^# trace: .*trace\.json · 40 events, detail phases, .* [\d,]+ dropped over the cap of 40 \(outputs\.trace\.maxEvents\) · [\d.]+ MB$/);
+      expect(existsSync(join(dir, "trace.json"))).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("steps keeps step slices only; full adds reductions; the default is phases", async () => {

@@ -71,9 +71,15 @@ export interface Status extends Header {
   readonly type: "status"; readonly op: number; readonly waits: readonly Fields[]; readonly partialTransfers: number;
   readonly dataHandled: number; readonly rejected: { readonly [K in (typeof REASONS)[number]]: number };
 }
-export type WireMessage = DataMessage | OpStart | OpAbort | OpOpen | OpClose | OpDone | Heartbeat | StatusReq | Status;
+/** §4.9: a fault the coordinator asks an actor to apply from op `fromOp` on. */
+export interface Fault extends Header {
+  readonly type: "fault"; readonly fault: number; readonly kind: "link-degrade" | "link-down" | "switch-crash" | "straggler";
+  readonly targets: readonly number[]; readonly fromOp: number; readonly untilOp?: number;
+  readonly bandwidthFactor?: number; readonly latencyNs?: number; readonly factor?: number;
+}
+export type WireMessage = DataMessage | OpStart | OpAbort | OpOpen | OpClose | OpDone | Heartbeat | StatusReq | Status | Fault;
 export type WireType = WireMessage["type"];
-export const WIRE_TYPES: readonly WireType[] = ["data", "op-start", "op-abort", "op-open", "op-close", "op-done", "heartbeat", "status-req", "status"];
+export const WIRE_TYPES: readonly WireType[] = ["data", "op-start", "op-abort", "op-open", "op-close", "op-done", "heartbeat", "status-req", "status", "fault"];
 
 /** The channel each type travels on (§2). */
 export function channelOfType(t: WireType): Channel {
@@ -188,6 +194,10 @@ const BODIES: Record<Exclude<WireType, "data">, Check> = {
   ),
   heartbeat: map({ ...HEADER, pid: int(), host: str(256), phase: str(256), handled: int(), rejected: int(), topology: str(256) }),
   "status-req": map({ ...HEADER, op: int() }),
+  fault: map(
+    { ...HEADER, fault: int(0, 4095), kind: oneOf("link-degrade", "link-down", "switch-crash", "straggler"), targets: arr(int(), 4096, 1), fromOp: int() },
+    { untilOp: int(1), bandwidthFactor: real, latencyNs: time(), factor: real },
+  ),
   status: map({
     ...HEADER, op: int(), partialTransfers: int(), dataHandled: int(),
     waits: arr(map({ op: int(), rank: int(), fromRank: int(), fromActor: int(-1), tag: int() }), 1_000_000),

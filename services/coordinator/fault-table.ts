@@ -1,0 +1,24 @@
+import type { FaultRow } from "./faults.js";
+
+const when = (r: FaultRow): string => ("step" in r.at ? `step ${r.at.step}` : `op ${r.at.op}`) +
+  (r.duration ? ` for ${"steps" in r.duration ? `${r.duration.steps} step(s)` : `${r.duration.ops} op(s)`}` : "");
+
+function params(r: FaultRow): string {
+  const p = r.params;
+  const parts = [
+    p.bandwidthFactor !== undefined && p.bandwidthFactor !== 1 ? `bandwidth ×${p.bandwidthFactor}` : "",
+    p.latencyNs ? `+${p.latencyNs} ns` : "",
+    p.factor !== undefined ? `compute ×${p.factor}` : "",
+  ].filter(Boolean);
+  return parts.length ? ` (${parts.join(", ")})` : "";
+}
+
+/** One summary line per fault under the table: what, where, when, what became of it, and what it cost. */
+export function formatFaultLines(faults: readonly FaultRow[] | undefined): string[] {
+  return (faults ?? []).map((r) => {
+    const head = `# fault ${r.index}: ${r.kind} ${r.target}${params(r)} at ${when(r)}`;
+    if (!r.injectedAt) return `${head} · ${r.recovery}`;
+    const lost = r.lostVirtualNs === null ? "lost: no fault-free prediction" : `lost ${(r.lostVirtualNs / 1000).toFixed(3)} us virtual`;
+    return `${head} · injected at ${(r.injectedAt.virtualNs / 1000).toFixed(3)} us virtual, ${r.injectedAt.wallMs.toFixed(0)} ms wall, to ${r.actors} actor(s) · ${r.recovery} · ${lost}`;
+  });
+}

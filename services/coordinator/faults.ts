@@ -22,8 +22,8 @@ export interface FaultRow {
   readonly at: FaultAt;
   readonly duration?: FaultDuration;
   readonly params: { readonly bandwidthFactor?: number; readonly latencyNs?: number; readonly factor?: number };
-  /** Op ids it applied to: from, and before `until` (null: to the end of the run); null if never injected. */
-  readonly ops: { readonly from: number; readonly until: number | null } | null;
+  /** Op ids it applied to: from, and before `until` (a fault without a duration ends with the run); null if never injected. */
+  readonly ops: { readonly from: number; readonly until: number } | null;
   /** Actors the fault message went to. */
   readonly actors: number;
   readonly injectedAt: FaultInstant | null;
@@ -45,9 +45,9 @@ interface OpRecord {
   readonly active: readonly number[];
 }
 
-const entryOf = (f: PlannedFault, firstOp: number): FaultEntry => ({
-  fault: f.index, kind: f.decl.kind, targets: f.targets, fromOp: firstOp + f.fromIndex,
-  ...(f.untilIndex !== undefined ? { untilOp: firstOp + f.untilIndex } : {}),
+/** A fault as the actors get it: op ids from the run's first op; one lasting to the end ends with the run's last op. */
+const entryOf = (f: PlannedFault, firstOp: number, runOps: number): FaultEntry => ({
+  fault: f.index, kind: f.decl.kind, targets: f.targets, fromOp: firstOp + f.fromIndex, untilOp: firstOp + (f.untilIndex ?? runOps),
   ...(f.decl.bandwidthFactor !== undefined ? { bandwidthFactor: f.decl.bandwidthFactor } : {}),
   ...(f.decl.latencyNs !== undefined ? { latencyNs: f.decl.latencyNs } : {}),
   ...(f.decl.factor !== undefined ? { factor: f.decl.factor } : {}),
@@ -91,14 +91,14 @@ export class FaultInjector implements Engine {
     }
     const out = await this.inner.runOp(spec, startNs, epoch, signal, parts, [...before, ...control]);
     const end = out.done.reduce<number>((m, d) => Math.max(m, d.endNs), startNs);
-    const active = this.plan.faults.filter((f) => activeAt(entryOf(f, 0), index)).map((f) => f.index);
+    const active = this.plan.faults.filter((f) => activeAt(entryOf(f, 0, this.plan.ops), index)).map((f) => f.index);
     this.ops.push({ op: spec.op, index, spec, virtualNs: end - startNs, active });
     return out;
   }
 
   /** The fault messages of one fault, to the actors that apply it: links' owners, the straggler, or every actor. */
   private messages(f: PlannedFault, epoch: number): ControlTo[] {
-    const e = entryOf(f, this.firstOp);
+    const e = entryOf(f, this.firstOp, this.plan.ops);
     const msg = (targets: readonly number[]): FaultMsg => ({ v: PROTOCOL_VERSION, type: "fault", from: COORDINATOR, epoch, inc: 0, ...e, targets });
     if (isRouteFault(f.decl.kind)) {
       const m = msg(f.targets);
@@ -116,8 +116,8 @@ export class FaultInjector implements Engine {
   /** The topology as op `op`'s faults leave it (routes, degraded links), for its closed form; undefined without faults. */
   viewFor(op: number): Topology | undefined {
     const index = op - this.firstOp;
-    const active = this.plan.faults.filter((f) => activeAt(entryOf(f, 0), index));
-    return active.length ? new FaultedFabric(this.t, active.map((f) => entryOf(f, this.firstOp))).view() : undefined;
+    const active = this.plan.faults.filter((f) => activeAt(entryOf(f, 0, this.plan.ops), index));
+    return active.length ? new FaultedFabric(this.t, active.map((f) => entryOf(f, this.firstOp, this.plan.ops))).view() : undefined;
   }
 
   /** The fault-free prediction of an op: a fault-free op of the same shape in this run, else its closed form. */
@@ -139,7 +139,7 @@ export class FaultInjector implements Engine {
       return {
         index: f.index, kind: d.kind, target: d.target, at: d.at, ...(d.duration ? { duration: d.duration } : {}),
         params: { ...(d.bandwidthFactor !== undefined ? { bandwidthFactor: d.bandwidthFactor } : {}), ...(d.latencyNs !== undefined ? { latencyNs: d.latencyNs } : {}), ...(d.factor !== undefined ? { factor: d.factor } : {}) },
-        ops: injectedAt ? { from: this.firstOp + f.fromIndex, until: f.untilIndex === undefined ? null : this.firstOp + f.untilIndex } : null,
+        ops: injectedAt ? { from: this.firstOp + f.fromIndex, until: this.firstOp + (f.untilIndex ?? this.plan.ops) } : null,
         actors: this.sentTo.get(f.index) ?? 0,
         injectedAt, detectedAt: null, recoveredAt: null,
         recovery: injectedAt ? recoveryOf(f) : `not injected: the run ended before its op ${f.fromIndex}`,

@@ -24,6 +24,8 @@ export interface PlannedFault {
 /** The run's faults and its recovery policy, as loadScenario compiles them. */
 export interface FaultPlan {
   readonly faults: readonly PlannedFault[];
+  /** Ops of the run: a fault without a duration lasts until the last of them, never into a later run. */
+  readonly ops: number;
   readonly recovery: { readonly policy: "restart" | "shrink" | "spare" };
 }
 

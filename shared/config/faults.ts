@@ -18,5 +18,5 @@ export function compileFaults(raw: readonly Record<string, unknown>[], recovery:
     const [fromIndex, untilIndex] = opRange(decl, ops, at);
     return { index: i, decl, targets, fromIndex, untilIndex };
   });
-  return { faults: checkRoutes(t, planned), recovery: recovery ?? { policy: "restart" } };
+  return { faults: checkRoutes(t, planned), recovery: recovery ?? { policy: "restart" }, ops: ops.total };
 }

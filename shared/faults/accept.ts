@@ -12,7 +12,7 @@ export type FaultRefusal = readonly [RejectReason, string] | undefined;
  * that no op ever changes fabric half-way. The fault goes into the actor's table.
  */
 export function acceptFault(table: FaultTable, m: FaultMsg, self: number, t: Topology, highestOp: number): FaultRefusal {
-  if (table.has(m.fault)) return [RejectReason.Duplicate, `fault ${m.fault} already applied here`];
+  if (table.has(m.fault, m.fromOp)) return [RejectReason.Duplicate, `fault ${m.fault} from op ${m.fromOp} already applied here`];
   if (table.size >= FAULT_LIMITS.faults) return [RejectReason.Overflow, `more than ${FAULT_LIMITS.faults} faults`];
   if (m.fromOp <= highestOp) return [RejectReason.Stale, `fault ${m.fault} from op ${m.fromOp}, but op ${highestOp} already started here`];
   const links = m.kind === FaultKind.LinkDegrade || m.kind === FaultKind.LinkDown;

@@ -74,7 +74,7 @@ export class FaultedFabric {
  * so routes are filtered once per pair and fault set, not once per message.
  */
 export class FaultTable {
-  private readonly entries: FaultEntry[] = [];
+  private entries: FaultEntry[] = [];
   private lastOp = -1;
   private lastKey = "";
   private last: FaultedFabric | undefined;
@@ -82,9 +82,12 @@ export class FaultTable {
   constructor(private readonly t: Topology) {}
 
   get size(): number { return this.entries.length; }
-  has(fault: number): boolean { return this.entries.some((e) => e.fault === fault); }
+  /** The same fault of the same run (a later run on the same actors sends it again, from a later op). */
+  has(fault: number, fromOp: number): boolean { return this.entries.some((e) => e.fault === fault && e.fromOp === fromOp); }
 
+  /** Adds a fault; faults that ended before it begins can apply to no later op (ops only go up) and go. */
   add(e: FaultEntry): void {
+    this.entries = this.entries.filter((x) => x.untilOp === undefined || x.untilOp > e.fromOp);
     this.entries.push(e);
     this.lastOp = -1;
   }

@@ -5,7 +5,8 @@ import { loadScenario } from "../../shared/config/index.js";
 import { Algorithm, Collective, type OpSpec } from "../../shared/protocol/index.js";
 import type { Topology } from "../../shared/topology/index.js";
 import type { NpuId } from "../../shared/units/index.js";
-import { runSim, scenario, singleSwitch } from "../helpers/run.js";
+import { runScenario } from "../../services/coordinator/index.js";
+import { runSim, scenario, simEngine, singleSwitch } from "../helpers/run.js";
 
 /**
  * Faults that change the fabric, on the sim engine (docs/chaos.md): each applied where it happens — a
@@ -168,5 +169,21 @@ describe("switch-crash", () => {
     console.log(JSON.stringify(crashed.faults![0]));
     // 8 × 15 pairs from node 0 and 8 × 8 into it from node 1: 184 pairs lose plane 2.
     expect(crashed.faults![0]).toMatchObject({ kind: "switch-crash", actors: 142, recovery: "rerouted over 6 of 7 planes: 184 endpoint pairs keep 12 of 14 stripes" });
+  });
+});
+
+describe("faults belong to their run", () => {
+  it("two runs on one engine (as `supernode coordinator` serves them) are faulted alike, and a fault to the end of a run ends with it", async () => {
+    const topo = { preset: "cloudmatrix384", nodes: 2, npusPerNode: 4, switches: "physical" };
+    const w = { collective: "all-reduce", algorithm: "ring", sizes: ["64MiB", "64MiB"] };
+    const loaded = loadScenario({ raw: scenario(topo, w, { faults: [{ kind: "switch-crash", target: "l1.n0.p2", at: { op: 1 } }] }) });
+    await using engine = simEngine(loaded);
+    const first = await runScenario(loaded, engine), second = await runScenario(loaded, engine);
+    // Run 1 is ops 1–2 (the crash from op 2 until 3), run 2 ops 3–4 (from op 4 until 5): the same times.
+    expect(first.faults![0]!.ops).toEqual({ from: 2, until: 3 });
+    expect(second.faults![0]!.ops).toEqual({ from: 4, until: 5 });
+    expect(second.results.map((r) => r.virtualTimeNs)).toEqual(first.results.map((r) => r.virtualTimeNs));
+    expect(first.results[1]!.virtualTimeNs).toBeGreaterThan(first.results[0]!.virtualTimeNs);
+    expect(second.rejected.total).toBe(0);
   });
 });

@@ -1,5 +1,4 @@
 import { hostname } from "node:os";
-import { connect, type NatsConnection } from "@nats-io/transport-node";
 import type { Logger as PinoLogger } from "pino";
 import { Subjects } from "../../shared/protocol/index.js";
 import { LocalDelivery, NatsActor, type ActorLimits, type ActorLogic } from "../../shared/runtime/index.js";
@@ -29,8 +28,6 @@ export interface HostOptions {
  */
 export class ActorHost implements AsyncDisposable {
   readonly actors: NatsActor[] = [];
-  /** The hosted actors' heartbeats go on this connection, not behind their data (a spine host forwards a flood). */
-  private beats: NatsConnection | undefined;
 
   constructor(private readonly o: HostOptions, private readonly log: PinoLogger) {}
 
@@ -40,11 +37,6 @@ export class ActorHost implements AsyncDisposable {
     const t = buildTopology(this.o.topology);
     const subjects = new Subjects(this.o.run);
     const local = this.o.localDelivery && this.o.actors.length > 1 ? new LocalDelivery() : undefined;
-    const beats = (this.beats = await connect({
-      servers: this.o.servers as string[], name: `${this.o.run}:host-${process.pid}-heartbeats`, maxReconnectAttempts: -1, reconnectTimeWait: 250, timeout: 5_000,
-      ...this.o.connectOptions,
-    }));
-    const heartbeats = (subject: string, bytes: Uint8Array) => { if (!beats.isClosed()) beats.publish(subject, bytes); };
     for (const id of this.o.actors) {
       const d = t.devices[id];
       if (!d) throw new Error(`actor ${id} is not a device of this topology (${t.devices.length} devices)`);
@@ -53,7 +45,7 @@ export class ActorHost implements AsyncDisposable {
         servers: this.o.servers, subjects, self: id, name: d.name, logic, topology: t,
         log: this.log.child({ actor: d.name, id }), inc: this.o.inc, heartbeatMs: this.o.heartbeatMs,
         host: hostname(), pid: process.pid, topologyHash: hash, ...(this.o.connectOptions ? { connectOptions: this.o.connectOptions } : {}),
-        ...(this.o.limits ? { limits: this.o.limits } : {}), ...(local ? { local } : {}), heartbeats,
+        ...(this.o.limits ? { limits: this.o.limits } : {}), ...(local ? { local } : {}),
       });
       this.actors.push(actor);
       local?.add(id, actor);
@@ -64,7 +56,6 @@ export class ActorHost implements AsyncDisposable {
 
   async stop(): Promise<void> {
     await Promise.allSettled(this.actors.map((a) => a.stop()));
-    try { await this.beats?.drain(); } catch { /* already closed (server gone) */ }
   }
 
   async [Symbol.asyncDispose](): Promise<void> { await this.stop(); }

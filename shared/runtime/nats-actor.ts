@@ -31,11 +31,6 @@ export interface NatsActorOptions {
   readonly limits?: ActorLimits;
   /** Co-located actors' direct path (deployment.localDelivery); absent: everything goes over NATS. */
   readonly local?: LocalDelivery;
-  /**
-   * Publishes a heartbeat on a connection of its own (the host's, shared by its actors), so that it
-   * never waits behind this actor's data at a busy server; absent: on the actor's connection.
-   */
-  readonly heartbeats?: (subject: string, bytes: Uint8Array) => void;
 }
 
 /**
@@ -153,8 +148,9 @@ export class NatsActor implements AsyncDisposable, LocalReceiver {
       v: PROTOCOL_VERSION, type: "heartbeat", from: this.o.self, epoch: 0, inc: this.o.inc,
       pid: this.o.pid, host: this.o.host, phase: this.phase, handled: this.handled, rejected: this.rejected, topology: this.o.topologyHash,
     };
-    if (!this.o.heartbeats) { this.publish({ to: -1, atNs: 0 as never, msg }); return; }
-    this.o.heartbeats(this.o.subjects.to(Subjects.channelOf(msg.type), this.o.self, -1), encode(msg));
+    // On the actor's own connection: a heartbeat also says its subscription is live (after a reconnect
+    // too), so the coordinator never starts an op for an actor that cannot hear it yet.
+    this.publish({ to: -1, atNs: 0 as never, msg });
   }
 
   /** Actor state, for inspection in tests. */

@@ -269,8 +269,13 @@ export class NatsEngine implements Engine {
    * actors (containers, other machines) get the heartbeat timeout.
    */
   private silent(all: readonly number[]) {
-    const runnable = new Set(this.launcher.hosts.filter((h) => h.exit === undefined && isRunnable(procState(h.child.pid))).flatMap((h) => h.actors));
-    return this.registry.dead(all).filter((d) => d.phase === "failed" || !runnable.has(d.id));
+    const quiet = this.registry.dead(all);
+    if (quiet.length === 0) return quiet; // the common case: no /proc reads on the watchdog's tick
+    const ids = new Set(quiet.map((d) => d.id));
+    const runnable = new Set(this.launcher.hosts
+      .filter((h) => h.exit === undefined && h.actors.some((a) => ids.has(a)) && isRunnable(procState(h.child.pid)))
+      .flatMap((h) => h.actors));
+    return quiet.filter((d) => d.phase === "failed" || !runnable.has(d.id));
   }
 
   /** Asks every live actor what it waits for; returns the replies that arrive within STATUS_WAIT_MS. */

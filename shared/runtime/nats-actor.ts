@@ -93,11 +93,7 @@ export class NatsActor implements AsyncDisposable, LocalReceiver {
 
   /** A message from an actor of this process: the edge's checks (phase, sender), as for bytes from the wire. */
   receiveLocal(subject: string, msg: Message): void {
-    const sender = Subjects.senderOf(subject);
-    if (this.phase !== ActorPhase.Running) { this.rejections.note(RejectReason.Stale, sender, { subject }, `message while ${this.phase}`); return; }
-    const fault = senderFault(subject, msg);
-    if (fault) { this.rejections.note(RejectReason.Forged, sender, { subject }, `sender refused: ${fault}`); return; }
-    this.handle(subject, msg);
+    if (this.admit(subject, msg)) this.handle(subject, msg);
   }
 
   private handle(subject: string, msg: Message): void {
@@ -117,21 +113,28 @@ export class NatsActor implements AsyncDisposable, LocalReceiver {
     for (const out of outbound) this.publish(out);
   }
 
-  /** The edge: bytes become a message only if they fit, decode, pass the guard and agree with their subject. */
-  private admit(subject: string, bytes: Uint8Array): Message | undefined {
+  /**
+   * The edge: bytes from the wire become a message only if they fit, decode, pass the guard and agree
+   * with their subject; a message from an actor of this process (already a message) takes the same
+   * checks but the size and decoding.
+   */
+  private admit(subject: string, input: Uint8Array | Message): Message | undefined {
     const sender = Subjects.senderOf(subject);
+    const bytes = input instanceof Uint8Array ? input : undefined;
     const refuse = (reason: RejectReason, why: string, err?: unknown) => {
-      this.rejections.note(reason, sender, { subject, bytes: bytes.byteLength, ...(err ? { err: toWireError(err) } : {}) }, why);
+      this.rejections.note(reason, sender, { subject, ...(bytes ? { bytes: bytes.byteLength } : {}), ...(err ? { err: toWireError(err) } : {}) }, why);
       return undefined;
     };
     if (this.phase !== ActorPhase.Running) return refuse(RejectReason.Stale, `message while ${this.phase}`);
-    if (bytes.byteLength > MAX_MESSAGE_BYTES) return refuse(RejectReason.Oversize, `message over ${MAX_MESSAGE_BYTES} bytes`);
     let msg: Message;
-    try {
-      msg = decode(bytes);
-    } catch (err) {
-      return refuse(RejectReason.Malformed, "message does not decode", err);
-    }
+    if (bytes) {
+      if (bytes.byteLength > MAX_MESSAGE_BYTES) return refuse(RejectReason.Oversize, `message over ${MAX_MESSAGE_BYTES} bytes`);
+      try {
+        msg = decode(bytes);
+      } catch (err) {
+        return refuse(RejectReason.Malformed, "message does not decode", err);
+      }
+    } else msg = input as Message;
     const fault = senderFault(subject, msg);
     return fault ? refuse(RejectReason.Forged, `sender refused: ${fault}`) : msg;
   }

@@ -9,6 +9,11 @@ function params(r: FaultRow): string {
     p.bandwidthFactor !== undefined && p.bandwidthFactor !== 1 ? `bandwidth ×${p.bandwidthFactor}` : "",
     p.latencyNs ? `+${p.latencyNs} ns` : "",
     p.factor !== undefined ? `compute ×${p.factor}` : "",
+    p.lossPct ? `${p.lossPct}% lost` : "",
+    p.corruptPct ? `${p.corruptPct}% corrupted` : "",
+    p.retryNs !== undefined ? `retry ${p.retryNs} ns` : "",
+    p.periodNs !== undefined ? `down ${Math.round(p.duty! * 1e6) / 1e4}% of ${p.periodNs} ns${p.phaseNs ? ` from +${p.phaseNs} ns` : ""}` : "",
+    p.pct !== undefined ? `${p.pct}% of data messages` : "",
   ].filter(Boolean);
   return parts.length ? ` (${parts.join(", ")})` : "";
 }

@@ -1,35 +1,34 @@
 import { performance } from "node:perf_hooks";
 import { closedFormNs } from "../../shared/collectives/index.js";
-import type { FaultAt, FaultDuration, FaultPlan, PlannedFault } from "../../shared/config/index.js";
+import { isProcessFault, type FaultAt, type FaultDuration, type FaultPlan, type PlannedFault, type ProcessFaultKind } from "../../shared/config/index.js";
 import { activeAt, FaultedFabric, type FaultEntry } from "../../shared/faults/index.js";
-import { COORDINATOR, Collective, FaultKind, isRouteFault, PROTOCOL_VERSION, type FaultMsg, type OpSpec } from "../../shared/protocol/index.js";
+import { COORDINATOR, Collective, FaultKind, PROTOCOL_VERSION, type FaultMsg, type OpSpec } from "../../shared/protocol/index.js";
 import type { ControlTo, Engine, EngineCursor, OpOutcome, RankParts } from "../../shared/runtime/index.js";
 import type { Topology } from "../../shared/topology/index.js";
 import type { SimNs } from "../../shared/units/index.js";
 import { round } from "./collect.js";
+import { drawParamsOf, drawRecovery, faultRecipients } from "./fault-recipients.js";
+import { History } from "./history.js";
+import { Recovery, type FaultInstant } from "./recovery.js";
 
-/** A virtual and a wall instant of the run (wall: ms since the run started). */
-export interface FaultInstant {
-  readonly virtualNs: number;
-  readonly wallMs: number;
-}
+export type { FaultInstant };
 
 /** One fault in report.json `faults[]` (docs/chaos.md §5). */
 export interface FaultRow {
   readonly index: number;
-  readonly kind: FaultKind;
+  readonly kind: FaultKind | ProcessFaultKind;
   readonly target: string;
   readonly at: FaultAt;
   readonly duration?: FaultDuration;
-  readonly params: { readonly bandwidthFactor?: number; readonly latencyNs?: number; readonly factor?: number };
+  readonly params: { readonly bandwidthFactor?: number; readonly latencyNs?: number; readonly factor?: number } & Readonly<Record<string, number>>;
   /** Op ids it applied to: from, and before `until` (a fault without a duration ends with the run); null if never injected. */
   readonly ops: { readonly from: number; readonly until: number } | null;
   /** Actors the fault message went to. */
   readonly actors: number;
   readonly injectedAt: FaultInstant | null;
-  /** This slice detects nothing and recovers nothing: degrade, straggler and reroute are absorbed. */
-  readonly detectedAt: null;
-  readonly recoveredAt: null;
+  /** Process faults: when the engine noticed the failure, and when the retried op began; null for faults the fabric absorbs. */
+  readonly detectedAt: FaultInstant | null;
+  readonly recoveredAt: FaultInstant | null;
   readonly recovery: string;
   /** Σ over the ops it applied to of (virtual time − the fault-free prediction); null without a prediction. */
   readonly lostVirtualNs: number | null;
@@ -45,12 +44,16 @@ interface OpRecord {
   readonly active: readonly number[];
 }
 
-/** A fault as the actors get it: op ids from the run's first op; one lasting to the end ends with the run's last op. */
-const entryOf = (f: PlannedFault, firstOp: number, runOps: number): FaultEntry => ({
-  fault: f.index, kind: f.decl.kind, targets: f.targets, fromOp: firstOp + f.fromIndex, untilOp: firstOp + (f.untilIndex ?? runOps),
+/**
+ * A wire fault as the actors get it: op ids from the run's first op, `stride` ids per op (its retries
+ * use the ones after it); one lasting to the end ends with the run's last op.
+ */
+const entryOf = (f: PlannedFault, firstOp: number, runOps: number, stride = 1): FaultEntry => ({
+  fault: f.index, kind: f.decl.kind as FaultKind, targets: f.targets, fromOp: firstOp + f.fromIndex * stride, untilOp: firstOp + (f.untilIndex ?? runOps) * stride,
   ...(f.decl.bandwidthFactor !== undefined ? { bandwidthFactor: f.decl.bandwidthFactor } : {}),
   ...(f.decl.latencyNs !== undefined ? { latencyNs: f.decl.latencyNs } : {}),
   ...(f.decl.factor !== undefined ? { factor: f.decl.factor } : {}),
+  ...drawParamsOf(f.decl),
 });
 
 /** Ops whose fault-free times can stand for each other: same collective, size and group (training: same step shape). */
@@ -71,10 +74,39 @@ export class FaultInjector implements Engine {
   private readonly sentTo = new Map<number, number>();
   private readonly ops: OpRecord[] = [];
   private calls = 0;
+  /** Op ids per op of the run: 1, or 1 + maxRetries when process faults may make it retry. */
+  private readonly stride: number;
+  private readonly recovery: Recovery | undefined;
+  /** Op index by op id (the caller's and the one it ran under). */
+  private readonly indexOf = new Map<number, number>();
 
-  constructor(private readonly inner: Engine, private readonly plan: FaultPlan, private readonly t: Topology) {
+  constructor(private readonly inner: Engine, private readonly plan: FaultPlan, private readonly t: Topology, readonly history: History = new History()) {
     this.firstOp = inner.cursor.nextOp;
+    const processFaults = plan.faults.some((f) => isProcessFault(f.decl.kind));
+    this.stride = processFaults ? 1 + plan.recovery.maxRetries : 1;
+    if (processFaults) {
+      Recovery.check(inner, plan.faults);
+      this.recovery = new Recovery(inner, plan.recovery, t, this.history, (to, index, op) => this.resend(to, index, op));
+    }
   }
+
+  /** Faults of the run before a restarted coordinator resumed it, as that one reported them. */
+  private earlier = new Map<number, FaultRow>();
+
+  /** Where a resumed run goes on from: its next op index, epoch and what it reported of its faults. */
+  resumeAt(nextIndex: number, epoch: number, faults: readonly FaultRow[], losses: readonly { readonly virtualNs: number; readonly wallMs: number }[]): void {
+    this.calls = nextIndex;
+    this.recovery?.resumeAt(epoch, losses);
+    this.earlier = new Map(faults.filter((f) => f.injectedAt).map((f) => [f.index, f]));
+  }
+
+  /** The next op's index in the run. */
+  get nextIndex(): number { return this.calls; }
+
+  /** The run's epoch: recovery moves it on after each failure. */
+  get epoch(): number | undefined { return this.recovery?.epoch; }
+  /** Each failed attempt's loss (virtual ns, wall ms). */
+  get losses(): readonly { readonly virtualNs: number; readonly wallMs: number }[] { return this.recovery?.losses ?? []; }
 
   get name(): string { return this.inner.name; }
   get processes(): number { return this.inner.processes; }
@@ -83,40 +115,53 @@ export class FaultInjector implements Engine {
 
   async runOp(spec: OpSpec, startNs: SimNs, epoch: number, signal?: AbortSignal, parts?: RankParts, before: readonly ControlTo[] = []): Promise<OpOutcome> {
     const index = this.calls++;
-    const starting = this.plan.faults.filter((f) => f.fromIndex === index);
-    const control = starting.flatMap((f) => this.messages(f, epoch));
+    const opId = this.firstOp + index * this.stride;
+    if (opId !== spec.op) spec = { ...spec, op: opId };
+    this.indexOf.set(spec.op, index).set(opId, index);
+    this.inner.cursor.nextOp = Math.max(this.inner.cursor.nextOp, opId + this.stride);
+    epoch = this.recovery?.epoch ?? epoch;
+    const starting = this.plan.faults.filter((f) => f.fromIndex === index && !isProcessFault(f.decl.kind));
+    const control = starting.flatMap((f) => this.messages(f, epoch, startNs));
     for (const f of starting) {
       this.injected.set(f.index, { virtualNs: startNs, wallMs: round(performance.now() - this.t0, 1) });
       this.sentTo.set(f.index, new Set(control.filter((c) => c.msg.fault === f.index).map((c) => c.to)).size);
     }
-    const out = await this.inner.runOp(spec, startNs, epoch, signal, parts, [...before, ...control]);
-    const end = out.done.reduce<number>((m, d) => Math.max(m, d.endNs), startNs);
-    const active = this.plan.faults.filter((f) => activeAt(entryOf(f, 0, this.plan.ops), index)).map((f) => f.index);
-    this.ops.push({ op: spec.op, index, spec, virtualNs: end - startNs, active });
+    if (!this.recovery) this.history.add({ type: "begin", index, op: spec.op, epoch, attempt: 0, virtualNs: startNs, members: spec.group.length });
+    for (const f of starting) this.history.add({ type: "fault", index, op: spec.op, fault: f.index, kind: f.decl.kind, target: f.decl.target, virtualNs: startNs });
+    const crashes = this.plan.faults.filter((f) => f.fromIndex === index && isProcessFault(f.decl.kind));
+    const out = this.recovery
+      ? await this.recovery.run(spec, startNs, index, crashes, signal, parts, [...before, ...control])
+      : await this.inner.runOp(spec, startNs, epoch, signal, parts, [...before, ...control]);
+    const began = out.startedNs ?? startNs;
+    const end = out.done.reduce<number>((m, d) => Math.max(m, d.endNs), began);
+    const active = this.plan.faults.filter((f) => !isProcessFault(f.decl.kind) && activeAt(entryOf(f, 0, this.plan.ops), index)).map((f) => f.index);
+    this.ops.push({ op: spec.op, index, spec, virtualNs: end - began, active });
     return out;
   }
 
-  /** The fault messages of one fault, to the actors that apply it: links' owners, the straggler, or every actor. */
-  private messages(f: PlannedFault, epoch: number): ControlTo[] {
-    const e = entryOf(f, this.firstOp, this.plan.ops);
-    const msg = (targets: readonly number[]): FaultMsg => ({ v: PROTOCOL_VERSION, type: "fault", from: COORDINATOR, epoch, inc: 0, ...e, targets });
-    if (isRouteFault(f.decl.kind)) {
-      const m = msg(f.targets);
-      return this.t.devices.map((d) => ({ to: d.id, msg: m }));
-    }
-    if (f.decl.kind === FaultKind.Straggler) return [{ to: f.targets[0]!, msg: msg(f.targets) }];
-    const byOwner = new Map<number, number[]>();
-    for (const id of f.targets) {
-      const owner = this.t.links[id]!.from;
-      (byOwner.get(owner) ?? byOwner.set(owner, []).get(owner)!).push(id);
-    }
-    return [...byOwner].map(([to, links]) => ({ to, msg: msg(links) }));
+  /** The wire faults active at op `index`, again, for actors that were restarted (they lost their tables). */
+  private resend(to: ReadonlySet<number>, index: number, op: number): ControlTo[] {
+    const active = this.plan.faults.filter((f) => !isProcessFault(f.decl.kind) && f.fromIndex <= index && (f.untilIndex ?? this.plan.ops) > index);
+    return active.flatMap((f) => this.messages(f, this.recovery?.epoch ?? 0, this.injected.get(f.index)?.virtualNs ?? 0)).filter((c) => to.has(c.to)).map((c) => ({ ...c, msg: { ...c.msg, fromOp: Math.max(c.msg.fromOp, op) } }));
+  }
+
+  /**
+   * The fault messages of one fault, to the actors that apply it (fault-recipients.ts). `originNs`: the
+   * virtual start of its first op, from which a link-flap's periods count.
+   */
+  private messages(f: PlannedFault, epoch: number, originNs: number): ControlTo[] {
+    const e = entryOf(f, this.firstOp, this.plan.ops, this.stride);
+    const origin = f.decl.kind === FaultKind.LinkFlap ? { originNs } : {};
+    const shared = new Map<readonly number[], FaultMsg>(); // one object for the actors that get the same targets
+    const msg = (targets: readonly number[]): FaultMsg =>
+      shared.get(targets) ?? shared.set(targets, { v: PROTOCOL_VERSION, type: "fault", from: COORDINATOR, epoch, inc: 0, ...e, ...origin, targets }).get(targets)!;
+    return [...faultRecipients(this.t, f)].map(([to, targets]) => ({ to, msg: msg(targets) }));
   }
 
   /** The topology as op `op`'s faults leave it (routes, degraded links), for its closed form; undefined without faults. */
   viewFor(op: number): Topology | undefined {
-    const index = op - this.firstOp;
-    const active = this.plan.faults.filter((f) => activeAt(entryOf(f, 0, this.plan.ops), index));
+    const index = this.indexOf.get(op) ?? op - this.firstOp;
+    const active = this.plan.faults.filter((f) => !isProcessFault(f.decl.kind) && activeAt(entryOf(f, 0, this.plan.ops), index));
     return active.length ? new FaultedFabric(this.t, active.map((f) => entryOf(f, this.firstOp, this.plan.ops))).view() : undefined;
   }
 
@@ -131,6 +176,9 @@ export class FaultInjector implements Engine {
   /** report.json `faults[]`. */
   rows(): FaultRow[] {
     return this.plan.faults.map((f) => {
+      const before = this.earlier.get(f.index);
+      if (before && !this.injected.has(f.index) && !this.recovery?.records.has(f.index)) return before;
+      if (isProcessFault(f.decl.kind)) return this.processRow(f);
       const injectedAt = this.injected.get(f.index) ?? null;
       const hit = this.ops.filter((o) => o.active.includes(f.index));
       const losses = hit.map((o) => { const p = this.predictionNs(o); return p === undefined ? undefined : o.virtualNs - p; });
@@ -138,14 +186,27 @@ export class FaultInjector implements Engine {
       const d = f.decl;
       return {
         index: f.index, kind: d.kind, target: d.target, at: d.at, ...(d.duration ? { duration: d.duration } : {}),
-        params: { ...(d.bandwidthFactor !== undefined ? { bandwidthFactor: d.bandwidthFactor } : {}), ...(d.latencyNs !== undefined ? { latencyNs: d.latencyNs } : {}), ...(d.factor !== undefined ? { factor: d.factor } : {}) },
-        ops: injectedAt ? { from: this.firstOp + f.fromIndex, until: this.firstOp + (f.untilIndex ?? this.plan.ops) } : null,
+        params: { ...(d.bandwidthFactor !== undefined ? { bandwidthFactor: d.bandwidthFactor } : {}), ...(d.latencyNs !== undefined ? { latencyNs: d.latencyNs } : {}), ...(d.factor !== undefined ? { factor: d.factor } : {}), ...drawParamsOf(d) },
+        ops: injectedAt ? { from: this.firstOp + f.fromIndex * this.stride, until: this.firstOp + (f.untilIndex ?? this.plan.ops) * this.stride } : null,
         actors: this.sentTo.get(f.index) ?? 0,
         injectedAt, detectedAt: null, recoveredAt: null,
         recovery: injectedAt ? recoveryOf(f) : `not injected: the run ended before its op ${f.fromIndex}`,
         lostVirtualNs: lost, lostWallMs: injectedAt ? 0 : null,
       };
     });
+  }
+
+  /** A crash or hang: what recovery recorded of it. */
+  private processRow(f: PlannedFault): FaultRow {
+    const r = this.recovery?.records.get(f.index);
+    const d = f.decl;
+    return {
+      index: f.index, kind: d.kind, target: d.target, at: d.at, params: {},
+      ops: r ? { from: r.op, until: r.op + 1 } : null, actors: r ? 1 : 0,
+      injectedAt: r?.injectedAt ?? null, detectedAt: r?.detectedAt ?? null, recoveredAt: r?.recoveredAt ?? null,
+      recovery: r ? r.recovery : `not injected: the run ended before its op ${f.fromIndex}`,
+      lostVirtualNs: r?.lostVirtualNs === null || !r ? null : round(r.lostVirtualNs, 3), lostWallMs: r?.lostWallMs ?? null,
+    };
   }
 
   async [Symbol.asyncDispose](): Promise<void> { /* the caller owns the inner engine */ }
@@ -155,10 +216,15 @@ export class FaultInjector implements Engine {
 function recoveryOf(f: PlannedFault): string {
   const d = f.decl;
   switch (d.kind) {
-    case FaultKind.LinkDegrade: return `none: degraded (bandwidth ×${d.bandwidthFactor}, +${d.latencyNs} ns; absorbed, not detected)`;
+    case FaultKind.LinkDegrade: return drawRecovery(f) ?? `none: degraded (bandwidth ×${d.bandwidthFactor}, +${d.latencyNs} ns; absorbed, not detected)`;
     case FaultKind.Straggler: return `none: absorbed (compute ×${d.factor}; not detected)`;
     case FaultKind.LinkDown:
     case FaultKind.SwitchCrash: return f.reroute ?? "rerouted";
+    case FaultKind.LinkFlap:
+    case FaultKind.MessageDuplicate:
+    case FaultKind.MessageReorder: return drawRecovery(f)!;
+    case "npu-crash":
+    case "npu-hang": return "recovered by the recovery policy";
     default: {
       const never: never = d.kind;
       return String(never);
@@ -167,8 +233,8 @@ function recoveryOf(f: PlannedFault): string {
 }
 
 /** A run's engine, wrapped to inject its declared faults; the engine itself when it declares none. */
-export function withFaults(engine: Engine, plan: FaultPlan | undefined, t: Topology): { engine: Engine; injector: FaultInjector | undefined } {
-  if (!plan || plan.faults.length === 0) return { engine, injector: undefined };
-  const injector = new FaultInjector(engine, plan, t);
+export function withFaults(engine: Engine, plan: FaultPlan | undefined, t: Topology, history?: History): { engine: Engine; injector: FaultInjector | undefined } {
+  if (!plan) return { engine, injector: undefined };
+  const injector = new FaultInjector(engine, plan, t, history);
   return { engine: injector, injector };
 }

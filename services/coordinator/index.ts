@@ -11,3 +11,6 @@ export { formatMoeTable } from "./moe-table.js";
 export { NO_PROGRESS, offsetProgress, type Progress, type ProgressUnit } from "./progress.js";
 export { writeTrace, TRACE_FILE, type TraceFile } from "./trace-writer.js";
 export { FaultInjector, withFaults, type FaultRow, type FaultInstant } from "./faults.js";
+export { checkRun, type Finding } from "./check.js";
+export { History, type HistoryEvent } from "./history.js";
+export { KvCommitStore, MemoryCommitStore, STATE_BUCKET, type CommitStore, type Committed } from "./commit-store.js";

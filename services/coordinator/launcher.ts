@@ -52,6 +52,8 @@ export function hostEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
 export interface HostProcess {
   readonly child: ChildProcess;
   readonly actors: readonly number[];
+  /** The host's arguments: a restart spawns the same host again (with its new --inc). */
+  readonly args: readonly string[];
   exit: { code: number | null; signal: string | null } | undefined;
 }
 
@@ -70,7 +72,7 @@ export class Launcher implements AsyncDisposable {
       stdio: ["pipe", "inherit", "inherit"],
       env: hostEnv(process.env),
     });
-    const h: HostProcess = { child, actors, exit: undefined };
+    const h: HostProcess = { child, actors, args, exit: undefined };
     child.on("exit", (code, signal) => {
       h.exit = { code, signal };
       this.log.debug({ pid: child.pid, code, signal }, "host exited");
@@ -82,6 +84,27 @@ export class Launcher implements AsyncDisposable {
 
   get pids(): number[] {
     return this.hosts.map((h) => h.child.pid ?? -1);
+  }
+
+  /**
+   * Kills what is left of a host (SIGKILL also ends a stopped one) and starts it again as incarnation
+   * `inc`; the old one leaves the list, so it no longer counts as exited.
+   */
+  async respawn(h: HostProcess, inc: number): Promise<HostProcess> {
+    if (h.exit === undefined) {
+      const gone = new Promise((r) => h.child.once("exit", r));
+      h.child.kill("SIGKILL");
+      await gone;
+    }
+    this.hosts.splice(this.hosts.indexOf(h), 1);
+    const i = h.args.indexOf("--inc");
+    const base = i < 0 ? h.args : [...h.args.slice(0, i), ...h.args.slice(i + 2)];
+    return this.spawnHost(h.actors, [...base, "--inc", String(inc)]);
+  }
+
+  /** The host process an actor runs in. */
+  hostOf(actor: number): HostProcess | undefined {
+    return this.hosts.find((h) => h.actors.includes(actor));
   }
 
   /** Hosts that exited on their own, with their actors. */

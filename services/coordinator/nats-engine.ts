@@ -13,7 +13,7 @@ import {
   type Message, type OpDoneMsg, type OpSpec, type RejectCounts, type StatusMsg,
 } from "../../shared/protocol/index.js";
 import {
-  credentialsFromEnv, RejectionLog, type ControlTo, type Engine, type EngineCursor, type Logger, type OpOutcome, type RankParts,
+  credentialsFromEnv, RejectionLog, type ControlTo, type Engine, type EngineCursor, type Logger, type OpOutcome, type ProcessControl, type RankParts,
 } from "../../shared/runtime/index.js";
 import { topologyHash } from "../../shared/topology/index.js";
 import type { SimNs } from "../../shared/units/index.js";
@@ -63,6 +63,49 @@ export class NatsEngine implements Engine {
   ) {
     this.registry = new ActorRegistry(() => Date.now(), loaded.scenario.deployment.heartbeatTimeoutMs);
     this.refused = new RejectionLog(log);
+  }
+
+  /**
+   * The process layer for real: a crash is SIGKILL of the actor's host process, a hang SIGSTOP, and a
+   * restart kills what is left and spawns the host again with the next incarnation, then waits until
+   * its actors heartbeat as running with it. Only an actor alone in a process this engine started can
+   * be crashed alone (placement per-actor; grouped hosts share a process per node).
+   */
+  readonly process: ProcessControl = {
+    refuses: (id) => {
+      const h = this.launcher.hostOf(id);
+      if (!h) return `${this.names([id])} runs in a process this coordinator did not start (placement external)`;
+      if (h.actors.length > 1) return `${this.names([id])} shares its host process with ${h.actors.length - 1} other actors (placement grouped); killing it alone needs placement per-actor`;
+      return undefined;
+    },
+    crash: async (id) => {
+      const h = this.hostFor(id);
+      const gone = new Promise((r) => (h.exit ? r(undefined) : h.child.once("exit", r)));
+      h.child.kill("SIGKILL");
+      await gone; // the watchdog sees the exit on its next tick
+    },
+    hang: async (id) => { this.hostFor(id).child.kill("SIGSTOP"); },
+    restart: async (ids, inc) => {
+      const hosts = [...new Set(ids.map((id) => this.hostFor(id)))];
+      await Promise.all(hosts.map((h) => this.launcher.respawn(h, inc)));
+      const want = hosts.flatMap((h) => h.actors);
+      const deadline = Date.now() + this.loaded.scenario.deployment.startTimeoutMs;
+      for (;;) {
+        const waiting = want.filter((id) => { const r = this.registry.get(id); return !r || r.inc !== inc || r.phase !== "running"; });
+        if (waiting.length === 0) break;
+        const crashed = this.launcher.exited();
+        if (crashed.length) throw new RunError(`restarted host exited (pid ${crashed[0]!.child.pid}, code ${crashed[0]!.exit?.code}); actors ${this.names(crashed[0]!.actors)}`);
+        if (Date.now() > deadline) throw new RunError(`restarted actors did not register within ${this.loaded.scenario.deployment.startTimeoutMs} ms: ${this.names(waiting)}`);
+        await sleep(START_POLL_MS);
+      }
+      this.log.info({ actors: this.names(want), inc }, "actors restarted");
+    },
+  };
+
+  private hostFor(id: number) {
+    const h = this.launcher.hostOf(id);
+    if (!h) throw new RunError(`${this.names([id])} has no host process this coordinator started`);
+    return h;
   }
 
   /** Refusals per actor id (COORDINATOR for the coordinator's own), as of the last status round. */
@@ -285,7 +328,8 @@ export class NatsEngine implements Engine {
     const ids = this.loaded.topology.devices.map((d) => d.id);
     for (const id of ids) this.control(id, { v: PROTOCOL_VERSION, type: "status-req", from: COORDINATOR, epoch: 0, inc: 0, op });
     await this.nc.flush();
-    const live = ids.length - this.registry.dead(ids).length;
+    const gone = new Set([...this.registry.dead(ids).map((r) => r.id), ...this.launcher.exited().flatMap((h) => h.actors)]);
+    const live = ids.length - gone.size; // an exited host's actors answer nothing: waiting for them only delays the diagnosis
     const deadline = Date.now() + STATUS_WAIT_MS;
     while (replies.length < live && Date.now() < deadline) await sleep(5);
     this.statusReplies = undefined;

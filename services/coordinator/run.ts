@@ -1,10 +1,10 @@
 import { performance } from "node:perf_hooks";
-import type { Loaded } from "../../shared/config/index.js";
+import { DEFAULT_RECOVERY, type Loaded } from "../../shared/config/index.js";
 import type { Engine, RankParts } from "../../shared/runtime/index.js";
 import { formatSize, simNs } from "../../shared/units/index.js";
 import { hierRoutes, layerOf, NodeMap, rankPart } from "../../shared/moe/index.js";
 import { Algorithm, Collective, type OpSpec } from "../../shared/protocol/index.js";
-import { summarize, type CheckedRow } from "./collect.js";
+import { round, summarize, type CheckedRow } from "./collect.js";
 import { summarizeMoe } from "./moe-collect.js";
 import { planWork, type Work } from "./plan.js";
 import { NO_PROGRESS, offsetProgress, type Progress, type ProgressUnit } from "./progress.js";
@@ -12,6 +12,8 @@ import { runTraining } from "./training-run.js";
 import { FIRST_EPOCH } from "./epoch.js";
 import { buildReport, summarizeRejections, type Report, type Rows } from "./report.js";
 import { withFaults } from "./faults.js";
+import type { CommitStore } from "./commit-store.js";
+import { resumption } from "./resume.js";
 
 export { FIRST_EPOCH };
 
@@ -46,26 +48,34 @@ function unitsOf(plan: readonly Work[]): { total: number; unit: ProgressUnit; la
  * NCCL-tests' size sweep) and checks each one. A stalled op ends the run (status `stalled`). `progress`
  * hears of each unit as it starts and ends, in wall time, and is stopped however the run ends.
  */
-export async function runScenario(loaded: Loaded, real: Engine, signal?: AbortSignal, progress: Progress = NO_PROGRESS): Promise<Report> {
+export async function runScenario(loaded: Loaded, real: Engine, signal?: AbortSignal, progress: Progress = NO_PROGRESS, store?: CommitStore): Promise<Report> {
   const t0 = performance.now();
+  // A named run on JetStream goes on from its last committed step if a coordinator before this one died.
+  const plan = planWork(loaded.scenario, loaded.topology, real.cursor.nextOp);
+  const resumed = await resumption(loaded, store, plan.length === 1 && "training" in plan[0]!);
+  const history = resumed.history;
   // Declared faults: sent before the ops they start at, accounted in report.json faults[] (docs/chaos.md).
-  const { engine, injector } = withFaults(real, loaded.faultPlan, loaded.topology);
+  // A stored run keeps its history (and the checker's view of it) even without faults.
+  const plan0 = loaded.faultPlan ?? (store ? { faults: [], recovery: DEFAULT_RECOVERY, ops: 0 } : undefined);
+  const { engine, injector } = withFaults(real, plan0, loaded.topology, history);
+  const state = resumed.state(injector, engine, () => performance.now() - t0);
   const fabricOf = (op: number) => injector?.viewFor(op) ?? loaded.topology;
   const rows: Rows = { results: [], moe: [], training: undefined };
-  const report = (stall?: string) => buildReport(loaded, engine.name, engine.processes, { ...rows, faults: injector?.rows() }, rejectedOf(engine, loaded), performance.now() - t0, stall);
-  let startNs = engine.cursor.clockNs, done = 0;
-  const plan = planWork(loaded.scenario, loaded.topology, engine.cursor.nextOp);
+  const resumedFrom = resumed.from ? { step: resumed.from.step, wallMs: round(resumed.from.wallMs, 1) } : undefined;
+  const report = (stall?: string) => buildReport(loaded, engine.name, engine.processes, { ...rows, faults: injector?.rows(), ...(injector ? { history: history.events, losses: injector.losses } : {}), ...(resumedFrom ? { resumedFrom } : {}) }, rejectedOf(engine, loaded), performance.now() - t0, stall);
+  let startNs = engine.cursor.clockNs, done = resumed.from ? resumed.from.step + 1 : 0;
   const { total, unit, label } = unitsOf(plan);
   progress.start(total, unit, label);
   try {
     for (const work of plan) {
       signal?.throwIfAborted(); // a stop request ends a sweep between ops, not only inside a slow one
       if ("training" in work) {
-        const r = await runTraining(work.training, loaded.topology, engine, loaded.scenario.seed, startNs, signal, offsetProgress(progress, done));
-        done += work.training.steps;
+        const r = await runTraining(work.training, loaded.topology, engine, loaded.scenario.seed, startNs, signal, offsetProgress(progress, 0), injector ? history : undefined, state);
+        done = work.training.steps;
         rows.training = r.report;
         startNs = engine.cursor.clockNs = r.endNs;
         if (r.stalled) return report(r.stalled);
+        await store?.clear(); // the run is over: nothing to resume
         continue;
       }
       // Ops are planned ahead; a training workload before this one took op ids as it ran.
@@ -81,6 +91,8 @@ export async function runScenario(loaded: Loaded, real: Engine, signal?: AbortSi
         : append(rows.results, summarize(spec, out, fabricOf(spec.op), startNs, wall));
       startNs = row.endNs;
       engine.cursor.clockNs = startNs;
+      const began = injector ? history.lastBegin() : undefined;
+      if (began && row.verified && !out.stalled) history.add({ type: "commit", index: began.index, op: began.op, epoch: began.epoch, virtualNs: row.endNs });
       done += 1;
       progress.update(done, `op ${done}/${total} checked`);
       if (out.stalled) return report(out.stalled);

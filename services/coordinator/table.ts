@@ -4,6 +4,7 @@ import type { ResultRow } from "./collect.js";
 import { formatMoeTable } from "./moe-table.js";
 import { formatTrainingTable } from "./training-table.js";
 import { formatFaultLines } from "./fault-table.js";
+import { formatRecoveryLine } from "./recovery-table.js";
 import type { Report } from "./report.js";
 
 const COLUMNS = [
@@ -32,6 +33,7 @@ export function formatTable(rep: Report): string {
   rows.push(...formatMoeTable(rep.moe));
   rows.push(...formatTrainingTable(rep));
   rows.push(...formatFaultLines(rep.faults));
+  rows.push(...formatRecoveryLine(rep));
   const failures = [
     ...rep.results.filter((r) => !r.verified && r.verifyError !== rep.stall).map((r) => `# FAILED ${r.collective} ${formatSize(r.sizeBytes)}: ${r.verifyError}`),
     ...rep.moe.filter((r) => !r.verified && r.verifyError !== rep.stall).map((r) => `# FAILED moe-layer ep ${r.ep}: ${r.verifyError}`),

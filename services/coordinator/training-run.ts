@@ -9,6 +9,7 @@ import { simNs } from "../../shared/units/index.js";
 import { fromShard, fullLength, initialParams, placeRank, shardBlocks, StepTally, TIME_UNITS, toShard } from "../../shared/workload/index.js";
 import { round } from "./collect.js";
 import { FIRST_EPOCH } from "./epoch.js";
+import type { History } from "./history.js";
 import { NO_PROGRESS, type Progress } from "./progress.js";
 
 /** One training step as the report gives it (docs/training.md §3). Times are virtual ns of the slowest rank. */
@@ -32,6 +33,8 @@ export interface TrainingStepRow {
   readonly verifyError?: string;
   readonly messages: number;
   readonly wallMs: number;
+  /** Virtual ns lost to failed attempts before this step's committed one (recovery, docs/chaos.md §7); absent when none failed. */
+  readonly lostVirtualNs?: number;
 }
 
 export interface TrainingReport {
@@ -80,16 +83,16 @@ const digest = (p: Float64Array): string => createHash("sha256").update(new Uint
  * must agree bit for bit), and times the step from the slowest rank's tally. `progress` hears of each
  * step (its `done` counts this workload's steps; the caller starts and stops it).
  */
-export async function runTraining(w: TrainingWorkload, t: Topology, engine: Engine, seed: number, startNs: number, signal?: AbortSignal, progress: Progress = NO_PROGRESS): Promise<{ report: TrainingReport; endNs: number; stalled?: string }> {
+export async function runTraining(w: TrainingWorkload, t: Topology, engine: Engine, seed: number, startNs: number, signal?: AbortSignal, progress: Progress = NO_PROGRESS, history?: History, state?: TrainingState): Promise<{ report: TrainingReport; endNs: number; stalled?: string }> {
   const group = t.endpoints.slice(0, w.parallel.dp * w.parallel.tp);
   const nodeGroups = groupByNode(group, t);
   const tokensPerStep = w.globalBatch * w.seqLen;
   const flopsPerStep = stepModelFlops(w.model, tokensPerStep, w.seqLen);
   const peakFlopsPerNs = t.endpoint.peakTflops * 1e3;
-  let params = initialParams(trainingSpec(w, seed, 0));
-  const rows: TrainingStepRow[] = [];
+  let params = state?.resume?.params ?? initialParams(trainingSpec(w, seed, 0));
+  const rows: TrainingStepRow[] = [...(state?.resume?.rows ?? [])];
   let now = startNs, stalled: string | undefined;
-  for (let k = 0; k < w.steps && !stalled; k++) {
+  for (let k = rows.length; k < w.steps && !stalled; k++) {
     signal?.throwIfAborted();
     const spec = trainingSpec(w, seed, k);
     const blocks = group.map((_, r) => shardBlocks(spec, placeRank(spec, r)));
@@ -104,7 +107,8 @@ export async function runTraining(w: TrainingWorkload, t: Topology, engine: Engi
     progress.update(k, `verifying step ${k + 1}`);
     stalled = out.stalled;
     const next = new Float64Array(fullLength(spec)), seen = new Uint8Array(next.length);
-    let problem: string | undefined = out.stalled, loss = 0, endNs = now, slowest = out.done[0];
+    const began = out.startedNs ?? now; // later than `now` when recovery retried the step
+    let problem: string | undefined = out.stalled, loss = 0, endNs = began, slowest = out.done[0];
     // In rank order: the loss is a float sum, and reports arrive in wall order on the NATS engine.
     for (const d of [...out.done].sort((a, b) => a.rank - b.rank)) {
       if (d.error) { problem ??= `rank ${d.rank}: ${d.error.message}`; continue; }
@@ -118,11 +122,21 @@ export async function runTraining(w: TrainingWorkload, t: Topology, engine: Engi
     loss /= w.parallel.dp * spec.microSteps * w.numerics.tokensPerRank;
     if (!Number.isFinite(loss)) problem ??= `loss is ${loss}`;
     if (!problem) params = next;
-    rows.push(stepRow(k, endNs - now, slowest?.tally ?? [], { tokensPerStep, flopsPerStep, npus: group.length, peakFlopsPerNs }, loss, digest(params), problem, out.messages, wallMs));
+    const row = stepRow(k, endNs - began, slowest?.tally ?? [], { tokensPerStep, flopsPerStep, npus: group.length, peakFlopsPerNs }, loss, digest(params), problem, out.messages, wallMs);
+    rows.push(began > now ? { ...row, lostVirtualNs: round(began - now, 3) } : row);
+    const last = history?.lastBegin();
+    if (!problem && last) history!.add({ type: "commit", index: last.index, op: last.op, epoch: last.epoch, step: k, digest: row.paramDigest, virtualNs: endNs });
+    if (!problem) await state?.commit(k, params, endNs, rows);
     now = endNs;
     progress.update(k + 1, `step ${k + 1}/${w.steps} ${problem ? "failed" : "verified"}`);
   }
   return { report: trainingReport(w, t, rows, { tokensPerStep, flopsPerStep }), endNs: now, ...(stalled ? { stalled } : {}) };
+}
+
+/** A resumed run's committed state, and where to commit each step (docs/chaos.md §7). */
+export interface TrainingState {
+  readonly resume?: { readonly params: Float64Array; readonly rows: readonly TrainingStepRow[] };
+  commit(step: number, params: Float64Array, endNs: number, rows: readonly TrainingStepRow[]): Promise<void>;
 }
 
 interface Rates { readonly tokensPerStep: number; readonly flopsPerStep: number; readonly npus: number; readonly peakFlopsPerNs: number }

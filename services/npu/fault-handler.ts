@@ -1,10 +1,12 @@
-import { acceptFault, FaultTable } from "../../shared/faults/index.js";
+import { acceptFault, FaultTable, type FaultTally } from "../../shared/faults/index.js";
 import type { FaultMsg } from "../../shared/protocol/index.js";
 import type { ActorContext } from "../../shared/runtime/index.js";
 
-/** The part of an actor's state that holds its faults (created with the first fault it takes). */
+/** The part of an actor's state that holds its faults (created with the first fault it takes), and what they did. */
 export interface FaultHolder {
   faults: FaultTable | undefined;
+  /** What this actor's faults did to the data it sent (lost, corrupted, duplicated, reordered, waited). */
+  readonly tally: FaultTally;
 }
 
 /**

@@ -4,3 +4,5 @@ export { StripeWindow, OpWindows, MASK_STRIPES, type Admit } from "./stripe-wind
 export { EarlyBuffer } from "./early-buffer.js";
 export { routeOf, stripeFault } from "./stripe-check.js";
 export { takeFault, type FaultHolder } from "./fault-handler.js";
+export { applyWireFaults } from "./wire-faults.js";
+export { corruptedPart, defaultRetryNs, retryHop, type RetriedHop, type StripeKey } from "./link-retry.js";

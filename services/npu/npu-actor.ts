@@ -14,6 +14,8 @@ import { deliver, drive, OpRun, splitTransferKey, transferKey, type DriveEffects
 import { routeOf, stripeFault } from "./stripe-check.js";
 import { transmit } from "./transmit.js";
 import { takeFault, type FaultHolder } from "./fault-handler.js";
+import { applyWireFaults } from "./wire-faults.js";
+import { emptyFaultTally } from "../../shared/faults/index.js";
 
 /** Counters an endpoint keeps; what it refused is counted by the engine (ctx.reject). */
 export interface NpuCounters {
@@ -37,9 +39,9 @@ export interface NpuState extends FaultHolder {
 /** The NPU (or die) actor: runs its rank's program of each collective and moves its data through its ports. */
 export const npuLogic: ActorLogic<NpuState> = {
   kind: "npu",
-  init: (self, t: Topology, limits = DEFAULT_LIMITS) => ({
-    self: self as NpuId, inc: 0, ports: new Ports(t, self as NpuId), computeFreeNs: 0, ops: new Map(), early: new EarlyBuffer(limits), highestOp: 0,
-    counters: { received: 0 }, faults: undefined,
+  init: (self, t: Topology, limits = DEFAULT_LIMITS, inc = 0) => ({
+    self: self as NpuId, inc, ports: new Ports(t, self as NpuId), computeFreeNs: 0, ops: new Map(), early: new EarlyBuffer(limits), highestOp: 0,
+    counters: { received: 0 }, faults: undefined, tally: emptyFaultTally(),
   }),
   receive(state, msg, ctx) {
     const out: Outbound[] = [];
@@ -62,7 +64,8 @@ export const npuLogic: ActorLogic<NpuState> = {
         throw new Error(`unhandled message ${JSON.stringify(never)}`);
       }
     }
-    return { state, outbound: out } satisfies Step<NpuState>;
+    // message-duplicate / -reorder: the order of what this step sends (a null check without faults).
+    return { state, outbound: state.faults ? applyWireFaults(state.faults, out, state.tally) : out } satisfies Step<NpuState>;
   },
 };
 
@@ -146,7 +149,7 @@ function advance(s: NpuState, run: OpRun, ctx: ActorContext, out: Outbound[], go
     computeFactor: s.faults?.at(run.spec.op)?.computeFactor(s.self) ?? 1, // a straggler's compute takes k× its roofline
     send: (to, tag, bytes, data, nowNs) => transmit(ctx.topology, s.ports, {
       op: run.spec.op, epoch: run.epoch, inc: s.inc, src: s.self, dst: run.spec.group[to]!, tag, bytes, data, nowNs,
-    }, out, s.faults),
+    }, out, s.faults, s.tally),
   };
   let outcome: DriveOutcome | undefined;
   try {

@@ -12,14 +12,16 @@ function samePath(a: readonly number[], b: readonly number[]): boolean {
 /**
  * The stripe paths a data message's transfer may use, or why none: its source and destination must
  * be two endpoints and its stripe count its route's — around the dead links and switches of `faults`
- * for the message's op, as every actor holding them filters it. Checked once per message; each
+ * for the message's op (and the links a link-flap had down at its `sentNs`), as every actor holding
+ * them filters it. Checked once per message; each
  * stripe then with {@link stripeFault}.
  */
 export function routeOf(t: Topology, m: DataMsg, faults?: FaultTable): readonly Path[] | string {
   if (t.devices[m.src]?.kind !== DeviceKind.Npu || t.devices[m.dst]?.kind !== DeviceKind.Npu || m.src === m.dst) {
     return "source or destination is not another endpoint";
   }
-  const route = (faults?.at(m.op)?.route(m.src, m.dst) ?? t.route(m.src, m.dst)).stripes; // faults: the same filtered route as the sender's
+  // Faults: the same filtered route as the sender's (link-flaps: by the transfer's send time, the same in every copy).
+  const route = (faults?.at(m.op)?.route(m.src, m.dst, m.sentNs) ?? t.route(m.src, m.dst)).stripes;
   return m.stripes === route.length ? route : `claims ${m.stripes} stripes, the route has ${route.length}`;
 }
 

@@ -5,7 +5,8 @@ import type { Outbound } from "../../shared/runtime/index.js";
 import { DeviceKind, type Topology } from "../../shared/topology/index.js";
 import { splitEven, splitOffsets, type NpuId, type SimNs } from "../../shared/units/index.js";
 import { RunError } from "../../shared/errors/index.js";
-import type { FaultTable } from "../../shared/faults/index.js";
+import { emptyFaultTally, type FaultTable, type FaultTally } from "../../shared/faults/index.js";
+import { corruptedPart, retryHop } from "./link-retry.js";
 
 export interface TransferSpec {
   readonly op: number;
@@ -66,27 +67,51 @@ function dataMsg(env: DataEnvelope, from: number, parts: StripePart[]): DataMsg 
 
 /**
  * Sends one transfer: stripes the modelled bytes and the real elements evenly over the route's
- * stripes (those that avoid the op's dead links and switches), and pushes each stripe through the
- * source's egress port of its first link (as a link-degrade leaves it).
+ * stripes (those that avoid the op's dead links and switches, and the links a link-flap has down at
+ * the send time), and pushes each stripe through the source's egress port of its first link (as a
+ * link-degrade leaves it: slower, and with loss or corruption retried at the link, link-retry.ts).
+ * A transfer whose every stripe crosses a flapping link that is down waits until it comes up.
  */
-export function transmit(t: Topology, ports: Ports, x: TransferSpec, out: Outbound[], faults?: FaultTable): void {
+export function transmit(t: Topology, ports: Ports, x: TransferSpec, out: Outbound[], faults?: FaultTable, tally?: FaultTally): void {
   const fab = faults?.at(x.op); // the op's faults: routes around dead links and switches, degraded links
-  const stripes = (fab ? fab.route(x.src, x.dst) : t.route(x.src, x.dst)).stripes;
+  let sendNs = x.nowNs;
+  let stripes = (fab ? fab.route(x.src, x.dst, sendNs) : t.route(x.src, x.dst)).stripes;
+  if (stripes.length === 0 && fab?.flaps) {
+    const up = fab.flaps.firstUp(x.src, x.dst, sendNs);
+    if (tally && up.route.stripes.length > 0) { tally.flapWaits++; tally.flapWaitNs += up.sendNs - sendNs; }
+    stripes = up.route.stripes;
+    sendNs = up.sendNs;
+  }
   const n = stripes.length;
   if (n === 0) throw new RunError(`no route from ${t.devices[x.src]!.name} to ${t.devices[x.dst]!.name} survives the faults of op ${x.op}: every stripe crosses a dead link or switch`);
   const byteParts = splitEven(x.bytes, n), elemOff = splitOffsets(x.data.length, n);
   const tos: number[] = [], parts: StripePart[] = [];
+  let bad: { tos: number[]; parts: StripePart[] } | undefined; // corrupted first copies, sent ahead of the good ones
   for (let i = 0; i < n; i++) {
     const path = stripes[i]!;
     const link = fab ? fab.link(path[0]!) : t.links[path[0]!]!;
-    const hop = traverse(ports.get(link.id), link, byteParts[i]!, x.nowNs, x.nowNs);
     const payload = elemOff[i] === elemOff[i + 1] ? EMPTY : x.data.slice(elemOff[i]!, elemOff[i + 1]!);
     tos.push(link.to);
-    parts.push({ stripe: i, bytes: byteParts[i]!, headNs: hop.headNs, tailNs: hop.tailNs, path, hop: 0, payload, crc: crc32(payload) });
+    const losses = fab?.lossOf(link.id);
+    if (losses === undefined) {
+      const hop = traverse(ports.get(link.id), link, byteParts[i]!, sendNs, sendNs);
+      parts.push({ stripe: i, bytes: byteParts[i]!, headNs: hop.headNs, tailNs: hop.tailNs, path, hop: 0, payload, crc: crc32(payload) });
+      continue;
+    }
+    const k = { epoch: x.epoch, op: x.op, src: x.src, dst: x.dst, tag: x.tag, stripe: i };
+    const r = retryHop(t, ports.get(link.id), link, losses, k, byteParts[i]!, sendNs, sendNs, tally ?? emptyFaultTally());
+    const part: StripePart = { stripe: i, bytes: byteParts[i]!, headNs: r.hop.headNs, tailNs: r.hop.tailNs, path, hop: 0, payload, crc: crc32(payload) };
+    parts.push(part);
+    if (r.corrupt) {
+      bad ??= { tos: [], parts: [] };
+      bad.tos.push(link.to);
+      bad.parts.push(corruptedPart(part, r.corrupt, x.op + x.tag + i));
+    }
   }
   const env: DataEnvelope = {
     v: PROTOCOL_VERSION, type: "data", epoch: x.epoch, inc: x.inc, op: x.op, src: x.src, dst: x.dst, tag: x.tag,
-    stripes: n, totalBytes: x.bytes, sentNs: x.nowNs as SimNs,
+    stripes: n, totalBytes: x.bytes, sentNs: sendNs as SimNs,
   };
+  if (bad) bundle(t, x.src, env, bad.tos, bad.parts, out);
   bundle(t, x.src, env, tos, parts, out);
 }

@@ -1,6 +1,8 @@
-import { Ports, traverse } from "../../shared/linkmodel/index.js";
+import { crc32 } from "../../shared/codec/index.js";
+import { emptyFaultTally, type FaultedFabric } from "../../shared/faults/index.js";
+import { Ports, traverse, type HopTimes } from "../../shared/linkmodel/index.js";
 import { COORDINATOR, PROTOCOL_VERSION, RejectReason, type DataMsg, type StatusMsg, type StripePart } from "../../shared/protocol/index.js";
-import { bundle, EarlyBuffer, MASK_STRIPES, OpWindows, routeOf, stripeFault, takeFault, type FaultHolder, type StripeWindow } from "../npu/index.js";
+import { applyWireFaults, bundle, corruptedPart, EarlyBuffer, MASK_STRIPES, OpWindows, retryHop, routeOf, stripeFault, takeFault, type FaultHolder, type StripeWindow } from "../npu/index.js";
 import { DEFAULT_LIMITS, type ActorContext, type ActorLogic, type Outbound } from "../../shared/runtime/index.js";
 import type { Path, Topology } from "../../shared/topology/index.js";
 import type { SimNs, SwitchId } from "../../shared/units/index.js";
@@ -26,7 +28,7 @@ export interface SwitchState extends FaultHolder {
 export const switchLogic: ActorLogic<SwitchState> = {
   kind: "switch",
   init: (self, t, limits = DEFAULT_LIMITS) => ({
-    self: self as SwitchId, ports: new Ports(t, self as SwitchId), windows: new OpWindows(limits), early: new EarlyBuffer(limits), received: 0, forwarded: 0, faults: undefined,
+    self: self as SwitchId, ports: new Ports(t, self as SwitchId), windows: new OpWindows(limits), early: new EarlyBuffer(limits), received: 0, forwarded: 0, faults: undefined, tally: emptyFaultTally(),
   }),
   receive(state, msg, ctx) {
     const out: Outbound[] = [];
@@ -59,7 +61,8 @@ export const switchLogic: ActorLogic<SwitchState> = {
         throw new Error(`unhandled message ${JSON.stringify(never)}`);
       }
     }
-    return { state, outbound: out };
+    // message-duplicate / -reorder: the order of what this step sends (a null check without faults).
+    return { state, outbound: state.faults ? applyWireFaults(state.faults, out, state.tally) : out };
   },
 };
 
@@ -88,32 +91,48 @@ function forward(s: SwitchState, m: DataMsg, w: StripeWindow, ctx: ActorContext,
   const t = ctx.topology;
   const route = routeOf(t, m, s.faults);
   if (typeof route === "string") { ctx.reject(RejectReason.Forged, m.from, { op: m.op, src: m.src }, `data refused: ${route}`, m.parts.length); return; }
-  const keep = admitted(t, route, s.self, m, w, ctx);
+  const fab = s.faults?.at(m.op); // a link-degrade of this switch's egress link; corrupting links into it
+  const keep = admitted(t, route, s.self, m, w, ctx, fab?.checksCrc ? fab : undefined);
   if (keep === NONE) return;
   const lat = t.devices[s.self]!.switchLatencyNs;
-  const fab = s.faults?.at(m.op); // a link-degrade of this switch's egress link
   const tos: number[] = [], parts: StripePart[] = [];
+  let bad: { tos: number[]; parts: StripePart[] } | undefined; // corrupted first copies, sent ahead of the good ones
   for (let i = 0; i < m.parts.length; i++) {
     if (keep !== ALL && !keep[i]) continue;
     const p = m.parts[i]!;
     const link = fab ? fab.link(p.path[p.hop + 1]!) : t.links[p.path[p.hop + 1]!]!;
-    const hop = traverse(s.ports.get(link.id), link, p.bytes, p.headNs + lat, p.tailNs + lat);
+    const losses = fab?.lossOf(link.id);
+    const port = s.ports.get(link.id);
+    let hop: HopTimes;
+    if (losses === undefined) hop = traverse(port, link, p.bytes, p.headNs + lat, p.tailNs + lat);
+    else {
+      const r = retryHop(t, port, link, losses, { epoch: m.epoch, op: m.op, src: m.src, dst: m.dst, tag: m.tag, stripe: p.stripe }, p.bytes, p.headNs + lat, p.tailNs + lat, s.tally);
+      hop = r.hop;
+      if (r.corrupt) {
+        bad ??= { tos: [], parts: [] };
+        bad.tos.push(link.to);
+        bad.parts.push(corruptedPart({ ...p, hop: p.hop + 1 }, r.corrupt, m.op + m.tag + p.stripe + p.hop));
+      }
+    }
     if (ctx.trace) ctx.trace.forwarded(m.op, link.id, p.headNs + lat, hop.tailNs, hop.queuedNs * link.bandwidthGBps); // bytes queued ahead: wait × rate
     s.forwarded++;
     tos.push(link.to);
     parts.push({ stripe: p.stripe, bytes: p.bytes, headNs: hop.headNs, tailNs: hop.tailNs, path: p.path, hop: p.hop + 1, payload: p.payload, crc: p.crc });
   }
+  if (bad) bundle(t, s.self, m, bad.tos, bad.parts, out);
   if (parts.length > 0) bundle(t, s.self, m, tos, parts, out);
 }
 
 const ALL = "all", NONE = "none";
 
 /**
- * Which parts of a message may pass: on their route, from the sender, and not forwarded before — all,
- * none, or a flag per part. Refusals are counted here. The window is consulted once per message when
- * the transfer is narrow enough for a bitmask (its parts share the transfer), else stripe by stripe.
+ * Which parts of a message may pass: on their route, from the sender, intact (only where `crc` says a
+ * link into this switch corrupts: checked before the window, so a corrupted copy cannot shadow the
+ * good one that follows), and not forwarded before — all, none, or a flag per part. Refusals are
+ * counted here. The window is consulted once per message when the transfer is narrow enough for a
+ * bitmask (its parts share the transfer), else stripe by stripe.
  */
-function admitted(t: Topology, route: readonly Path[], self: number, m: DataMsg, w: StripeWindow, ctx: ActorContext): boolean[] | typeof ALL | typeof NONE {
+function admitted(t: Topology, route: readonly Path[], self: number, m: DataMsg, w: StripeWindow, ctx: ActorContext, crc: FaultedFabric | undefined): boolean[] | typeof ALL | typeof NONE {
   // (src, dst) and tag name the transfer within the op; pair < devices² < 2^31 up to 46,340 devices.
   const pair = m.src * t.devices.length + m.dst;
   const parts = m.parts, n = parts.length;
@@ -121,8 +140,12 @@ function admitted(t: Topology, route: readonly Path[], self: number, m: DataMsg,
   for (let i = 0; i < n; i++) {
     const p = parts[i]!;
     const fault = stripeFault(t, route, m, p, self, false);
-    if (fault === undefined) continue;
-    ctx.reject(RejectReason.Forged, m.from, { op: m.op, src: m.src, hop: p.hop }, `stripe refused: ${fault}`);
+    if (fault === undefined) {
+      if (crc === undefined || !crc.corrupts(p.path[p.hop]!) || crc32(p.payload) === p.crc) continue;
+      ctx.reject(RejectReason.Corrupt, m.from, { op: m.op, src: m.src, stripe: p.stripe, hop: p.hop }, "payload checksum mismatch");
+    } else {
+      ctx.reject(RejectReason.Forged, m.from, { op: m.op, src: m.src, hop: p.hop }, `stripe refused: ${fault}`);
+    }
     (ok ??= new Array<boolean>(n).fill(true))[i] = false;
   }
   let dup = 0, full = 0;

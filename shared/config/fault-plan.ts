@@ -2,6 +2,7 @@ import { ScenarioError } from "../errors/index.js";
 import { FaultKind } from "../protocol/index.js";
 import { DeviceKind, type Device, type Topology } from "../topology/index.js";
 import type { FaultDecl } from "./fault-resolve.js";
+import { ProcessFaultKind, type RecoveryPolicy } from "./process-faults.js";
 import type { Workload } from "./resolve.js";
 
 /**
@@ -26,7 +27,7 @@ export interface FaultPlan {
   readonly faults: readonly PlannedFault[];
   /** Ops of the run: a fault without a duration lasts until the last of them, never into a later run. */
   readonly ops: number;
-  readonly recovery: { readonly policy: "restart" | "shrink" | "spare" };
+  readonly recovery: RecoveryPolicy;
 }
 
 /** The run's ops in order: which of them are training steps (the k-th step is op `steps[k]`). */
@@ -95,10 +96,13 @@ export function faultTargets(t: Topology, names: ReadonlyMap<string, Device>, d:
   switch (d.kind) {
     case FaultKind.LinkDegrade:
     case FaultKind.LinkDown:
+    case FaultKind.LinkFlap:
       if (!isLink) throw new ScenarioError(path, `${d.kind} takes a link "from->to" (or "a<->b"), got the actor "${d.target}"`);
       return linksNamed(t, names, d.target, path);
     case FaultKind.SwitchCrash:
-    case FaultKind.Straggler: {
+    case FaultKind.Straggler:
+    case ProcessFaultKind.NpuCrash:
+    case ProcessFaultKind.NpuHang: {
       const want = d.kind === FaultKind.SwitchCrash ? DeviceKind.Switch : DeviceKind.Npu;
       const what = want === DeviceKind.Switch ? "a switch" : "an NPU";
       if (isLink) throw new ScenarioError(path, `${d.kind} takes ${what}, not a link`);
@@ -109,6 +113,11 @@ export function faultTargets(t: Topology, names: ReadonlyMap<string, Device>, d:
       }
       return [dev.id];
     }
+    case FaultKind.MessageDuplicate:
+    case FaultKind.MessageReorder:
+      // Any device: an NPU's transmits or a switch's forwards.
+      if (isLink) throw new ScenarioError(path, `${d.kind} takes an actor (an NPU or a switch, whose outgoing data messages it changes), not a link`);
+      return [deviceNamed(t, names, d.target, path).id];
     default: {
       const never: never = d.kind;
       throw new ScenarioError(path, `unknown fault kind ${String(never)}`);

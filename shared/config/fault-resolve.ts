@@ -1,23 +1,29 @@
 import { ScenarioError } from "../errors/index.js";
 import { FAULT_KINDS, FAULT_LIMITS, FaultKind } from "../protocol/index.js";
 import { onGrid } from "../units/index.js";
+import { isProcessFault, PROCESS_FAULT_KINDS, type ProcessFaultKind } from "./process-faults.js";
+import { flapParams, lossParams, pickParams, type DrawParams } from "./fault-params.js";
 
 /** Kinds of the issue's catalogue that this slice does not inject yet: refused at load, never ignored. */
-export const NOT_YET_KINDS = ["npu-crash", "npu-hang", "link-flap", "partition", "nats-server-loss", "message-duplicate", "message-reorder", "random"] as const;
+export const NOT_YET_KINDS = ["partition", "nats-server-loss"] as const;
 
 /** Trigger keys of the issue that this slice does not support yet. */
 const NOT_YET_AT = ["virtualNs", "wallMs", "phase", "collective"] as const;
 /** link-degrade keys of the issue that this slice does not support yet. */
-const NOT_YET_DEGRADE = ["lossPct", "corruptPct"] as const;
+const NOT_YET_DEGRADE = [] as const;
 
 /** When a fault starts: the k-th training step of the run, or its k-th op (every op counts, steps too); 0-based. */
 export type FaultAt = { readonly step: number } | { readonly op: number };
 /** For how long (absent: to the end of the run), in the trigger's unit. */
 export type FaultDuration = { readonly steps: number } | { readonly ops: number };
 
-/** One declared fault, validated and with its defaults: what the resolved scenario (and its hash) holds. */
-export interface FaultDecl {
-  readonly kind: FaultKind;
+/**
+ * One declared fault, validated and with its defaults: what the resolved scenario (and its hash) holds.
+ * The parameters of link-flap, message-* and link-degrade loss are DrawParams (fault-params.ts).
+ */
+export interface FaultDecl extends DrawParams {
+  /** A wire fault (sent to the actors that apply it) or a process fault (the engine stops the actor). */
+  readonly kind: FaultKind | ProcessFaultKind;
   /** An actor name, or a link `from->to` (one direction) / `a<->b` (both). */
   readonly target: string;
   readonly at: FaultAt;
@@ -26,9 +32,13 @@ export interface FaultDecl {
   readonly latencyNs?: number;
   readonly factor?: number;
 }
-
-const KEYS: Readonly<Record<FaultKind, readonly string[]>> = {
-  [FaultKind.LinkDegrade]: ["bandwidthFactor", "latencyNs", ...NOT_YET_DEGRADE],
+const KEYS: Readonly<Record<FaultKind | ProcessFaultKind, readonly string[]>> = {
+  "npu-crash": [],
+  "npu-hang": [],
+  [FaultKind.LinkDegrade]: ["bandwidthFactor", "latencyNs", "lossPct", "corruptPct", "retryNs", "seed", ...NOT_YET_DEGRADE],
+  [FaultKind.LinkFlap]: ["periodNs", "duty", "phaseNs"],
+  [FaultKind.MessageDuplicate]: ["pct", "seed"],
+  [FaultKind.MessageReorder]: ["pct", "seed"],
   [FaultKind.LinkDown]: [],
   [FaultKind.SwitchCrash]: [],
   [FaultKind.Straggler]: ["factor"],
@@ -46,12 +56,14 @@ function count(x: unknown, path: string, min: number): number {
   return x;
 }
 
-function kindOf(x: unknown, path: string): FaultKind {
-  if ((FAULT_KINDS as readonly unknown[]).includes(x)) return x as FaultKind;
+const IMPLEMENTED: readonly string[] = [...FAULT_KINDS, ...PROCESS_FAULT_KINDS];
+
+function kindOf(x: unknown, path: string): FaultKind | ProcessFaultKind {
+  if (IMPLEMENTED.includes(x as string)) return x as FaultKind | ProcessFaultKind;
   if ((NOT_YET_KINDS as readonly unknown[]).includes(x)) {
-    throw new ScenarioError(path, `${String(x)} is not implemented yet (implemented: ${FAULT_KINDS.join(", ")}; docs/chaos.md)`);
+    throw new ScenarioError(path, `${String(x)} is not implemented yet (implemented: ${IMPLEMENTED.join(", ")}; docs/chaos.md)`);
   }
-  throw new ScenarioError(path, `unknown fault kind ${JSON.stringify(x)} (implemented: ${FAULT_KINDS.join(", ")}; not yet: ${NOT_YET_KINDS.join(", ")})`);
+  throw new ScenarioError(path, `unknown fault kind ${JSON.stringify(x)} (implemented: ${IMPLEMENTED.join(", ")}; not yet: ${NOT_YET_KINDS.join(", ")})`);
 }
 
 function atOf(x: unknown, path: string): FaultAt {
@@ -84,7 +96,7 @@ function fraction(x: unknown, path: string): number {
 }
 
 /** The kind's own parameters, with defaults; keys of other kinds are unknown keys of this one. */
-function paramsOf(f: Raw, kind: FaultKind, at: string): Pick<FaultDecl, "bandwidthFactor" | "latencyNs" | "factor"> {
+function paramsOf(f: Raw, kind: FaultKind | ProcessFaultKind, at: string): Pick<FaultDecl, "bandwidthFactor" | "latencyNs" | "factor"> & DrawParams {
   for (const k of Object.keys(f)) {
     if (COMMON.includes(k)) continue;
     if (!KEYS[kind].includes(k)) throw new ScenarioError(`${at}.${k}`, `unknown key for ${kind} (its keys: ${[...COMMON, ...KEYS[kind].filter((x) => !(NOT_YET_DEGRADE as readonly string[]).includes(x))].join(", ")})`);
@@ -97,8 +109,9 @@ function paramsOf(f: Raw, kind: FaultKind, at: string): Pick<FaultDecl, "bandwid
       if (typeof lat !== "number" || !Number.isFinite(lat) || lat < 0 || lat > FAULT_LIMITS.latencyNs) {
         throw new ScenarioError(`${at}.latencyNs`, `must be in [0, ${FAULT_LIMITS.latencyNs}] ns, got ${JSON.stringify(lat)}`);
       }
-      if (bandwidthFactor === 1 && lat === 0) throw new ScenarioError(at, "a link-degrade needs bandwidthFactor < 1 or latencyNs > 0");
-      return { bandwidthFactor, latencyNs: onGrid(lat) };
+      const loss = lossParams(f, at);
+      if (bandwidthFactor === 1 && lat === 0 && !loss.lossPct && !loss.corruptPct) throw new ScenarioError(at, "a link-degrade needs bandwidthFactor < 1 or latencyNs > 0 (or lossPct or corruptPct > 0)");
+      return { bandwidthFactor, latencyNs: onGrid(lat), ...loss };
     }
     case FaultKind.Straggler: {
       const k = f.factor;
@@ -106,6 +119,9 @@ function paramsOf(f: Raw, kind: FaultKind, at: string): Pick<FaultDecl, "bandwid
       if (typeof k !== "number" || !Number.isFinite(k) || k <= 1 || k > FAULT_LIMITS.factor) throw new ScenarioError(`${at}.factor`, `must be in (1, ${FAULT_LIMITS.factor}], got ${JSON.stringify(k)}`);
       return { factor: k };
     }
+    case FaultKind.LinkFlap: return flapParams(f, at);
+    case FaultKind.MessageDuplicate:
+    case FaultKind.MessageReorder: return pickParams(f, at);
     default: return {};
   }
 }
@@ -116,5 +132,6 @@ export function resolveFaultDecl(f: Raw, at: string): FaultDecl {
   if (typeof f.target !== "string" || f.target === "") throw new ScenarioError(`${at}.target`, "required: an actor name as report.json topology.actors lists them, or a link from->to");
   const when = atOf(f.at, `${at}.at`);
   const duration = durationOf(f.duration, `${at}.duration`, when);
+  if (duration && isProcessFault(kind)) throw new ScenarioError(`${at}.duration`, `${kind} lasts until recovery restarts the NPU: it takes no duration`);
   return { kind, target: f.target, at: when, ...(duration ? { duration } : {}), ...paramsOf(f, kind, at) };
 }

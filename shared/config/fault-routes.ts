@@ -1,6 +1,6 @@
 import { ScenarioError } from "../errors/index.js";
 import { activeAt, FaultedFabric, type FaultEntry } from "../faults/index.js";
-import { isRouteFault } from "../protocol/index.js";
+import { isRouteFault, type FaultKind } from "../protocol/index.js";
 import type { Route, Topology } from "../topology/index.js";
 import type { NpuId } from "../units/index.js";
 import type { PlannedFault } from "./fault-plan.js";
@@ -12,7 +12,7 @@ import type { PlannedFault } from "./fault-plan.js";
 export const ROUTE_CHECK_MAX_ENDPOINTS = 128;
 
 const entryOf = (f: PlannedFault): FaultEntry => ({
-  fault: f.index, kind: f.decl.kind, targets: f.targets, fromOp: f.fromIndex, ...(f.untilIndex !== undefined ? { untilOp: f.untilIndex } : {}),
+  fault: f.index, kind: f.decl.kind as FaultKind, targets: f.targets, fromOp: f.fromIndex, ...(f.untilIndex !== undefined ? { untilOp: f.untilIndex } : {}),
 });
 
 /** Distinct first switches of a route's stripes: the planes it spreads over (CM384: 7, NVL72: 18). */

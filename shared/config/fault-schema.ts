@@ -8,7 +8,13 @@ import { z } from "zod";
 export const faultsSchema = z.array(z.record(z.string(), z.unknown())).max(4096);
 
 /**
- * `recovery:` (issue 12). Validated and recorded; no fault this slice injects stops an actor, so no
- * policy is exercised yet (docs/chaos.md).
+ * `recovery:` (issue 12, docs/chaos.md §7): the policy, and the modelled cost of detecting a failure
+ * and restarting (virtual ms; defaults in process-faults.ts, with their source), and how many times one
+ * step may be retried.
  */
-export const recoverySchema = z.object({ policy: z.enum(["restart", "shrink", "spare"]) }).strict();
+export const recoverySchema = z.object({
+  policy: z.enum(["restart", "shrink", "spare"]),
+  detectMs: z.number().min(0).max(3_600_000).optional(),
+  restartMs: z.number().min(0).max(3_600_000).optional(),
+  maxRetries: z.number().int().min(0).max(100).optional(),
+}).strict();

@@ -13,6 +13,7 @@ import type { RawScenario } from "./schema.js";
 import { DEFAULT_LIMITS, type ActorLimits } from "../runtime/index.js";
 import { DEFAULT_TRACE_DETAIL, DEFAULT_TRACE_MAX_EVENTS, type TraceDetail } from "../trace/index.js";
 import type { FaultDecl } from "./fault-resolve.js";
+import type { RecoveryPolicy } from "./process-faults.js";
 
 export const DTYPE_BYTES = { bf16: 2, fp16: 2, fp32: 4, int8: 1 } as const;
 export const DEFAULT_CHUNK_BYTES = 1024 * 1024;
@@ -77,7 +78,7 @@ export interface Scenario {
   readonly outputs: { readonly dir: string; readonly trace: { readonly detail: TraceDetail; readonly maxEvents: number } };
   /** Declared faults and recovery policy (docs/chaos.md): present only when the scenario declares them. */
   readonly faults?: readonly FaultDecl[];
-  readonly recovery?: { readonly policy: "restart" | "shrink" | "spare" };
+  readonly recovery?: RecoveryPolicy;
 }
 
 function sizeAt(path: string, v: string | number): number {

@@ -56,7 +56,8 @@ export interface Step<S> {
  */
 export interface ActorLogic<S> {
   readonly kind: string;
-  init(self: ActorRef, topology: Topology, limits?: ActorLimits): S;
+  /** `inc`: the incarnation (0 at first start; a restarted actor gets a higher one, carried in what it sends). */
+  init(self: ActorRef, topology: Topology, limits?: ActorLimits, inc?: number): S;
   receive(state: S, msg: Message, ctx: ActorContext): Step<S>;
 }
 

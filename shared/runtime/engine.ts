@@ -13,6 +13,23 @@ export interface OpOutcome {
   readonly failedActors: readonly string[];
   /** Set when the op could not complete (e.g. ranks still waiting when nothing is left to deliver). */
   readonly stalled?: string;
+  /** Set when recovery retried the op: the virtual start of the attempt these results are from. */
+  readonly startedNs?: SimNs;
+}
+
+/**
+ * What the process layer does to actors (issue 12, docs/chaos.md §7), each engine its own way: the
+ * NATS engine kills, stops and respawns host processes; the sim engine stops and resumes deliveries.
+ */
+export interface ProcessControl {
+  /** Why this actor cannot be crashed or hung alone (it shares its process, or another owns it), else undefined. */
+  refuses(actor: number): string | undefined;
+  /** Kills the actor's process (SIGKILL) or stops delivering to it: it never answers again. */
+  crash(actor: number): Promise<void>;
+  /** Stops the actor's process (SIGSTOP) or its deliveries: alive to the kernel, silent to everyone. */
+  hang(actor: number): Promise<void>;
+  /** Replaces the actors with fresh ones of incarnation `inc` (what is left of them is killed) and waits until they run. */
+  restart(actors: readonly number[], inc: number): Promise<void>;
 }
 
 /**
@@ -48,4 +65,6 @@ export interface Engine extends AsyncDisposable {
   runOp(spec: OpSpec, startNs: SimNs, epoch: number, signal?: AbortSignal, parts?: RankParts, before?: readonly ControlTo[]): Promise<OpOutcome>;
   /** Messages refused so far, per actor id (-1: the coordinator); actors that refused nothing may be absent. */
   rejections(): ReadonlyMap<number, RejectCounts>;
+  /** Crash, hang and restart of actors; absent where the engine cannot (external placement). */
+  readonly process?: ProcessControl;
 }

@@ -56,7 +56,7 @@ export class NatsActor implements AsyncDisposable, LocalReceiver {
   constructor(private readonly o: NatsActorOptions) {
     const limits = o.limits ?? DEFAULT_LIMITS;
     this.rejections = new RejectionLog(o.log);
-    this.state = o.logic.init(o.self, o.topology, limits);
+    this.state = o.logic.init(o.self, o.topology, limits, o.inc);
     this.ctx = {
       self: o.self, topology: o.topology, log: o.log, limits, rejected: this.rejections.counts,
       reject: (reason, from, fields, why, count) => this.rejections.note(reason, String(from), { subject: this.subject, ...fields }, why, count),

@@ -3,7 +3,7 @@ import { COORDINATOR, PROTOCOL_VERSION, type Message, type OpDoneMsg, type OpSpe
 import { DeviceKind, type Topology } from "../topology/index.js";
 import type { SimNs } from "../units/index.js";
 import { ActorPhase, silentLogger, type ActorContext, type ActorLogic, type Logger } from "./actor.js";
-import type { ControlTo, Engine, EngineCursor, OpOutcome, RankParts } from "./engine.js";
+import type { ControlTo, Engine, EngineCursor, OpOutcome, ProcessControl, RankParts } from "./engine.js";
 import { EventQueue } from "./event-queue.js";
 import { DEFAULT_LIMITS, type ActorLimits } from "./limits.js";
 import type { TraceRecorder } from "../trace/index.js";
@@ -38,6 +38,23 @@ export class SimEngine implements Engine {
   readonly cursor: EngineCursor = { nextOp: 1, clockNs: 0 };
   private readonly actors: Hosted[];
   private readonly log: Logger;
+  /**
+   * Crash and hang stop deliveries to the actor (what reaches it is lost, as in a dead or stopped
+   * process's socket); restart gives it fresh state as a new incarnation.
+   */
+  readonly process: ProcessControl = {
+    refuses: () => undefined,
+    crash: async (id) => { this.actors[id]!.phase = ActorPhase.Stopped; },
+    hang: async (id) => { this.actors[id]!.phase = ActorPhase.Stopped; },
+    restart: async (ids, inc) => {
+      const t = this.opts.topology, limits = this.opts.limits ?? DEFAULT_LIMITS;
+      for (const id of ids) {
+        const a = this.actors[id]!;
+        a.state = a.logic.init(id, t, limits, inc);
+        a.phase = ActorPhase.Running;
+      }
+    },
+  };
 
   constructor(private readonly opts: SimEngineOptions) {
     this.log = opts.log ?? silentLogger;

@@ -73,9 +73,13 @@ export interface Status extends Header {
 }
 /** §4.9: a fault the coordinator asks an actor to apply from op `fromOp` on. */
 export interface Fault extends Header {
-  readonly type: "fault"; readonly fault: number; readonly kind: "link-degrade" | "link-down" | "switch-crash" | "straggler";
+  readonly type: "fault"; readonly fault: number;
+  readonly kind: "link-degrade" | "link-down" | "switch-crash" | "straggler" | "link-flap" | "message-duplicate" | "message-reorder";
   readonly targets: readonly number[]; readonly fromOp: number; readonly untilOp?: number;
   readonly bandwidthFactor?: number; readonly latencyNs?: number; readonly factor?: number;
+  readonly lossPct?: number; readonly corruptPct?: number; readonly retryNs?: number;
+  readonly periodNs?: number; readonly duty?: number; readonly phaseNs?: number; readonly originNs?: number;
+  readonly pct?: number; readonly seed?: number;
 }
 export type WireMessage = DataMessage | OpStart | OpAbort | OpOpen | OpClose | OpDone | Heartbeat | StatusReq | Status | Fault;
 export type WireType = WireMessage["type"];
@@ -195,8 +199,11 @@ const BODIES: Record<Exclude<WireType, "data">, Check> = {
   heartbeat: map({ ...HEADER, pid: int(), host: str(256), phase: str(256), handled: int(), rejected: int(), topology: str(256) }),
   "status-req": map({ ...HEADER, op: int() }),
   fault: map(
-    { ...HEADER, fault: int(0, 4095), kind: oneOf("link-degrade", "link-down", "switch-crash", "straggler"), targets: arr(int(), 4096, 1), fromOp: int() },
-    { untilOp: int(1), bandwidthFactor: real, latencyNs: time(), factor: real },
+    { ...HEADER, fault: int(0, 4095), kind: oneOf("link-degrade", "link-down", "switch-crash", "straggler", "link-flap", "message-duplicate", "message-reorder"), targets: arr(int(), 4096, 1), fromOp: int() },
+    {
+      untilOp: int(1), bandwidthFactor: real, latencyNs: time(), factor: real,
+      lossPct: time(), corruptPct: time(), retryNs: time(), periodNs: real, duty: real, phaseNs: time(), originNs: time(), pct: real, seed: int(),
+    },
   ),
   status: map({
     ...HEADER, op: int(), partialTransfers: int(), dataHandled: int(),

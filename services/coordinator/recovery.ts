@@ -1,0 +1,135 @@
+import { isProcessFault, ProcessFaultKind, type PlannedFault, type RecoveryPolicy } from "../../shared/config/index.js";
+import { RunError } from "../../shared/errors/index.js";
+import type { OpSpec } from "../../shared/protocol/index.js";
+import type { ControlTo, Engine, OpOutcome, RankParts } from "../../shared/runtime/index.js";
+import type { Topology } from "../../shared/topology/index.js";
+import { simNs, type SimNs } from "../../shared/units/index.js";
+import { FIRST_EPOCH } from "./epoch.js";
+import type { History } from "./history.js";
+
+/** A virtual and a wall instant of the run (wall: ms since the run started). */
+export interface FaultInstant {
+  readonly virtualNs: number;
+  readonly wallMs: number;
+}
+
+/** What became of one process fault (report.json `faults[]`). */
+export interface ProcessFaultRecord {
+  readonly op: number;
+  readonly injectedAt: FaultInstant;
+  detectedAt: FaultInstant | null;
+  recoveredAt: FaultInstant | null;
+  recovery: string;
+  lostVirtualNs: number | null;
+  lostWallMs: number | null;
+}
+
+/** Why an attempt failed, and whether trying again can help; undefined when it succeeded. */
+function failureOf(out: OpOutcome, spec: OpSpec): { reason: string; retry: boolean } | undefined {
+  if (out.stalled) return { reason: out.stalled, retry: true };
+  const err = out.done.find((d) => d.error);
+  if (err) return { reason: `rank ${err.rank}: ${err.error!.message}`, retry: false }; // the same inputs fail the same way
+  if (out.failedActors.length) return { reason: `actor logic failed: ${out.failedActors.join(", ")}`, retry: true };
+  if (out.done.length < spec.group.length) return { reason: `${spec.group.length - out.done.length} of ${spec.group.length} ranks did not report`, retry: true };
+  return undefined;
+}
+
+/**
+ * Runs one op of a run with process faults until it succeeds (docs/chaos.md §7, policy `restart`):
+ * injects the op's crashes and hangs, and when an attempt fails — the engine detects the dead or silent
+ * actor, or the op stalls — aborts it (the engine already sent op-abort), restarts the actors it
+ * stopped and those the engine found failed, moves to a new epoch (fencing: late messages of the old
+ * attempt are refused as stale) and runs the op again from the same committed inputs under the next op
+ * id. Virtual time lost per failure: the policy's detect + restart time. Op ids of attempt a of an op
+ * are its first id + a, so the caller must leave `1 + maxRetries` ids per op.
+ */
+export class Recovery {
+  epoch = FIRST_EPOCH;
+  private inc = 0;
+  readonly records = new Map<number, ProcessFaultRecord>();
+  /** Every failed attempt's loss, virtual and wall. */
+  readonly losses: { readonly virtualNs: number; readonly wallMs: number }[] = [];
+
+  constructor(
+    private readonly inner: Engine,
+    private readonly policy: RecoveryPolicy,
+    private readonly t: Topology,
+    private readonly history: History,
+    /** The wire faults active at op `index` that actors in `to` must hear again after a restart. */
+    private readonly resend: (to: ReadonlySet<number>, index: number, op: number) => ControlTo[],
+  ) {}
+
+  /** Checks, before the run starts, that the engine can do what the plan's process faults ask. */
+  static check(engine: Engine, faults: readonly PlannedFault[]): void {
+    for (const f of faults) {
+      if (!isProcessFault(f.decl.kind)) continue;
+      const why = engine.process ? engine.process.refuses(f.targets[0]!) : `the ${engine.name} engine cannot stop actors`;
+      if (why) throw new RunError(`faults[${f.index}]: cannot ${f.decl.kind} ${f.decl.target}: ${why}`);
+    }
+  }
+
+  async run(spec: OpSpec, startNs: SimNs, index: number, faults: readonly PlannedFault[], signal?: AbortSignal, parts?: RankParts, before: readonly ControlTo[] = []): Promise<OpOutcome> {
+    const proc = this.inner.process;
+    let start: number = startNs;
+    let down: number[] = [];
+    const injected: PlannedFault[] = [];
+    for (let attempt = 0; ; attempt++) {
+      const s: OpSpec = attempt === 0 ? spec : { ...spec, op: spec.op + attempt };
+      this.history.add({ type: "begin", index, op: s.op, epoch: this.epoch, attempt, virtualNs: start, members: s.group.length });
+      if (attempt === 0) {
+        for (const f of faults) {
+          const actor = f.targets[0]!;
+          if (f.decl.kind === ProcessFaultKind.NpuCrash) await proc!.crash(actor); else await proc!.hang(actor);
+          this.records.set(f.index, { op: s.op, injectedAt: { virtualNs: start, wallMs: this.history.wallMs() }, detectedAt: null, recoveredAt: null, recovery: "not recovered: the run ended first", lostVirtualNs: null, lostWallMs: null });
+          this.history.add({ type: "fault", index, op: s.op, fault: f.index, kind: f.decl.kind, target: f.decl.target, virtualNs: start });
+          down.push(actor);
+          injected.push(f);
+        }
+      }
+      const control = attempt === 0 ? before : this.resend(new Set(this.restartedSoFar), index, s.op);
+      const out = await this.inner.runOp(s, simNs(start), this.epoch, signal, parts, control);
+      const failure = failureOf(out, s);
+      if (!failure) return attempt === 0 ? out : { ...out, startedNs: simNs(start) };
+      const detectedNs = start + this.policy.detectMs * 1e6;
+      this.history.add({ type: "abort", index, op: s.op, epoch: this.epoch, reason: failure.reason, virtualNs: detectedNs });
+      const detected: FaultInstant = { virtualNs: detectedNs, wallMs: this.history.wallMs() };
+      for (const f of injected) this.records.get(f.index)!.detectedAt ??= detected;
+      if (!failure.retry || attempt >= this.policy.maxRetries || !proc) {
+        const why = !failure.retry ? "not retried: the same inputs fail the same way" : attempt >= this.policy.maxRetries ? `gave up after ${attempt + 1} attempts (recovery.maxRetries ${this.policy.maxRetries})` : "the engine cannot restart actors";
+        return { ...out, stalled: `${failure.reason} (${why})` };
+      }
+      const names = new Map<string, number>(this.t.devices.map((d) => [d.name, d.id]));
+      const restart = [...new Set([...down, ...out.failedActors.map((n) => names.get(n)).filter((id): id is number => id !== undefined)])];
+      if (restart.length) {
+        this.inc++;
+        await proc.restart(restart, this.inc);
+        this.restartedSoFar.push(...restart);
+        this.history.add({ type: "restart", actors: restart.map((id) => this.t.devices[id]!.name), inc: this.inc, virtualNs: detectedNs });
+      }
+      this.history.add({ type: "epoch", from: this.epoch, to: this.epoch + 1, members: s.group.map((id) => this.t.devices[id]!.name) });
+      this.epoch++;
+      const lost = (this.policy.detectMs + this.policy.restartMs) * 1e6;
+      const recovered: FaultInstant = { virtualNs: start + lost, wallMs: this.history.wallMs() };
+      this.losses.push({ virtualNs: lost, wallMs: recovered.wallMs - (this.records.get(injected[0]?.index ?? -1)?.injectedAt.wallMs ?? detected.wallMs) });
+      for (const f of injected) {
+        const r = this.records.get(f.index)!;
+        if (r.recoveredAt) continue;
+        r.recoveredAt = recovered;
+        r.lostVirtualNs = recovered.virtualNs - r.injectedAt.virtualNs;
+        r.lostWallMs = Math.round((recovered.wallMs - r.injectedAt.wallMs) * 10) / 10;
+        r.recovery = `restart: ${restart.map((id) => this.t.devices[id]!.name).join(", ")} restarted as incarnation ${this.inc}; retried at epoch ${this.epoch} as op ${s.op + 1}`;
+      }
+      start += lost;
+      down = [];
+    }
+  }
+
+  /** A restarted coordinator goes on at the epoch the run had reached, with its losses so far. */
+  resumeAt(epoch: number, losses: readonly { readonly virtualNs: number; readonly wallMs: number }[]): void {
+    this.epoch = epoch + 1; // a new coordinator is a new epoch: whatever the old one had in flight is fenced
+    this.losses.push(...losses);
+  }
+
+  /** Actors restarted during the run: a retry re-sends them the wire faults they lost. */
+  private readonly restartedSoFar: number[] = [];
+}

@@ -4,7 +4,7 @@ import { pino } from "pino";
 import { loadScenario, type Loaded } from "../../shared/config/index.js";
 import { ScenarioError, SupernodeError } from "../../shared/errors/index.js";
 import type { Engine } from "../../shared/runtime/index.js";
-import { formatTable, KvCommitStore, NatsEngine, runScenario, writeReport } from "../coordinator/index.js";
+import { ChaosPort, formatTable, KvCommitStore, NatsEngine, runScenario, writeReport } from "../coordinator/index.js";
 import { makeEngine } from "./engines.js";
 import { finishTrace, traceFor } from "./trace-out.js";
 import { serve, withControlService } from "./serve.js";
@@ -12,6 +12,7 @@ import { registerComposeCommand } from "./compose-cmd.js";
 import { registerSweepCommand } from "./sweep.js";
 import { registerCompareCommand } from "./compare.js";
 import { registerCheckCommand } from "./check-cmd.js";
+import { registerChaosCommand } from "./chaos-cmd.js";
 import { createProgress } from "./progress.js";
 
 const EXIT_FAILED = 1;
@@ -71,8 +72,11 @@ async function run(file: string | undefined, flags: RunFlags): Promise<number> {
   // A named run on an external NATS server keeps its committed steps in JetStream: run the same command
   // again after the coordinator died and it resumes (docs/chaos.md §7).
   const dep = loaded.scenario.deployment;
-  const store = engine instanceof NatsEngine && dep.run && dep.nats ? await KvCommitStore.open(engine.connection, dep.run) : undefined;
-  const report = await withControlService(engine, (why) => ac.abort(new Interrupted(why, started)), () => runScenario(loaded, engine, ac.signal, createProgress({ quiet: flags.quiet }), store));
+  const store = engine instanceof NatsEngine && dep.run && dep.nats
+    ? await KvCommitStore.open(engine.connection, dep.run).catch((err: Error) => { log.warn({ err: err.message }, "no committed state: this run cannot resume if its coordinator dies"); return undefined; })
+    : undefined;
+  const chaos = new ChaosPort();
+  const report = await withControlService(engine, (why) => ac.abort(new Interrupted(why, started)), () => runScenario(loaded, engine, ac.signal, createProgress({ quiet: flags.quiet }), { store, chaos }), chaos);
   const path = writeReport(flags.out ?? loaded.scenario.outputs.dir, report);
   process.stdout.write(flags.json ? JSON.stringify(report, null, 2) + "\n" : formatTable(report) + `\n# report: ${path}\n`);
   if (trace) (flags.json ? process.stderr : process.stdout).write(finishTrace(flags.out ?? loaded.scenario.outputs.dir, trace, loaded, report) + "\n");
@@ -124,6 +128,7 @@ registerComposeCommand(program);
 registerSweepCommand(program, (code) => { process.exitCode = code; });
 registerCompareCommand(program, (code) => { process.exitCode = code; });
 registerCheckCommand(program, (code) => { process.exitCode = code; });
+registerChaosCommand(program, (code) => { process.exitCode = code; });
 
 try {
   await program.parseAsync(process.argv);

@@ -2,7 +2,7 @@ import { performance } from "node:perf_hooks";
 import { loadScenario, type Loaded } from "../../shared/config/index.js";
 import { ScenarioError } from "../../shared/errors/index.js";
 import type { Engine } from "../../shared/runtime/index.js";
-import { controlSubject, NatsEngine, runScenario, startControlService, type ControlHandlers } from "../coordinator/index.js";
+import { ChaosPort, controlSubject, NatsEngine, runScenario, startControlService, type ControlHandlers } from "../coordinator/index.js";
 
 /**
  * Roots of the keys an `api.run` request may set on a serving coordinator. Its actors already run on
@@ -23,6 +23,8 @@ interface ControlOptions {
   readonly prepare?: (sets: readonly string[]) => () => Promise<unknown>;
   /** Serve mode: the process's stop signal (the phase is `stopping` once it aborts). */
   readonly signal?: AbortSignal;
+  /** Where `chaos` requests reach the run in progress. */
+  readonly chaos?: ChaosPort;
 }
 
 /** Serves the control API while `work` runs; on the way out lets a run in progress end, then stops the service. */
@@ -36,6 +38,7 @@ async function controlled<T>(engine: NatsEngine, o: ControlOptions, work: () => 
     status: () => ({ phase: phase(), uptimeMs: Math.round(performance.now() - started), ...engine.summary() }),
     refusal: () => (phase() === "stopping" ? STOPPING : undefined),
     stop: () => { stopping = true; o.abort("stop request"); },
+    ...(o.chaos && { chaos: (body: unknown) => o.chaos!.inject(body) }),
     ...(prepare && {
       prepareRun: (request) => {
         const run = prepare(request.sets);
@@ -60,8 +63,8 @@ async function controlled<T>(engine: NatsEngine, o: ControlOptions, work: () => 
  * Exposes a NATS engine's coordinator as a service while `work` (its one workload) runs: status
  * answers at once, run requests are refused (409), stop aborts. Returns what `work` returns.
  */
-export async function withControlService<T>(engine: Engine, abort: (why: string) => void, work: () => Promise<T>): Promise<T> {
-  return engine instanceof NatsEngine ? controlled(engine, { abort }, work) : work();
+export async function withControlService<T>(engine: Engine, abort: (why: string) => void, work: () => Promise<T>, chaos?: ChaosPort): Promise<T> {
+  return engine instanceof NatsEngine ? controlled(engine, { abort, ...(chaos ? { chaos } : {}) }, work) : work();
 }
 
 /** Refuses a `set` that would change what the running actors were built for (see SETTABLE_WHEN_SERVING). */
@@ -90,11 +93,12 @@ export async function serve(loaded: Loaded, engine: Engine, signal: AbortSignal,
     if (signal.aborted) end();
     else signal.addEventListener("abort", end, { once: true });
   });
+  const chaos = new ChaosPort();
   const prepare = (sets: readonly string[]) => {
     const again = withRunSets(loaded, sets);
-    return () => runScenario({ ...again, topology: loaded.topology }, engine, signal);
+    return () => runScenario({ ...again, topology: loaded.topology }, engine, signal, undefined, { chaos });
   };
-  await controlled(engine, { abort, prepare, signal }, () => {
+  await controlled(engine, { abort, prepare, signal, chaos }, () => {
     print(`# coordinator serving run ${engine.run} on ${engine.url}: request ${controlSubject(engine.run, "run")} (body: optional {"set": ["workload.sizes=[1MiB]"]}; only workload… and seed may be set), ${controlSubject(engine.run, "status")}, ${controlSubject(engine.run, "stop")}`);
     return stopped;
   });

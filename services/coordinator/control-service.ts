@@ -33,10 +33,12 @@ export interface ControlHandlers {
   /** Why no run may start now (e.g. the coordinator is stopping), or undefined. */
   refusal?(): string | undefined;
   stop(): void;
+  /** Injects a fault into the run in progress (`supernode chaos`); absent: refused (409). */
+  chaos?(body: unknown): unknown;
 }
 
 /** Subject of a control endpoint of a run: `sn.<run>.api.<verb>`. */
-export function controlSubject(run: string, verb: "status" | "run" | "stop"): string {
+export function controlSubject(run: string, verb: "status" | "run" | "stop" | "chaos"): string {
   return `${SUBJECT_ROOT}.${run}.api.${verb}`;
 }
 
@@ -100,6 +102,15 @@ function parseRunBody(data: Uint8Array): RunRequest {
   return { sets: sets as string[] };
 }
 
+/** A JSON request body; not JSON is the caller's mistake (400). */
+function parseJsonBody(data: Uint8Array): unknown {
+  try {
+    return JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(data));
+  } catch (err) {
+    throw new ScenarioError("", `invalid JSON: ${toWireError(err).message}`);
+  }
+}
+
 /** The caller's mistakes are 400, a state that forbids the request 409, anything else our fault (500). */
 function serviceErrorOf(err: unknown): ServiceError {
   if (err instanceof ServiceError) return err;
@@ -158,7 +169,7 @@ export async function startControlService(nc: NatsConnection, run: string, h: Co
   const meters = new Map<string, EndpointMeter>();
   const svc = await new Svcm(nc).add({ name: CONTROL_SERVICE_NAME, version: CONTROL_SERVICE_VERSION, metadata: { run }, statsHandler: statsFrom(meters) });
   const group = svc.addGroup(`${SUBJECT_ROOT}.${run}.api`);
-  const endpoint = (verb: "status" | "run" | "stop", work: (m: ServiceMsg) => unknown) => {
+  const endpoint = (verb: "status" | "run" | "stop" | "chaos", work: (m: ServiceMsg) => unknown) => {
     const meter = new EndpointMeter();
     meters.set(controlSubject(run, verb), meter);
     group.addEndpoint(verb, { handler: (err, m) => { if (!err) void answer(m, meter, () => work(m)); } });
@@ -166,6 +177,10 @@ export async function startControlService(nc: NatsConnection, run: string, h: Co
   endpoint("status", () => h.status());
   endpoint("stop", () => { h.stop(); return { stopping: true }; });
   endpoint("run", runner(h));
+  endpoint("chaos", (m) => {
+    if (!h.chaos) throw new ServiceError(CONFLICT, "this coordinator takes no faults at run time");
+    return h.chaos(parseJsonBody(m.data));
+  });
   // The subscriptions reach the server before anyone is told the service is up.
   await nc.flush();
   return svc;

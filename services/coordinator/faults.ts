@@ -1,11 +1,12 @@
 import { performance } from "node:perf_hooks";
 import { closedFormNs } from "../../shared/collectives/index.js";
-import { isProcessFault, type FaultAt, type FaultDuration, type FaultPlan, type PlannedFault, type ProcessFaultKind } from "../../shared/config/index.js";
+import { compileRuntimeFault, isProcessFault, type FaultAt, type FaultDuration, type FaultPlan, type PlannedFault, type ProcessFaultKind } from "../../shared/config/index.js";
 import { activeAt, FaultedFabric, type FaultEntry } from "../../shared/faults/index.js";
 import { COORDINATOR, Collective, FaultKind, PROTOCOL_VERSION, type FaultMsg, type OpSpec } from "../../shared/protocol/index.js";
 import type { ControlTo, Engine, EngineCursor, OpOutcome, RankParts } from "../../shared/runtime/index.js";
 import type { Topology } from "../../shared/topology/index.js";
 import type { SimNs } from "../../shared/units/index.js";
+import { ScenarioError } from "../../shared/errors/index.js";
 import { round } from "./collect.js";
 import { drawParamsOf, drawRecovery, faultRecipients } from "./fault-recipients.js";
 import { History } from "./history.js";
@@ -80,9 +81,13 @@ export class FaultInjector implements Engine {
   /** Op index by op id (the caller's and the one it ran under). */
   private readonly indexOf = new Map<number, number>();
 
+  /** The declared faults, then those injected at run time (`inject`). */
+  private readonly faults: PlannedFault[];
+
   constructor(private readonly inner: Engine, private readonly plan: FaultPlan, private readonly t: Topology, readonly history: History = new History()) {
     this.firstOp = inner.cursor.nextOp;
-    const processFaults = plan.faults.some((f) => isProcessFault(f.decl.kind));
+    this.faults = [...plan.faults];
+    const processFaults = plan.recoveryDeclared || plan.faults.some((f) => isProcessFault(f.decl.kind));
     this.stride = processFaults ? 1 + plan.recovery.maxRetries : 1;
     if (processFaults) {
       Recovery.check(inner, plan.faults);
@@ -98,6 +103,29 @@ export class FaultInjector implements Engine {
     this.calls = nextIndex;
     this.recovery?.resumeAt(epoch, losses);
     this.earlier = new Map(faults.filter((f) => f.injectedAt).map((f) => [f.index, f]));
+  }
+
+  /**
+   * A fault injected while the run goes on (`supernode chaos`, docs/chaos.md §6): checked like a declared
+   * one and applied from the next op; returns its index in `faults[]`. Crashes and hangs need the run
+   * to recover (a `recovery:` block), and the engine to be able to stop that actor alone.
+   */
+  inject(raw: Record<string, unknown>): number {
+    const { external, ...decl } = raw;
+    if (external !== undefined && typeof external !== "boolean") throw new ScenarioError("external", `true or false, got ${JSON.stringify(external)}`);
+    // An external fault is done by the caller (docker kill or pause of the actor's container) now, in the op in progress.
+    const from = external ? Math.max(this.calls - 1, 0) : this.calls;
+    const f = compileRuntimeFault(decl, this.t, this.faults.length, from, this.plan.ops);
+    if (isProcessFault(f.decl.kind)) {
+      if (!this.recovery) throw new ScenarioError("kind", `${f.decl.kind} at run time needs a run that recovers: declare recovery: { policy: restart } in its scenario`);
+      if (!external) {
+        const why = this.inner.process ? this.inner.process.refuses(f.targets[0]!) : `the ${this.inner.name} engine cannot stop actors`;
+        if (why) throw new ScenarioError("target", `${why} (a fault done by the caller, e.g. docker kill of its container, is sent with external: true)`);
+      }
+    } else if (external) throw new ScenarioError("external", `only npu-crash and npu-hang can be done outside the coordinator; ${f.decl.kind} is applied by the actors`);
+    this.faults.push(f);
+    if (external) this.recovery!.noteExternal(f);
+    return f.index;
   }
 
   /** The next op's index in the run. */
@@ -120,7 +148,7 @@ export class FaultInjector implements Engine {
     this.indexOf.set(spec.op, index).set(opId, index);
     this.inner.cursor.nextOp = Math.max(this.inner.cursor.nextOp, opId + this.stride);
     epoch = this.recovery?.epoch ?? epoch;
-    const starting = this.plan.faults.filter((f) => f.fromIndex === index && !isProcessFault(f.decl.kind));
+    const starting = this.faults.filter((f) => f.fromIndex === index && !isProcessFault(f.decl.kind));
     const control = starting.flatMap((f) => this.messages(f, epoch, startNs));
     for (const f of starting) {
       this.injected.set(f.index, { virtualNs: startNs, wallMs: round(performance.now() - this.t0, 1) });
@@ -128,20 +156,20 @@ export class FaultInjector implements Engine {
     }
     if (!this.recovery) this.history.add({ type: "begin", index, op: spec.op, epoch, attempt: 0, virtualNs: startNs, members: spec.group.length });
     for (const f of starting) this.history.add({ type: "fault", index, op: spec.op, fault: f.index, kind: f.decl.kind, target: f.decl.target, virtualNs: startNs });
-    const crashes = this.plan.faults.filter((f) => f.fromIndex === index && isProcessFault(f.decl.kind));
+    const crashes = this.faults.filter((f) => f.fromIndex === index && isProcessFault(f.decl.kind) && !this.recovery?.isExternal(f));
     const out = this.recovery
       ? await this.recovery.run(spec, startNs, index, crashes, signal, parts, [...before, ...control])
       : await this.inner.runOp(spec, startNs, epoch, signal, parts, [...before, ...control]);
     const began = out.startedNs ?? startNs;
     const end = out.done.reduce<number>((m, d) => Math.max(m, d.endNs), began);
-    const active = this.plan.faults.filter((f) => !isProcessFault(f.decl.kind) && activeAt(entryOf(f, 0, this.plan.ops), index)).map((f) => f.index);
+    const active = this.faults.filter((f) => !isProcessFault(f.decl.kind) && activeAt(entryOf(f, 0, this.plan.ops), index)).map((f) => f.index);
     this.ops.push({ op: spec.op, index, spec, virtualNs: end - began, active });
     return out;
   }
 
   /** The wire faults active at op `index`, again, for actors that were restarted (they lost their tables). */
   private resend(to: ReadonlySet<number>, index: number, op: number): ControlTo[] {
-    const active = this.plan.faults.filter((f) => !isProcessFault(f.decl.kind) && f.fromIndex <= index && (f.untilIndex ?? this.plan.ops) > index);
+    const active = this.faults.filter((f) => !isProcessFault(f.decl.kind) && f.fromIndex <= index && (f.untilIndex ?? this.plan.ops) > index);
     return active.flatMap((f) => this.messages(f, this.recovery?.epoch ?? 0, this.injected.get(f.index)?.virtualNs ?? 0)).filter((c) => to.has(c.to)).map((c) => ({ ...c, msg: { ...c.msg, fromOp: Math.max(c.msg.fromOp, op) } }));
   }
 
@@ -161,7 +189,7 @@ export class FaultInjector implements Engine {
   /** The topology as op `op`'s faults leave it (routes, degraded links), for its closed form; undefined without faults. */
   viewFor(op: number): Topology | undefined {
     const index = this.indexOf.get(op) ?? op - this.firstOp;
-    const active = this.plan.faults.filter((f) => !isProcessFault(f.decl.kind) && activeAt(entryOf(f, 0, this.plan.ops), index));
+    const active = this.faults.filter((f) => !isProcessFault(f.decl.kind) && activeAt(entryOf(f, 0, this.plan.ops), index));
     return active.length ? new FaultedFabric(this.t, active.map((f) => entryOf(f, this.firstOp, this.plan.ops))).view() : undefined;
   }
 
@@ -175,7 +203,7 @@ export class FaultInjector implements Engine {
 
   /** report.json `faults[]`. */
   rows(): FaultRow[] {
-    return this.plan.faults.map((f) => {
+    return this.faults.map((f) => {
       const before = this.earlier.get(f.index);
       if (before && !this.injected.has(f.index) && !this.recovery?.records.has(f.index)) return before;
       if (isProcessFault(f.decl.kind)) return this.processRow(f);

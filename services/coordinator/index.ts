@@ -14,3 +14,5 @@ export { FaultInjector, withFaults, type FaultRow, type FaultInstant } from "./f
 export { checkRun, type Finding } from "./check.js";
 export { History, type HistoryEvent } from "./history.js";
 export { KvCommitStore, MemoryCommitStore, STATE_BUCKET, type CommitStore, type Committed } from "./commit-store.js";
+export { ChaosPort } from "./chaos-port.js";
+export type { RunOptions } from "./run.js";

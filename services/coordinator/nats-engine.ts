@@ -7,7 +7,7 @@ import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { decode, encode, MAX_MESSAGE_BYTES } from "../../shared/codec/index.js";
 import type { Loaded } from "../../shared/config/index.js";
 import { RunError, toWireError } from "../../shared/errors/index.js";
-import { startEmbeddedServer, type EmbeddedServer } from "../../shared/natsserver/index.js";
+import { startEmbeddedCluster, startEmbeddedServer, type EmbeddedCluster, type EmbeddedServer } from "../../shared/natsserver/index.js";
 import {
   COORDINATOR, PROTOCOL_VERSION, Channel, RejectReason, senderFault, Subjects,
   type Message, type OpDoneMsg, type OpSpec, type RejectCounts, type StatusMsg,
@@ -58,7 +58,8 @@ export class NatsEngine implements Engine {
     private readonly nc: NatsConnection,
     private readonly subjects: Subjects,
     private readonly launcher: Launcher,
-    private readonly server: EmbeddedServer | undefined,
+    /** What this engine started: one server, a cluster (deployment.natsServers 3), or nothing (deployment.nats). */
+    private readonly server: EmbeddedServer | EmbeddedCluster | undefined,
     private readonly workDir: string,
   ) {
     this.registry = new ActorRegistry(() => Date.now(), loaded.scenario.deployment.heartbeatTimeoutMs);
@@ -86,12 +87,16 @@ export class NatsEngine implements Engine {
     },
     hang: async (id) => { this.hostFor(id).child.kill("SIGSTOP"); },
     restart: async (ids, inc) => {
-      const hosts = [...new Set(ids.map((id) => this.hostFor(id)))];
+      // Actors whose processes others own (containers: Docker restarts them) are back when they heartbeat again.
+      const external = ids.filter((id) => !this.launcher.hostOf(id));
+      const since = Date.now();
+      const hosts = [...new Set(ids.filter((id) => this.launcher.hostOf(id)).map((id) => this.hostFor(id)))];
       await Promise.all(hosts.map((h) => this.launcher.respawn(h, inc)));
       const want = hosts.flatMap((h) => h.actors);
       const deadline = Date.now() + this.loaded.scenario.deployment.startTimeoutMs;
       for (;;) {
-        const waiting = want.filter((id) => { const r = this.registry.get(id); return !r || r.inc !== inc || r.phase !== "running"; });
+        const back = (id: number) => { const r = this.registry.get(id); return r !== undefined && r.phase === "running" && r.lastSeenMs > since; };
+        const waiting = [...want.filter((id) => { const r = this.registry.get(id); return !r || r.inc !== inc || r.phase !== "running"; }), ...external.filter((id) => !back(id))];
         if (waiting.length === 0) break;
         const crashed = this.launcher.exited();
         if (crashed.length) throw new RunError(`restarted host exited (pid ${crashed[0]!.child.pid}, code ${crashed[0]!.exit?.code}); actors ${this.names(crashed[0]!.actors)}`);
@@ -121,6 +126,21 @@ export class NatsEngine implements Engine {
     return new Set(this.registry.all().map((r) => `${r.host}:${r.pid}`)).size;
   }
   get url(): string { return this.nc.getServer(); }
+  /** Embedded nats-servers this engine started: 3 (a cluster), 1, or 0 (deployment.nats). */
+  get servers(): number { return !this.server ? 0 : "urls" in this.server ? this.server.urls.length : 1; }
+
+  /**
+   * SIGKILLs embedded server `i` of the cluster (a `nats-server-loss`): its clients reconnect to the
+   * others; what was in flight through it is lost. Refused unless this engine started the cluster.
+   */
+  async killServer(i: number): Promise<void> {
+    const s = this.server;
+    if (!s) throw new RunError(`cannot kill NATS server ${i}: this engine did not start the servers (deployment.nats)`);
+    if (!("urls" in s)) throw new RunError(`cannot kill NATS server ${i}: one embedded server, none to fail over to (deployment.natsServers: 3 starts a cluster)`);
+    if (!Number.isInteger(i) || i < 0 || i >= s.urls.length) throw new RunError(`cannot kill NATS server ${i}: the embedded cluster has servers 0..${s.urls.length - 1}`);
+    await s.kill(i);
+    this.log.warn({ server: i, url: s.urls[i] }, "embedded nats-server killed");
+  }
   get run(): string { return this.subjects.run; }
   get hostPids(): number[] { return this.launcher.pids; }
   /** The coordinator's own connection (for its control service). */
@@ -140,12 +160,14 @@ export class NatsEngine implements Engine {
   /** Starts the server (if needed), the hosts, and waits until every actor has registered as running. */
   static async start(loaded: Loaded, log: Logger, signal?: AbortSignal): Promise<NatsEngine> {
     const dep = loaded.scenario.deployment;
-    const server = dep.nats ? undefined : await startEmbeddedServer({ jetstream: true });
-    const servers = dep.nats ? dep.nats.split(",") : [server!.url];
+    const server = dep.nats ? undefined
+      : dep.natsServers === 3 ? await startEmbeddedCluster(3, { jetstream: true }) : await startEmbeddedServer({ jetstream: true });
+    // Every connection, the coordinator's and each host's, gets the whole list: it reconnects to a survivor.
+    const servers = dep.nats ? dep.nats.split(",") : server && "urls" in server ? [...server.urls] : [server!.url];
     const workDir = mkdtempSync(join(tmpdir(), "supernode-run-"));
     let engine: NatsEngine | undefined;
     try {
-      const nc = await connect({ servers, name: "supernode-coordinator", maxReconnectAttempts: -1, reconnectTimeWait: 250, ...credentialsFromEnv() })
+      const nc = await connect({ servers, name: "supernode-coordinator", maxReconnectAttempts: -1, reconnectTimeWait: 250, timeout: 5_000, ...credentialsFromEnv() })
         .catch((err: unknown) => {
           throw new RunError(`cannot connect to NATS at ${servers.join(",")}: ${toWireError(err).message}`, { cause: err, retryable: true });
         });

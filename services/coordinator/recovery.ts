@@ -87,8 +87,13 @@ export class Recovery {
         }
       }
       const control = attempt === 0 ? before : this.resend(new Set(this.restartedSoFar), index, s.op);
+      this.currentStartNs = start; this.currentOp = s.op;
       const out = await this.inner.runOp(s, simNs(start), this.epoch, signal, parts, control);
       const failure = failureOf(out, s);
+      for (const e of this.external.splice(0)) { // done by someone else during this attempt: charged to it
+        this.records.set(e.f.index, { op: s.op, injectedAt: e.at, detectedAt: null, recoveredAt: null, recovery: "not recovered: the run ended first", lostVirtualNs: null, lostWallMs: null });
+        if (failure) { injected.push(e.f); down.push(e.f.targets[0]!); } else this.records.get(e.f.index)!.recovery = "none: the op completed before it could notice";
+      }
       if (!failure) return attempt === 0 ? out : { ...out, startedNs: simNs(start) };
       const detectedNs = start + this.policy.detectMs * 1e6;
       this.history.add({ type: "abort", index, op: s.op, epoch: this.epoch, reason: failure.reason, virtualNs: detectedNs });
@@ -129,6 +134,22 @@ export class Recovery {
     this.epoch = epoch + 1; // a new coordinator is a new epoch: whatever the old one had in flight is fenced
     this.losses.push(...losses);
   }
+
+  /** Crashes and hangs done outside the coordinator (docker kill or pause), noted when they were done. */
+  private readonly external: { readonly f: PlannedFault; readonly at: FaultInstant }[] = [];
+  private readonly externalSet = new Set<PlannedFault>();
+
+  /** A crash or hang someone else did just now (`supernode chaos --docker`): the op in progress is charged with it. */
+  noteExternal(f: PlannedFault): void {
+    this.external.push({ f, at: { virtualNs: this.currentStartNs, wallMs: this.history.wallMs() } });
+    this.externalSet.add(f);
+    this.history.add({ type: "fault", index: f.fromIndex, op: this.currentOp, fault: f.index, kind: f.decl.kind, target: f.decl.target, virtualNs: this.currentStartNs });
+  }
+
+  isExternal(f: PlannedFault): boolean { return this.externalSet.has(f); }
+
+  private currentStartNs = 0;
+  private currentOp = 0;
 
   /** Actors restarted during the run: a retry re-sends them the wire faults they lost. */
   private readonly restartedSoFar: number[] = [];

@@ -1,5 +1,5 @@
 import { performance } from "node:perf_hooks";
-import { DEFAULT_RECOVERY, type Loaded } from "../../shared/config/index.js";
+import { DEFAULT_RECOVERY, runOps, type Loaded } from "../../shared/config/index.js";
 import type { Engine, RankParts } from "../../shared/runtime/index.js";
 import { formatSize, simNs } from "../../shared/units/index.js";
 import { hierRoutes, layerOf, NodeMap, rankPart } from "../../shared/moe/index.js";
@@ -12,6 +12,7 @@ import { runTraining } from "./training-run.js";
 import { FIRST_EPOCH } from "./epoch.js";
 import { buildReport, summarizeRejections, type Report, type Rows } from "./report.js";
 import { withFaults } from "./faults.js";
+import type { ChaosPort } from "./chaos-port.js";
 import type { CommitStore } from "./commit-store.js";
 import { resumption } from "./resume.js";
 
@@ -48,7 +49,14 @@ function unitsOf(plan: readonly Work[]): { total: number; unit: ProgressUnit; la
  * NCCL-tests' size sweep) and checks each one. A stalled op ends the run (status `stalled`). `progress`
  * hears of each unit as it starts and ends, in wall time, and is stopped however the run ends.
  */
-export async function runScenario(loaded: Loaded, real: Engine, signal?: AbortSignal, progress: Progress = NO_PROGRESS, store?: CommitStore): Promise<Report> {
+/** What a run may be given besides its scenario and engine: JetStream state to resume from, and the control API's chaos port. */
+export interface RunOptions {
+  readonly store?: CommitStore | undefined;
+  readonly chaos?: ChaosPort | undefined;
+}
+
+export async function runScenario(loaded: Loaded, real: Engine, signal?: AbortSignal, progress: Progress = NO_PROGRESS, opts: RunOptions = {}): Promise<Report> {
+  const store = opts.store;
   const t0 = performance.now();
   // A named run on JetStream goes on from its last committed step if a coordinator before this one died.
   const plan = planWork(loaded.scenario, loaded.topology, real.cursor.nextOp);
@@ -56,9 +64,10 @@ export async function runScenario(loaded: Loaded, real: Engine, signal?: AbortSi
   const history = resumed.history;
   // Declared faults: sent before the ops they start at, accounted in report.json faults[] (docs/chaos.md).
   // A stored run keeps its history (and the checker's view of it) even without faults.
-  const plan0 = loaded.faultPlan ?? (store ? { faults: [], recovery: DEFAULT_RECOVERY, ops: 0 } : undefined);
+  const plan0 = loaded.faultPlan ?? (store ? { faults: [], recovery: DEFAULT_RECOVERY, recoveryDeclared: false, ops: runOps(loaded.scenario.workloads).total } : undefined);
   const { engine, injector } = withFaults(real, plan0, loaded.topology, history);
   const state = resumed.state(injector, engine, () => performance.now() - t0);
+  opts.chaos?.attach(injector);
   const fabricOf = (op: number) => injector?.viewFor(op) ?? loaded.topology;
   const rows: Rows = { results: [], moe: [], training: undefined };
   const resumedFrom = resumed.from ? { step: resumed.from.step, wallMs: round(resumed.from.wallMs, 1) } : undefined;
@@ -100,6 +109,7 @@ export async function runScenario(loaded: Loaded, real: Engine, signal?: AbortSi
     progress.update(done, "building report");
     return report();
   } finally {
+    opts.chaos?.detach();
     progress.stop();
   }
 }

@@ -4,6 +4,8 @@ import { onGrid } from "../units/index.js";
 
 /** Seed of a fault's draws when it declares none (the scenario default seed's value; each fault also mixes in its index). */
 export const DEFAULT_FAULT_SEED = 1;
+/** message-duplicate / -reorder without `pct`: every outgoing data message. */
+export const DEFAULT_PICK_PCT = 100;
 
 type Raw = Record<string, unknown>;
 
@@ -41,7 +43,7 @@ export function flapParams(f: Raw, at: string): DrawParams {
 
 /** message-duplicate, message-reorder: `pct` in (0, 100] (default 100) of the outgoing data messages, drawn with `seed`. */
 export function pickParams(f: Raw, at: string): DrawParams {
-  const pct = num(f.pct ?? 100, `${at}.pct`, (v) => v > 0 && v <= 100, "in (0, 100]");
+  const pct = num(f.pct ?? DEFAULT_PICK_PCT, `${at}.pct`, (v) => v > 0 && v <= 100, "in (0, 100]");
   return { pct, seed: seedOf(f.seed, `${at}.seed`) };
 }
 

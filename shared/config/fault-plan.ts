@@ -28,6 +28,8 @@ export interface FaultPlan {
   /** Ops of the run: a fault without a duration lasts until the last of them, never into a later run. */
   readonly ops: number;
   readonly recovery: RecoveryPolicy;
+  /** `recovery:` was declared: the run retries failed steps (and takes process faults at run time, `supernode chaos`). */
+  readonly recoveryDeclared: boolean;
 }
 
 /** The run's ops in order: which of them are training steps (the k-th step is op `steps[k]`). */

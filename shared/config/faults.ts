@@ -30,5 +30,5 @@ export function compileFaults(raw: readonly Record<string, unknown>[], recovery:
     if (policy.policy !== "restart") throw new ScenarioError("recovery.policy", `${policy.policy} is not implemented yet (implemented: restart; faults[${i}] is a ${f.decl.kind})`);
     if (!("step" in f.decl.at)) throw new ScenarioError(`faults[${i}].at`, `${f.decl.kind} is recovered by retrying a training step: give at: { step: k }`);
   });
-  return { faults: describeFlaps(t, checkRoutes(t, planned)), recovery: policy, ops: ops.total };
+  return { faults: describeFlaps(t, checkRoutes(t, planned)), recovery: policy, recoveryDeclared: recovery !== undefined, ops: ops.total };
 }

@@ -10,3 +10,4 @@ export { runOps, type FaultPlan, type PlannedFault } from "./fault-plan.js";
 export { NOT_YET_KINDS, type FaultAt, type FaultDecl, type FaultDuration } from "./fault-resolve.js";
 export { ROUTE_CHECK_MAX_ENDPOINTS } from "./fault-routes.js";
 export { DEFAULT_RECOVERY, isProcessFault, ProcessFaultKind, PROCESS_FAULT_KINDS, type RecoveryPolicy } from "./process-faults.js";
+export { compileRuntimeFault } from "./fault-runtime.js";

@@ -44,6 +44,11 @@ export interface Deployment {
   readonly placement: "auto" | "per-actor" | "grouped" | "external";
   /** NATS server URL(s), comma-separated; empty: start a private nats-server. */
   readonly nats: string;
+  /**
+   * How many private nats-servers to start when `nats` is empty: 1, or 3 clustered (every connection
+   * gets all three URLs and reconnects to a survivor when one is lost). Default 1.
+   */
+  readonly natsServers: 1 | 3;
   /** Subject namespace of the run; empty: a fresh random one (external actors need it fixed). */
   readonly run: string;
   readonly heartbeatMs: number;
@@ -62,7 +67,7 @@ export interface Deployment {
 }
 
 export const DEFAULT_DEPLOYMENT: Deployment = {
-  placement: "auto", nats: "", run: "", heartbeatMs: 500, heartbeatTimeoutMs: 3_000, watchdogMs: 10_000, startTimeoutMs: 120_000, localDelivery: true,
+  placement: "auto", nats: "", natsServers: 1, run: "", heartbeatMs: 500, heartbeatTimeoutMs: 3_000, watchdogMs: 10_000, startTimeoutMs: 120_000, localDelivery: true,
   limits: DEFAULT_LIMITS,
 };
 
@@ -172,11 +177,19 @@ export function resolveScenario(raw: RawScenario): Scenario {
       ? raw.workload.map((w, i) => resolveWorkload(w, `workload[${i}]`))
       : [resolveWorkload(raw.workload, "workload")],
     engine: raw.engine ?? "nats",
-    deployment: { ...DEFAULT_DEPLOYMENT, ...raw.deployment, limits: { ...DEFAULT_LIMITS, ...raw.deployment?.limits } },
+    deployment: resolveDeployment(raw.deployment),
     seed: raw.seed ?? 1,
     outputs: {
       dir: raw.outputs?.dir ?? "out",
       trace: { detail: raw.outputs?.trace?.detail ?? DEFAULT_TRACE_DETAIL, maxEvents: raw.outputs?.trace?.maxEvents ?? DEFAULT_TRACE_MAX_EVENTS },
     },
   };
+}
+
+/** The deployment section with its defaults; an embedded cluster only where the servers are embedded. */
+function resolveDeployment(raw: RawScenario["deployment"]): Deployment {
+  if (raw?.nats && raw.natsServers === 3) {
+    throw new ScenarioError("deployment.natsServers", "3 starts an embedded cluster, but deployment.nats names servers to use; drop one of the two");
+  }
+  return { ...DEFAULT_DEPLOYMENT, ...raw, limits: { ...DEFAULT_LIMITS, ...raw?.limits } };
 }

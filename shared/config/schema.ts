@@ -64,6 +64,7 @@ export const scenarioSchema = z.object({
   deployment: z.object({
     placement: z.enum(["auto", "per-actor", "grouped", "external"]).optional(),
     nats: z.string().optional(),
+    natsServers: z.literal([1, 3], { error: "1 (one embedded nats-server) or 3 (an embedded 3-server cluster)" }).optional(),
     run: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "1-64 of A-Z a-z 0-9 _ -").optional(),
     heartbeatMs: z.number().int().min(50).max(60_000).optional(),
     heartbeatTimeoutMs: z.number().int().min(100).max(600_000).optional(),

@@ -73,7 +73,7 @@ describe("faults: NATS engine vs sim engine", () => {
     expect(nats.rejected.total).toBe(0);
   });
 
-  it("duplicate, reorder and corrupt on the data path (physical CM384 2 × 2, grouped): identical virtual times and results, copies refused on both engines", async () => {
+  it("duplicate, reorder, corrupt and flap on the data path (physical CM384 2 × 2, grouped): identical virtual times and results, copies refused on both engines", async () => {
     // Over NATS a reorder changes the publish order and a duplicate publishes the message twice; the
     // corrupted copy of a stripe (one payload bit flipped, its CRC kept) goes out ahead of the good one
     // on the same subject, so it always arrives first and is refused (plane chips check the CRC of the
@@ -89,6 +89,8 @@ describe("faults: NATS engine vs sim engine", () => {
         { kind: "message-reorder", target: "npu.n0.1", at: { op: 0 } },
         { kind: "message-reorder", target: "l1.n1.p2", at: { op: 0 } },
         { kind: "link-degrade", target: "npu.n1.0<->l1.n1.p0", corruptPct: 30, at: { op: 0 } },
+        // And a flapping lane pair: every actor filters each transfer's route by its sentNs.
+        { kind: "link-flap", target: "npu.n0.1->l1.n0.p3", periodNs: 4000, duty: 0.5, at: { op: 0 } },
       ],
     };
     const { nats, sim } = await both(raw, "grouped");
@@ -105,7 +107,7 @@ describe("faults: NATS engine vs sim engine", () => {
     expect(nats.rejected.duplicate).toBeGreaterThan(0);
     expect(nats.rejected.forged).toBe(0);
     // The corrupted copies cost port time: slower than without the lossy lanes.
-    const clean = await runSim({ ...raw, engine: "sim", faults: raw.faults.slice(0, 4) });
+    const clean = await runSim({ ...raw, engine: "sim", faults: raw.faults.slice(0, 4) }); // no corruption, no flap
     for (const [i, r] of sim.results.entries()) expect(r.virtualTimeNs).toBeGreaterThan(clean.results[i]!.virtualTimeNs);
   });
 });

@@ -73,10 +73,32 @@ describe("faults: every error names its field", () => {
     it(name, () => expect(errorOf(() => load(faults, extra)).message).toMatch(message));
   }
 
-  for (const kind of ["npu-crash", "npu-hang", "partition", "nats-server-loss", "random"]) {
+  const random = { kind: "random", seed: 7, ratePerStep: 2, kinds: ["npu-crash", "straggler"] };
+  const processCases: [string, unknown[], RegExp, Record<string, unknown>?][] = [
+    ["npu-crash with a duration", [{ kind: "npu-crash", target: "npu.n1.2", at: { step: 1 }, duration: { steps: 1 } }], /^faults\[0\]\.duration: npu-crash lasts until recovery restarts the NPU/],
+    ["npu-hang of a switch", [{ kind: "npu-hang", target: "l1.n0", at: { step: 1 } }], /^faults\[0\]\.target: l1\.n0 is a switch; npu-hang takes an NPU/],
+    ["npu-crash at an op", [{ kind: "npu-crash", target: "npu.n1.2", at: { op: 1 } }], /^faults\[0\]\.at: npu-crash is recovered by retrying a training step: give at: \{ step: k \}/],
+    ["npu-crash with shrink", [{ kind: "npu-crash", target: "npu.n1.2", at: { step: 1 } }], /^recovery\.policy: shrink is not implemented yet/, { recovery: { policy: "shrink" } }],
+    ["random without kinds", [{ ...random, kinds: [] }], /^faults\[0\]\.kinds: required: a list of kinds/],
+    ["random of a kind it cannot draw", [{ ...random, kinds: ["switch-crash"] }], /^faults\[0\]\.kinds\[0\]: "switch-crash" cannot be drawn at random/],
+    ["random at a rate of 0", [{ ...random, ratePerStep: 0 }], /^faults\[0\]\.ratePerStep: required: faults per training step in \(0, 64\]/],
+    ["random with an unknown target", [{ ...random, targets: ["npu.n9.9"] }], /^faults\[0\]\.targets\[0\]: "npu\.n9\.9" is not an NPU/],
+  ];
+  for (const [name, faults, message, extra] of processCases) {
+    it(name, () => expect(errorOf(() => load(faults, { workload: TRAIN, ...extra })).message).toMatch(message));
+  }
+
+  it("random draws the same faults from the same seed: ⌊rate⌋ per step, one crash or hang per NPU per step", () => {
+    const a = load([random], { workload: TRAIN }).faultPlan!.faults, b = load([random], { workload: TRAIN }).faultPlan!.faults;
+    expect(a.map((f) => f.decl)).toEqual(b.map((f) => f.decl));
+    expect(a).toHaveLength(2 * 3); // ratePerStep 2 × the 3 training steps of this scenario
+    expect(new Set(a.map((f) => f.decl.kind))).toEqual(new Set(["npu-crash", "straggler"]));
+  });
+
+  for (const kind of ["partition", "nats-server-loss"]) {
     it(`${kind} is refused as not implemented yet`, () => {
       const err = errorOf(() => load([degrade, { kind, target: "npu.n1.2", at: { step: 2 }, seed: 7 }]));
-      expect(err.message).toMatch(new RegExp(`^faults\\[1\\]\\.kind: ${kind} is not implemented yet \\(implemented: link-degrade, link-down, switch-crash, straggler, link-flap, message-duplicate, message-reorder[,;]`));
+      expect(err.message).toMatch(new RegExp(`^faults\\[1\\]\\.kind: ${kind} is not implemented yet \\(implemented: link-degrade, link-down, switch-crash, straggler, link-flap, message-duplicate, message-reorder, npu-crash, npu-hang[,;]`));
       expect(err.path).toBe("faults[1].kind");
     });
   }
@@ -110,7 +132,8 @@ describe("faults: what loads", () => {
     expect(down!.reroute).toBe("rerouted: 4 endpoint pairs keep 13 of 14 stripes");
     // Without l1.n0.p2: 4 × 7 pairs from node 0 and 4 × 4 into it lose plane 2.
     expect(crash!.reroute).toBe("rerouted over 6 of 7 planes: 44 endpoint pairs keep 12 of 14 stripes");
-    expect(l.faultPlan!.recovery).toEqual({ policy: "restart" });
+    // Declared policy, with the modelled costs' defaults (process-faults.ts: 5 s + 25 s, hardware.md §7.1).
+    expect(l.faultPlan!.recovery).toEqual({ policy: "restart", detectMs: 5_000, restartMs: 25_000, maxRetries: 3 });
     // Declared faults are part of the modelled run, hence of its hash.
     expect((l.resolved as { faults: unknown[] }).faults).toHaveLength(4);
   });

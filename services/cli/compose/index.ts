@@ -1,4 +1,4 @@
-export { Role, principalsFor, permissionsOf, operatorInboxPrefix, serviceName, type Principal, type Permissions } from "./principals.js";
+export { Role, principalsFor, permissionsOf, operatorInboxPrefix, chaosInboxPrefix, serviceName, type Principal, type Permissions } from "./principals.js";
 export {
   natsServerConf, natsAuthConf, parseAuthUsers, AUTH_CONF_FILE, JETSTREAM_STORE_DIR,
   NATS_CLIENT_PORT, NATS_MONITOR_PORT, NATS_ROUTE_PORT, SERVER_NAME_VAR,

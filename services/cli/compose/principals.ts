@@ -67,6 +67,11 @@ export function principalsFor(t: Topology, groups: readonly (readonly DeviceId[]
   ];
 }
 
+/** The reply inboxes of `supernode chaos` for a run (under the operator's: an operator may read them). */
+export function chaosInboxPrefix(run: string): string {
+  return `${operatorInboxPrefix(run)}.chaos`;
+}
+
 /** The reply inboxes of an operator's client of a run: connect with `inboxPrefix` set to this. */
 export function operatorInboxPrefix(run: string): string {
   return `_INBOX.${new Subjects(run).run}`;
@@ -89,6 +94,8 @@ function runPatterns(run: string) {
     control: `${root}.${Channel.Control}.>`,
     /** The coordinator's control API (a NATS micro service group, services/coordinator/control-service.ts). */
     api: `${root}.api.>`,
+    /** The control API's fault injection (`supernode chaos`). */
+    chaosApi: `${root}.api.chaos`,
   };
 }
 
@@ -106,7 +113,8 @@ const SERVICE_DISCOVERY = "$SRV.>";
  * run's subjects — one set of credentials per run, and several runs on one cluster do not see each
  * other. An actor publishes only as itself: data from it, reports and heartbeats from it to the
  * coordinator; it reads only what is addressed to it. Only the coordinator sends control as `coord`;
- * chaos may send control (fault injection) and watch the run; an observer only watches it; an operator
+ * chaos may send control and call the control API's `chaos` (fault injection, replies under
+ * {@link chaosInboxPrefix}) and watch the run; an observer only watches it; an operator
  * only calls the run's control API (and `$SRV` discovery) and reads its replies on `_INBOX.<run>.>`
  * ({@link operatorInboxPrefix}; the default `_INBOX.>` would let it read other runs' replies).
  */
@@ -127,7 +135,7 @@ export function permissionsOf(p: Principal, run: string): Permissions {
         allowResponses: true,
       };
     case Role.Chaos:
-      return { publish: { allow: [r.control] }, subscribe: { allow: [r.all] } };
+      return { publish: { allow: [r.control, r.chaosApi] }, subscribe: { allow: [r.all, `${chaosInboxPrefix(run)}.>`] } };
     case Role.Observer:
       return { publish: { deny: [">"] }, subscribe: { allow: [r.all] } };
     case Role.Operator:

@@ -80,8 +80,8 @@ export async function startEmbeddedCluster(n = 3, opts: EmbeddedClusterOptions =
 
 async function startOnce(n: number, opts: EmbeddedClusterOptions): Promise<EmbeddedCluster> {
   opts.signal?.throwIfAborted();
-  const root = opts.jetstream === true ? await mkdtemp(join(tmpdir(), "supernode-nats-cluster-")) : undefined;
   const clusterPorts = await freePorts(n, BIND_HOST);
+  const root = opts.jetstream === true ? await mkdtemp(join(tmpdir(), "supernode-nats-cluster-")) : undefined;
   const routeUrl = (p: number) => `nats://${BIND_HOST}:${p}`;
   const started = await Promise.allSettled(clusterPorts.map(async (cp, i) => {
     const storeDir = root === undefined ? undefined : join(root, `nats-${i}`);

@@ -87,6 +87,13 @@ describe("embedded nats-server cluster", () => {
     expect(cluster.servers.every((s) => !s.alive)).toBe(true);
   });
 
+  it("refuses a JetStream cluster without a quorum and a server index it does not have", async () => {
+    await expect(startEmbeddedCluster(2, { jetstream: true })).rejects.toThrow("clustered JetStream needs at least 3 servers, got 2");
+    await using cluster = await startEmbeddedCluster(2);
+    await expect(cluster.kill(2)).rejects.toThrow("no server 2 in a cluster of 2");
+    expect(cluster.servers.every((s) => s.alive)).toBe(true);
+  });
+
   it("a NatsActor keeps its subscription across the loss of its server: status-req after kill(0) is answered", async () => {
     await using cluster = await startEmbeddedCluster(3);
     const loaded = loadScenario({ raw: { topology: singleSwitch(2), workload: { kind: "collective", collective: "all-reduce", sizes: ["4KiB"] }, engine: "sim" } });

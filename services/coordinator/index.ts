@@ -16,3 +16,4 @@ export { History, type HistoryEvent } from "./history.js";
 export { KvCommitStore, MemoryCommitStore, STATE_BUCKET, type CommitStore, type Committed } from "./commit-store.js";
 export { ChaosPort } from "./chaos-port.js";
 export type { RunOptions } from "./run.js";
+export { faultSlices } from "./trace-faults.js";

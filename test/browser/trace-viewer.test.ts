@@ -22,6 +22,8 @@ const CLI = fileURLToPath(new URL("../../dist/services/cli/main.js", import.meta
 const SCENARIO = fileURLToPath(new URL("../../scenarios/cm384-train-llama8b.yaml", import.meta.url));
 const VIEWER = fileURLToPath(new URL("../../node_modules/speedscope/dist/release", import.meta.url));
 const SCREENSHOT = fileURLToPath(new URL("../../docs/images/trace.png", import.meta.url));
+const CHAOS_SCENARIO = fileURLToPath(new URL("../../scenarios/chaos/npu-crash-restart.yaml", import.meta.url));
+const CHAOS_SCREENSHOT = fileURLToPath(new URL("../../docs/images/trace-chaos.png", import.meta.url));
 const RUN_TIMEOUT_MS = 120_000;
 const LOAD_TIMEOUT_MS = 60_000;
 const TYPES: Readonly<Record<string, string>> = {
@@ -111,6 +113,45 @@ describe.skipIf(missing !== undefined && !inCi)("trace.json in a real trace view
       const npuMs = table.filter((r) => / npu\.n\d\.\d \(tid/.test(r[1]!)).map((r) => Number(/([\d.]+)ms/.exec(r[2]!)![1]));
       expect(Math.max(...npuMs)).toBeCloseTo(report.steps[0]!.virtualTimeNs / 1e6, 2);
       expect(outside).toEqual([]); // offline: nothing but the local server was asked for anything
+    } finally {
+      await browser.close();
+      server.close();
+    }
+  }, RUN_TIMEOUT_MS + 2 * LOAD_TIMEOUT_MS);
+
+  it("a run with faults: the faulted NPU has a faults track with the crash, its detection and the recovery slice (screenshot for docs/chaos.md)", async () => {
+    if (missing) throw new Error(`FAILED browser tier: ${missing} — in CI (CI=true) this tier must run`);
+    const out = join(dir, "chaos");
+    await promisify(execFile)(process.execPath, [CLI, "run", CHAOS_SCENARIO, "--engine", "sim", "--trace", "--quiet", "--out", out], { timeout: RUN_TIMEOUT_MS });
+    const trace = JSON.parse(readFileSync(join(out, "trace.json"), "utf8")) as ChromeTrace;
+    const report = JSON.parse(readFileSync(join(out, "report.json"), "utf8")) as { faults: { kind: string; target: string; injectedAt: { virtualNs: number }; recoveredAt: { virtualNs: number } | null }[] };
+    const crash = report.faults.find((f) => f.kind === "npu-crash")!;
+    // The recovery slice spans injection → recovery in virtual µs (detect + restart: 30 s of virtual time by default).
+    const slice = trace.traceEvents.find((e) => e.ph === "X" && e.cat === "recovery")!;
+    expect(slice.ts).toBeCloseTo(crash.injectedAt.virtualNs / 1000, 0);
+    expect(slice.dur).toBeCloseTo((crash.recoveredAt!.virtualNs - crash.injectedAt.virtualNs) / 1000, 0);
+    const profiles = expectedProfiles(trace);
+    const faultTrack = profiles.find((p) => p.includes(`${crash.target} · faults`))!;
+    expect(faultTrack).toBeDefined();
+    const { server, base } = await serve(join(out, "trace.json"));
+    const browser = await puppeteer.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
+    try {
+      const page = await browser.newPage();
+      const dialogs: string[] = [];
+      page.on("dialog", (d) => { dialogs.push(d.message()); void d.dismiss(); });
+      await page.setViewport({ width: 1400, height: 640 });
+      await page.goto(`${base}/index.html#profileURL=${encodeURIComponent(`${base}/trace.json`)}`, { waitUntil: "load" });
+      await page.waitForFunction(() => [...document.querySelectorAll("span")].some((x) => /\(1\/\d+\)$/.test(x.textContent ?? "")), { timeout: LOAD_TIMEOUT_MS });
+      expect(dialogs).toEqual([]);
+      // Open the track list and pick the faulted NPU's faults track.
+      const handle = await page.evaluateHandle(() => [...document.querySelectorAll("span")].find((x) => /\(1\/\d+\)$/.test(x.textContent ?? "")));
+      await handle.asElement()!.hover();
+      const row = await page.waitForFunction((name: string) => [...document.querySelectorAll("tr")].find((tr) => (tr.textContent ?? "").includes(name)) ?? false, { timeout: LOAD_TIMEOUT_MS }, faultTrack);
+      await (row.asElement() as import("puppeteer-core").ElementHandle<Element>).click();
+      const shown = await page.waitForFunction((name: string) => [...document.querySelectorAll("span")].find((x) => (x.textContent ?? "").startsWith(name))?.textContent ?? false, { timeout: LOAD_TIMEOUT_MS }, faultTrack);
+      expect(String(await shown.jsonValue())).toMatch(/ · faults \(tid \d+\) \(\d+\/\d+\)$/);
+      await page.mouse.move(700, 400);
+      await page.screenshot({ path: CHAOS_SCREENSHOT as `${string}.png` });
     } finally {
       await browser.close();
       server.close();

@@ -94,6 +94,7 @@ describe("embedded nats-server cluster", () => {
     expect(cluster.servers.every((s) => s.alive)).toBe(true);
   });
 
+  const HEARTBEAT_MS = 100;
   it("a NatsActor keeps its subscription across the loss of its server: status-req after kill(0) is answered", async () => {
     await using cluster = await startEmbeddedCluster(3);
     const loaded = loadScenario({ raw: { topology: singleSwitch(2), workload: { kind: "collective", collective: "all-reduce", sizes: ["4KiB"] }, engine: "sim" } });
@@ -101,7 +102,7 @@ describe("embedded nats-server cluster", () => {
     const id = loaded.topology.endpoints[0]!;
     await using actor = new NatsActor({
       servers: cluster.urls, subjects, self: id, name: "npu0", logic: npuLogic as ActorLogic<unknown>, topology: loaded.topology,
-      log: silentLogger, inc: 0, heartbeatMs: 100, host: "test", pid: process.pid, topologyHash: "test",
+      log: silentLogger, inc: 0, heartbeatMs: HEARTBEAT_MS, host: "test", pid: process.pid, topologyHash: "test",
       connectOptions: { noRandomize: true }, // on server 0, the one that is killed
     });
     const coord = await connect({ servers: cluster.urls[2]! });
@@ -119,7 +120,7 @@ describe("embedded nats-server cluster", () => {
     let op = 0;
     const ask = () => coord.publish(subjects.to(Channel.Control, COORDINATOR, id), encode({ v: PROTOCOL_VERSION, type: "status-req", from: COORDINATOR, epoch: 0, inc: 0, op: ++op }));
     await until(() => replies.size > 0, ask, "status before the kill");
-    await until(() => heartbeats * 100 > SETTLED_MS, () => {}, "heartbeats before the kill"); // as old as the engine's connections
+    await until(() => heartbeats * HEARTBEAT_MS > SETTLED_MS, () => {}, "heartbeats before the kill"); // as old as the engine's connections
 
     const k0 = performance.now();
     await cluster.kill(0);

@@ -128,6 +128,10 @@ export class NatsEngine implements Engine {
   get url(): string { return this.nc.getServer(); }
   /** Embedded nats-servers this engine started: 3 (a cluster), 1, or 0 (deployment.nats). */
   get servers(): number { return !this.server ? 0 : "urls" in this.server ? this.server.urls.length : 1; }
+  get run(): string { return this.subjects.run; }
+  get hostPids(): number[] { return this.launcher.pids; }
+  /** The coordinator's own connection (for its control service). */
+  get connection(): NatsConnection { return this.nc; }
 
   /**
    * SIGKILLs embedded server `i` of the cluster (a `nats-server-loss`): its clients reconnect to the
@@ -141,10 +145,6 @@ export class NatsEngine implements Engine {
     await s.kill(i);
     this.log.warn({ server: i, url: s.urls[i] }, "embedded nats-server killed");
   }
-  get run(): string { return this.subjects.run; }
-  get hostPids(): number[] { return this.launcher.pids; }
-  /** The coordinator's own connection (for its control service). */
-  get connection(): NatsConnection { return this.nc; }
 
   /** What the control service's `status` reports. */
   summary(): Record<string, unknown> {

@@ -32,7 +32,8 @@ describe("permissionsOf pins every principal to its run", () => {
       subscribe: { allow: ["sn.r1.*.*.coord", "sn.r1.api.>", "$SRV.>"] },
       allowResponses: true,
     });
-    expect(permissionsOf(principal("chaos", Role.Chaos), "r1")).toEqual({ publish: { allow: ["sn.r1.c.>"] }, subscribe: { allow: ["sn.r1.>"] } });
+    // chaos: control, and the control API's fault injection only (replies under its own inbox prefix).
+    expect(permissionsOf(principal("chaos", Role.Chaos), "r1")).toEqual({ publish: { allow: ["sn.r1.c.>", "sn.r1.api.chaos"] }, subscribe: { allow: ["sn.r1.>", "_INBOX.r1.chaos.>"] } });
     expect(permissionsOf(principal("observer", Role.Observer), "r1")).toEqual({ publish: { deny: [">"] }, subscribe: { allow: ["sn.r1.>"] } });
     expect(permissionsOf(principal("operator", Role.Operator), "r1")).toEqual({
       publish: { allow: ["sn.r1.api.>", "$SRV.>"] },
@@ -54,8 +55,8 @@ describe("permissionsOf pins every principal to its run", () => {
       expect(d.run).toBe(expected);
       expect(d.authConf).toBe(natsAuthConf(d.principals, expected));
       const patterns = [...d.authConf.matchAll(/(?:allow|deny): \[([^\]]*)\]/g)].flatMap((m) => m[1]!.split(", ").map((s) => JSON.parse(s) as string));
-      expect(patterns.length).toBe(4 + 2 + 2 + 3 + 26 * 4); // coordinator, chaos, observer, operator, 26 actors × (3 publish + 1 subscribe)
-      const outside = patterns.filter((p) => !p.startsWith(`sn.${expected}.`) && p !== "$SRV.>" && p !== `_INBOX.${expected}.>` && p !== ">");
+      expect(patterns.length).toBe(4 + 4 + 2 + 3 + 26 * 4); // coordinator, chaos, observer, operator, 26 actors × (3 publish + 1 subscribe)
+      const outside = patterns.filter((p) => !p.startsWith(`sn.${expected}.`) && p !== "$SRV.>" && p !== `_INBOX.${expected}.>` && p !== `_INBOX.${expected}.chaos.>` && p !== ">");
       expect(outside).toEqual([]);
       expect(d.authConf).not.toContain("sn.*");
     }

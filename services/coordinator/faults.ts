@@ -252,7 +252,8 @@ function recoveryOf(f: PlannedFault): string {
     case FaultKind.MessageDuplicate:
     case FaultKind.MessageReorder: return drawRecovery(f)!;
     case "npu-crash":
-    case "npu-hang": return "recovered by the recovery policy";
+    case "npu-hang":
+    case "nats-server-loss": return "recovered by the recovery policy";
     default: {
       const never: never = d.kind;
       return String(never);

@@ -86,6 +86,8 @@ export class NatsEngine implements Engine {
       await gone; // the watchdog sees the exit on its next tick
     },
     hang: async (id) => { this.hostFor(id).child.kill("SIGSTOP"); },
+    servers: () => this.servers,
+    killServer: (i) => this.killServer(i),
     restart: async (ids, inc) => {
       // Actors whose processes others own (containers: Docker restarts them) are back when they heartbeat again.
       const external = ids.filter((id) => !this.launcher.hostOf(id));

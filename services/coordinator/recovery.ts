@@ -63,6 +63,12 @@ export class Recovery {
   static check(engine: Engine, faults: readonly PlannedFault[]): void {
     for (const f of faults) {
       if (!isProcessFault(f.decl.kind)) continue;
+      if (f.decl.kind === ProcessFaultKind.NatsServerLoss) {
+        const n = engine.process?.servers?.() ?? 0;
+        if (n < 2 || !engine.process?.killServer) throw new RunError(`faults[${f.index}]: nats-server-loss needs the NATS engine on its embedded cluster (deployment.natsServers: 3); this run has ${n} server(s) it may kill`);
+        if (f.targets[0]! >= n) throw new RunError(`faults[${f.index}].target: ${f.decl.target}, but the cluster has nats-0 … nats-${n - 1}`);
+        continue;
+      }
       const why = engine.process ? engine.process.refuses(f.targets[0]!) : `the ${engine.name} engine cannot stop actors`;
       if (why) throw new RunError(`faults[${f.index}]: cannot ${f.decl.kind} ${f.decl.target}: ${why}`);
     }
@@ -79,10 +85,12 @@ export class Recovery {
       if (attempt === 0) {
         for (const f of faults) {
           const actor = f.targets[0]!;
-          if (f.decl.kind === ProcessFaultKind.NpuCrash) await proc!.crash(actor); else await proc!.hang(actor);
+          if (f.decl.kind === ProcessFaultKind.NatsServerLoss) await proc!.killServer!(actor);
+          else if (f.decl.kind === ProcessFaultKind.NpuCrash) await proc!.crash(actor);
+          else await proc!.hang(actor);
           this.records.set(f.index, { op: s.op, injectedAt: { virtualNs: start, wallMs: this.history.wallMs() }, detectedAt: null, recoveredAt: null, recovery: "not recovered: the run ended first", lostVirtualNs: null, lostWallMs: null });
           this.history.add({ type: "fault", index, op: s.op, fault: f.index, kind: f.decl.kind, target: f.decl.target, virtualNs: start });
-          down.push(actor);
+          if (f.decl.kind !== ProcessFaultKind.NatsServerLoss) down.push(actor); // a server is not restarted: its clients moved on
           injected.push(f);
         }
       }
@@ -94,7 +102,13 @@ export class Recovery {
         this.records.set(e.f.index, { op: s.op, injectedAt: e.at, detectedAt: null, recoveredAt: null, recovery: "not recovered: the run ended first", lostVirtualNs: null, lostWallMs: null });
         if (failure) { injected.push(e.f); down.push(e.f.targets[0]!); } else this.records.get(e.f.index)!.recovery = "none: the op completed before it could notice";
       }
-      if (!failure) return attempt === 0 ? out : { ...out, startedNs: simNs(start) };
+      if (!failure) {
+        for (const f of injected) {
+          const r = this.records.get(f.index)!;
+          if (!r.detectedAt) r.recovery = f.decl.kind === ProcessFaultKind.NatsServerLoss ? "none: the op completed (its clients reconnected to the other servers; nothing it needed was lost)" : "none: the op completed before it could notice";
+        }
+        return attempt === 0 ? out : { ...out, startedNs: simNs(start) };
+      }
       const detectedNs = start + this.policy.detectMs * 1e6;
       this.history.add({ type: "abort", index, op: s.op, epoch: this.epoch, reason: failure.reason, virtualNs: detectedNs });
       const detected: FaultInstant = { virtualNs: detectedNs, wallMs: this.history.wallMs() };
@@ -122,7 +136,8 @@ export class Recovery {
         r.recoveredAt = recovered;
         r.lostVirtualNs = recovered.virtualNs - r.injectedAt.virtualNs;
         r.lostWallMs = Math.round((recovered.wallMs - r.injectedAt.wallMs) * 10) / 10;
-        r.recovery = `restart: ${restart.map((id) => this.t.devices[id]!.name).join(", ")} restarted as incarnation ${this.inc}; retried at epoch ${this.epoch} as op ${s.op + 1}`;
+        const who = restart.length ? `${restart.map((id) => this.t.devices[id]!.name).join(", ")} restarted as incarnation ${this.inc}` : "nothing to restart";
+        r.recovery = `restart: ${who}; retried at epoch ${this.epoch} as op ${s.op + 1}`;
       }
       start += lost;
       down = [];

@@ -101,6 +101,12 @@ export function faultTargets(t: Topology, names: ReadonlyMap<string, Device>, d:
     case FaultKind.LinkFlap:
       if (!isLink) throw new ScenarioError(path, `${d.kind} takes a link "from->to" (or "a<->b"), got the actor "${d.target}"`);
       return linksNamed(t, names, d.target, path);
+    case ProcessFaultKind.NatsServerLoss: {
+      // A server of the run's cluster: whether the run has it is checked when the engine starts.
+      const m = /^nats-(\d)$/.exec(d.target.trim());
+      if (!m) throw new ScenarioError(path, `nats-server-loss takes a server of the embedded cluster, nats-0 … nats-2 (deployment.natsServers: 3), got "${d.target}"`);
+      return [Number(m[1])];
+    }
     case FaultKind.SwitchCrash:
     case FaultKind.Straggler:
     case ProcessFaultKind.NpuCrash:

@@ -5,7 +5,7 @@ import { isProcessFault, PROCESS_FAULT_KINDS, type ProcessFaultKind } from "./pr
 import { flapParams, lossParams, pickParams, type DrawParams } from "./fault-params.js";
 
 /** Kinds of the issue's catalogue that this slice does not inject yet: refused at load, never ignored. */
-export const NOT_YET_KINDS = ["partition", "nats-server-loss"] as const;
+export const NOT_YET_KINDS = ["partition"] as const;
 
 /** Trigger keys of the issue that this slice does not support yet. */
 const NOT_YET_AT = ["virtualNs", "wallMs", "phase", "collective"] as const;
@@ -35,6 +35,7 @@ export interface FaultDecl extends DrawParams {
 const KEYS: Readonly<Record<FaultKind | ProcessFaultKind, readonly string[]>> = {
   "npu-crash": [],
   "npu-hang": [],
+  "nats-server-loss": [],
   [FaultKind.LinkDegrade]: ["bandwidthFactor", "latencyNs", "lossPct", "corruptPct", "retryNs", "seed", ...NOT_YET_DEGRADE],
   [FaultKind.LinkFlap]: ["periodNs", "duty", "phaseNs"],
   [FaultKind.MessageDuplicate]: ["pct", "seed"],
@@ -132,6 +133,6 @@ export function resolveFaultDecl(f: Raw, at: string): FaultDecl {
   if (typeof f.target !== "string" || f.target === "") throw new ScenarioError(`${at}.target`, "required: an actor name as report.json topology.actors lists them, or a link from->to");
   const when = atOf(f.at, `${at}.at`);
   const duration = durationOf(f.duration, `${at}.duration`, when);
-  if (duration && isProcessFault(kind)) throw new ScenarioError(`${at}.duration`, `${kind} lasts until recovery restarts the NPU: it takes no duration`);
+  if (duration && isProcessFault(kind)) throw new ScenarioError(`${at}.duration`, `${kind} lasts until recovery: it takes no duration`);
   return { kind, target: f.target, at: when, ...(duration ? { duration } : {}), ...paramsOf(f, kind, at) };
 }

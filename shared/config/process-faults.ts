@@ -9,6 +9,8 @@ export const ProcessFaultKind = {
   NpuCrash: "npu-crash",
   /** The NPU's process is stopped (SIGSTOP): alive to the kernel, silent to everyone. */
   NpuHang: "npu-hang",
+  /** One server of the embedded NATS cluster is killed (SIGKILL): its clients reconnect to the others. Target `nats-<i>`. */
+  NatsServerLoss: "nats-server-loss",
 } as const;
 export type ProcessFaultKind = (typeof ProcessFaultKind)[keyof typeof ProcessFaultKind];
 export const PROCESS_FAULT_KINDS: readonly ProcessFaultKind[] = Object.values(ProcessFaultKind);

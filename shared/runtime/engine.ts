@@ -30,6 +30,10 @@ export interface ProcessControl {
   hang(actor: number): Promise<void>;
   /** Replaces the actors with fresh ones of incarnation `inc` (what is left of them is killed) and waits until they run. */
   restart(actors: readonly number[], inc: number): Promise<void>;
+  /** NATS servers this engine started and may kill (an embedded cluster); 0 where there are none. */
+  servers?(): number;
+  /** Kills server `i` of them (SIGKILL): clients reconnect to the others. */
+  killServer?(i: number): Promise<void>;
 }
 
 /**

@@ -69,7 +69,7 @@ describe("npu-crash and npu-hang with recovery: restart", () => {
     await expect(runSim(train({ faults: [{ kind: "npu-crash", target: "npu5", at: { step: 1 } }], recovery: { policy: "shrink" } })))
       .rejects.toThrow(/recovery\.policy: shrink is not implemented yet/);
     await expect(runSim(train({ faults: [{ kind: "npu-crash", target: "npu5", at: { step: 1 }, duration: { steps: 1 } }] })))
-      .rejects.toThrow(/faults\[0\]\.duration: npu-crash lasts until recovery/);
+      .rejects.toThrow(/faults\[0\]\.duration: npu-crash lasts until recovery: it takes no duration/);
     await expect(runSim(train({ faults: [{ kind: "npu-crash", target: "sw", at: { step: 1 } }] })))
       .rejects.toThrow(/faults\[0\]\.target: sw is a switch; npu-crash takes an NPU/);
   });

@@ -50,7 +50,9 @@ interface OpRecord {
  * use the ones after it); one lasting to the end ends with the run's last op.
  */
 const entryOf = (f: PlannedFault, firstOp: number, runOps: number, stride = 1): FaultEntry => ({
-  fault: f.index, kind: f.decl.kind as FaultKind, targets: f.targets, fromOp: firstOp + f.fromIndex * stride, untilOp: firstOp + (f.untilIndex ?? runOps) * stride,
+  fault: f.index, kind: f.decl.kind as FaultKind, targets: f.targets, fromOp: firstOp + f.fromIndex * stride,
+  // A partition cuts the first `attempts` op ids of its op (its attempts), the rest of the run's faults whole ops.
+  untilOp: f.decl.kind === FaultKind.Partition ? firstOp + f.fromIndex * stride + Math.min(f.decl.attempts ?? 1, stride) : firstOp + (f.untilIndex ?? runOps) * stride,
   ...(f.decl.bandwidthFactor !== undefined ? { bandwidthFactor: f.decl.bandwidthFactor } : {}),
   ...(f.decl.latencyNs !== undefined ? { latencyNs: f.decl.latencyNs } : {}),
   ...(f.decl.factor !== undefined ? { factor: f.decl.factor } : {}),
@@ -156,7 +158,8 @@ export class FaultInjector implements Engine {
     }
     if (!this.recovery) this.history.add({ type: "begin", index, op: spec.op, epoch, attempt: 0, virtualNs: startNs, members: spec.group.length });
     for (const f of starting) this.history.add({ type: "fault", index, op: spec.op, fault: f.index, kind: f.decl.kind, target: f.decl.target, virtualNs: startNs });
-    const crashes = this.faults.filter((f) => f.fromIndex === index && isProcessFault(f.decl.kind) && !this.recovery?.isExternal(f));
+    // Crashes and hangs to do, and partitions, whose stalls recovery accounts like theirs.
+    const crashes = this.faults.filter((f) => f.fromIndex === index && (isProcessFault(f.decl.kind) || f.decl.kind === FaultKind.Partition) && !this.recovery?.isExternal(f));
     const out = this.recovery
       ? await this.recovery.run(spec, startNs, index, crashes, signal, parts, [...before, ...control])
       : await this.inner.runOp(spec, startNs, epoch, signal, parts, [...before, ...control]);
@@ -207,6 +210,15 @@ export class FaultInjector implements Engine {
       const before = this.earlier.get(f.index);
       if (before && !this.injected.has(f.index) && !this.recovery?.records.has(f.index)) return before;
       if (isProcessFault(f.decl.kind)) return this.processRow(f);
+      const r = this.recovery?.records.get(f.index);
+      const row = this.wireRow(f);
+      return r ? { ...row, detectedAt: r.detectedAt, recoveredAt: r.recoveredAt, recovery: r.detectedAt ? r.recovery : row.recovery, lostVirtualNs: r.lostVirtualNs ?? row.lostVirtualNs, lostWallMs: r.lostWallMs ?? row.lostWallMs } : row;
+    });
+  }
+
+  /** A fault the actors apply, as the report gives it. */
+  private wireRow(f: PlannedFault): FaultRow {
+    {
       const injectedAt = this.injected.get(f.index) ?? null;
       const hit = this.ops.filter((o) => o.active.includes(f.index));
       const losses = hit.map((o) => { const p = this.predictionNs(o); return p === undefined ? undefined : o.virtualNs - p; });
@@ -221,7 +233,7 @@ export class FaultInjector implements Engine {
         recovery: injectedAt ? recoveryOf(f) : `not injected: the run ended before its op ${f.fromIndex}`,
         lostVirtualNs: lost, lostWallMs: injectedAt ? 0 : null,
       };
-    });
+    }
   }
 
   /** A crash or hang: what recovery recorded of it. */
@@ -251,6 +263,7 @@ function recoveryOf(f: PlannedFault): string {
     case FaultKind.LinkFlap:
     case FaultKind.MessageDuplicate:
     case FaultKind.MessageReorder: return drawRecovery(f)!;
+    case FaultKind.Partition: return `none: ${f.targets.length} actor(s) cut off from the rest for ${d.attempts ?? 1} attempt(s) of the op; nothing retried it`;
     case "npu-crash":
     case "npu-hang":
     case "nats-server-loss": return "recovered by the recovery policy";

@@ -85,6 +85,11 @@ export class Recovery {
       if (attempt === 0) {
         for (const f of faults) {
           const actor = f.targets[0]!;
+          if (!isProcessFault(f.decl.kind)) { // a partition: the actors apply it; its stall is accounted here
+            this.records.set(f.index, { op: s.op, injectedAt: { virtualNs: start, wallMs: this.history.wallMs() }, detectedAt: null, recoveredAt: null, recovery: "none", lostVirtualNs: null, lostWallMs: null });
+            injected.push(f);
+            continue;
+          }
           if (f.decl.kind === ProcessFaultKind.NatsServerLoss) await proc!.killServer!(actor);
           else if (f.decl.kind === ProcessFaultKind.NpuCrash) await proc!.crash(actor);
           else await proc!.hang(actor);
@@ -105,7 +110,7 @@ export class Recovery {
       if (!failure) {
         for (const f of injected) {
           const r = this.records.get(f.index)!;
-          if (!r.detectedAt) r.recovery = f.decl.kind === ProcessFaultKind.NatsServerLoss ? "none: the op completed (its clients reconnected to the other servers; nothing it needed was lost)" : "none: the op completed before it could notice";
+          if (!r.detectedAt) r.recovery = !isProcessFault(f.decl.kind) ? "none: the op completed across the cut" : f.decl.kind === ProcessFaultKind.NatsServerLoss ? "none: the op completed (its clients reconnected to the other servers; nothing it needed was lost)" : "none: the op completed before it could notice";
         }
         return attempt === 0 ? out : { ...out, startedNs: simNs(start) };
       }

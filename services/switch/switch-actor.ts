@@ -84,6 +84,7 @@ function onData(s: SwitchState, m: DataMsg, ctx: ActorContext, out: Outbound[]):
     return;
   }
   if (m.epoch !== w.epoch) { ctx.reject(RejectReason.Stale, m.from, { op: m.op, epoch: m.epoch }, "data of another epoch", m.parts.length); return; }
+  if (s.faults?.at(m.op)?.cut(m.from, s.self)) { s.tally.partitioned += m.parts.length; return; } // across a partition: it never arrived
   forward(s, m, w, ctx, out);
 }
 

@@ -121,6 +121,20 @@ export function faultTargets(t: Topology, names: ReadonlyMap<string, Device>, d:
       }
       return [dev.id];
     }
+    case FaultKind.Partition: {
+      // One side: actor names, comma-separated, each may end in * (a prefix: npu.n0.*); the other side is everyone else.
+      if (isLink) throw new ScenarioError(path, "partition takes actors (one side, comma-separated; npu.n0.* for a prefix), not a link");
+      const side = new Set<number>();
+      for (const part of d.target.split(",").map((x) => x.trim()).filter(Boolean)) {
+        if (part.endsWith("*")) {
+          const hit = t.devices.filter((x) => x.name.startsWith(part.slice(0, -1)));
+          if (hit.length === 0) throw new ScenarioError(path, `no actor matches "${part}" (${someNames(t)})`);
+          for (const x of hit) side.add(x.id);
+        } else side.add(deviceNamed(t, names, part, path).id);
+      }
+      if (side.size === 0 || side.size === t.devices.length) throw new ScenarioError(path, `a partition needs actors on both sides: "${d.target}" names ${side.size} of ${t.devices.length}`);
+      return [...side].sort((a, b) => a - b);
+    }
     case FaultKind.MessageDuplicate:
     case FaultKind.MessageReorder:
       // Any device: an NPU's transmits or a switch's forwards.

@@ -5,7 +5,7 @@ import { isProcessFault, PROCESS_FAULT_KINDS, type ProcessFaultKind } from "./pr
 import { flapParams, lossParams, pickParams, type DrawParams } from "./fault-params.js";
 
 /** Kinds of the issue's catalogue that this slice does not inject yet: refused at load, never ignored. */
-export const NOT_YET_KINDS = ["partition"] as const;
+export const NOT_YET_KINDS: readonly string[] = [];
 
 /** Trigger keys of the issue that this slice does not support yet. */
 const NOT_YET_AT = ["virtualNs", "wallMs", "phase", "collective"] as const;
@@ -31,11 +31,14 @@ export interface FaultDecl extends DrawParams {
   readonly bandwidthFactor?: number;
   readonly latencyNs?: number;
   readonly factor?: number;
+  /** partition: how many attempts of its op it cuts (the retries after them run healed); default 1. */
+  readonly attempts?: number;
 }
 const KEYS: Readonly<Record<FaultKind | ProcessFaultKind, readonly string[]>> = {
   "npu-crash": [],
   "npu-hang": [],
   "nats-server-loss": [],
+  partition: ["attempts"],
   [FaultKind.LinkDegrade]: ["bandwidthFactor", "latencyNs", "lossPct", "corruptPct", "retryNs", "seed", ...NOT_YET_DEGRADE],
   [FaultKind.LinkFlap]: ["periodNs", "duty", "phaseNs"],
   [FaultKind.MessageDuplicate]: ["pct", "seed"],
@@ -97,7 +100,7 @@ function fraction(x: unknown, path: string): number {
 }
 
 /** The kind's own parameters, with defaults; keys of other kinds are unknown keys of this one. */
-function paramsOf(f: Raw, kind: FaultKind | ProcessFaultKind, at: string): Pick<FaultDecl, "bandwidthFactor" | "latencyNs" | "factor"> & DrawParams {
+function paramsOf(f: Raw, kind: FaultKind | ProcessFaultKind, at: string): Pick<FaultDecl, "bandwidthFactor" | "latencyNs" | "factor" | "attempts"> & DrawParams {
   for (const k of Object.keys(f)) {
     if (COMMON.includes(k)) continue;
     if (!KEYS[kind].includes(k)) throw new ScenarioError(`${at}.${k}`, `unknown key for ${kind} (its keys: ${[...COMMON, ...KEYS[kind].filter((x) => !(NOT_YET_DEGRADE as readonly string[]).includes(x))].join(", ")})`);
@@ -121,6 +124,11 @@ function paramsOf(f: Raw, kind: FaultKind | ProcessFaultKind, at: string): Pick<
       return { factor: k };
     }
     case FaultKind.LinkFlap: return flapParams(f, at);
+    case FaultKind.Partition: {
+      const n = f.attempts ?? 1;
+      if (typeof n !== "number" || !Number.isInteger(n) || n < 1 || n > 100) throw new ScenarioError(`${at}.attempts`, `an integer in [1, 100], got ${JSON.stringify(n)}`);
+      return { attempts: n };
+    }
     case FaultKind.MessageDuplicate:
     case FaultKind.MessageReorder: return pickParams(f, at);
     default: return {};
@@ -133,6 +141,7 @@ export function resolveFaultDecl(f: Raw, at: string): FaultDecl {
   if (typeof f.target !== "string" || f.target === "") throw new ScenarioError(`${at}.target`, "required: an actor name as report.json topology.actors lists them, or a link from->to");
   const when = atOf(f.at, `${at}.at`);
   const duration = durationOf(f.duration, `${at}.duration`, when);
+  if (duration && kind === FaultKind.Partition) throw new ScenarioError(`${at}.duration`, "a partition cuts the first `attempts` attempts of its op (default 1), then heals: it takes no duration");
   if (duration && isProcessFault(kind)) throw new ScenarioError(`${at}.duration`, `${kind} lasts until recovery: it takes no duration`);
   return { kind, target: f.target, at: when, ...(duration ? { duration } : {}), ...paramsOf(f, kind, at) };
 }

@@ -42,6 +42,7 @@ export function acceptFault(table: FaultTable, m: FaultMsg, self: number, t: Top
       break;
     case FaultKind.LinkDown:
     case FaultKind.LinkFlap:
+    case FaultKind.Partition:
       break;
     default: {
       const never: never = m.kind;

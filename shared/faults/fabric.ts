@@ -56,6 +56,7 @@ export class FaultedFabric {
     const deadLinks = new Set<LinkId>(), deadDevices = new Set<DeviceId>();
     let links: LinkState | undefined, factors: Map<number, number> | undefined, losses: Map<LinkId, LinkLoss[]> | undefined;
     const flaps: Flap[] = [], duplicate: MessagePick[] = [], reorder: MessagePick[] = [];
+    let side: Set<DeviceId> | undefined;
     for (const e of [...entries].sort((a, b) => a.fault - b.fault)) {
       switch (e.kind) {
         case FaultKind.LinkDown: for (const id of e.targets) deadLinks.add(id as LinkId); break;
@@ -80,6 +81,7 @@ export class FaultedFabric {
         }
         case FaultKind.MessageDuplicate: duplicate.push({ fault: e.fault, seed: e.seed ?? 0, pct: e.pct ?? 100 }); break;
         case FaultKind.MessageReorder: reorder.push({ fault: e.fault, seed: e.seed ?? 0, pct: e.pct ?? 100 }); break;
+        case FaultKind.Partition: (side ??= new Set()); for (const id of e.targets) side.add(id as DeviceId); break;
         default: {
           const never: never = e.kind;
           throw new Error(`unknown fault kind ${String(never)}`);
@@ -95,6 +97,15 @@ export class FaultedFabric {
     this.corruptIn = corrupting.length ? new Set(corrupting) : undefined;
     this.flaps = flaps.length ? new FlapSet(t, flaps, this.dead, (s, d) => this.staticRoute(s, d)) : undefined;
     this.wire = duplicate.length || reorder.length ? { duplicate, reorder } : undefined;
+    this.side = side;
+  }
+
+  /** One side of a partition (the other is everyone else); undefined without one. */
+  private readonly side: ReadonlySet<DeviceId> | undefined;
+
+  /** Whether a message from `from` to `to` crosses the op's partition (it is then dropped where it arrives). */
+  cut(from: number, to: number): boolean {
+    return this.side !== undefined && this.side.has(from as DeviceId) !== this.side.has(to as DeviceId);
   }
 
   /** The route without the flaps (every flapping link up): the closed forms' fabric. */

@@ -15,6 +15,8 @@ export interface FaultTally {
   /** Transfers whose send waited for a flapping link to come up (link-flap), and the ns waited in all. */
   flapWaits: number;
   flapWaitNs: number;
+  /** Stripes that reached this actor across a partition and were dropped (counted by the receiver). */
+  partitioned: number;
 }
 
-export const emptyFaultTally = (): FaultTally => ({ lost: 0, corrupted: 0, duplicated: 0, duplicatedStripes: 0, reordered: 0, flapWaits: 0, flapWaitNs: 0 });
+export const emptyFaultTally = (): FaultTally => ({ lost: 0, corrupted: 0, duplicated: 0, duplicatedStripes: 0, reordered: 0, flapWaits: 0, flapWaitNs: 0, partitioned: 0 });

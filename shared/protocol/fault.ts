@@ -20,6 +20,8 @@ export const FaultKind = {
   MessageDuplicate: "message-duplicate",
   /** A device sends `pct`% of its outgoing data messages after its next one (wire order only). */
   MessageReorder: "message-reorder",
+  /** The `targets` (device ids) and everyone else cannot reach each other: data across the cut is dropped where it arrives. */
+  Partition: "partition",
 } as const;
 export type FaultKind = (typeof FaultKind)[keyof typeof FaultKind];
 export const FAULT_KINDS: readonly FaultKind[] = Object.values(FaultKind);
@@ -32,7 +34,7 @@ export const isRouteFault = (k: string): boolean => k === FaultKind.LinkDown || 
  * transfer's `sentNs`), which every endpoint and switch must filter the same way. A link-flap is not a
  * route fault for the load-time check: a pair it cuts waits for the link to come up (docs/chaos.md).
  */
-export const isEveryActorFault = (k: string): boolean => isRouteFault(k) || k === FaultKind.LinkFlap;
+export const isEveryActorFault = (k: string): boolean => isRouteFault(k) || k === FaultKind.LinkFlap || k === FaultKind.Partition;
 
 /**
  * Coordinator → actor (channel `c`): from op `fromOp` on, and before `untilOp` (absent: to the end of

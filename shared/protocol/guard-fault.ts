@@ -72,6 +72,7 @@ export function checkFault(m: Fields): void {
       break;
     case FaultKind.LinkDown:
     case FaultKind.SwitchCrash:
+    case FaultKind.Partition:
       only([]);
       break;
     default: {

@@ -65,6 +65,26 @@ describe("npu-crash and npu-hang with recovery: restart", () => {
     expect(both.rejected.total).toBe(0);
   });
 
+  it("a partition cuts its step's first attempts: each stalls, is aborted and retried; healed, the step commits with the fault-free parameters", async () => {
+    const clean = await runSim(train());
+    const cut = (attempts: number) => runSim(train({ faults: [{ kind: "partition", target: "npu0,npu1,npu2,npu3", at: { step: 1 }, attempts }], recovery: { policy: "restart" } }));
+    for (const attempts of [1, 2]) {
+      const r = await cut(attempts);
+      expect(r.status).toBe("recovered");
+      expect(r.steps!.map((s) => s.paramDigest)).toEqual(clean.steps!.map((s) => s.paramDigest));
+      expect(r.history!.filter((e) => e.type === "abort")).toHaveLength(attempts);
+      // Each cut attempt costs detect + restart (30 s by default); nothing is restarted.
+      expect(r.steps![1]!.lostVirtualNs).toBe(attempts * 30e9);
+      expect(r.faults![0]!.recovery).toMatch(/^restart: nothing to restart; retried at epoch 2/);
+      expect(r.faults![0]!.detectedAt).not.toBeNull();
+    }
+    // Longer than recovery.maxRetries (3) allows: the run ends stalled, saying why, never hangs.
+    const r = await cut(4);
+    expect(r.status).toBe("stalled");
+    expect(r.stall).toMatch(/gave up after 4 attempts \(recovery\.maxRetries 3\)/);
+    expect(r.steps!.slice(0, 1).map((s) => s.paramDigest)).toEqual(clean.steps!.slice(0, 1).map((s) => s.paramDigest));
+  });
+
   it("a plan whose policy is not implemented is refused at load, naming the field", async () => {
     await expect(runSim(train({ faults: [{ kind: "npu-crash", target: "npu5", at: { step: 1 } }], recovery: { policy: "shrink" } })))
       .rejects.toThrow(/recovery\.policy: shrink is not implemented yet/);

@@ -24,12 +24,37 @@ function faultOf(kind: string, target: string, f: ChaosFlags): Record<string, un
   return { kind, target, ...set, ...(f.duration ? { duration: { ops: Number(f.duration) } } : {}), ...(f.docker ? { external: true } : {}) };
 }
 
-/** The container of an actor of a compose supernode (compose v1 labels: project and service). */
-function containerOf(project: string, actor: string): string {
-  const service = serviceName(actor);
-  const id = execFileSync("docker", ["ps", "-aq", "--filter", `label=com.docker.compose.project=${project}`, "--filter", `label=com.docker.compose.service=${service}`], { encoding: "utf8" }).trim().split("\n")[0];
-  if (!id) throw new RunError(`no container of service ${service} in compose project ${project} (docker ps)`);
-  return id;
+/**
+ * The containers of actors of a compose supernode (compose v1 labels: project and service): a name, or
+ * several comma-separated, each may end in `*` (a prefix of actor names: `npu.n1.*`).
+ */
+function containersOf(project: string, target: string): string[] {
+  const rows = execFileSync("docker", ["ps", "-a", "--filter", `label=com.docker.compose.project=${project}`, "--format", "{{.ID}} {{.Label \"com.docker.compose.service\"}}"], { encoding: "utf8" })
+    .trim().split("\n").filter(Boolean).map((l) => l.split(" ") as [string, string]);
+  const ids = target.split(",").map((x) => x.trim()).filter(Boolean).flatMap((part) => {
+    const prefix = part.endsWith("*") ? serviceName(part.slice(0, -1)) : undefined;
+    const hit = rows.filter(([, svc]) => (prefix !== undefined ? svc.startsWith(prefix) : svc === serviceName(part))).map(([id]) => id);
+    if (hit.length === 0) throw new RunError(`no container of ${part} in compose project ${project} (docker ps)`);
+    return hit;
+  });
+  return [...new Set(ids)];
+}
+
+/** The compose network a container is on (the project's default network). */
+function networkOf(container: string): string {
+  const nets = execFileSync("docker", ["inspect", "-f", "{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}", container], { encoding: "utf8" }).trim().split(" ").filter(Boolean);
+  if (nets.length === 0) throw new RunError(`container ${container.slice(0, 12)} is on no network`);
+  return nets[0]!;
+}
+
+/** What --docker does to the containers, and how it undoes it. */
+function dockerAction(kind: string, net: (c: string) => string): { down: (c: string) => string[]; up: (c: string) => string[]; did: string; undid: string } {
+  switch (kind) {
+    case "npu-crash": return { down: (c) => ["kill", c], up: (c) => ["start", c], did: "killed", undid: "started" };
+    case "npu-hang": return { down: (c) => ["pause", c], up: (c) => ["unpause", c], did: "paused", undid: "unpaused" };
+    case "partition": return { down: (c) => ["network", "disconnect", net(c), c], up: (c) => ["network", "connect", net(c), c], did: "disconnected", undid: "reconnected" };
+    default: throw new RunError("--docker does npu-crash (docker kill), npu-hang (docker pause) and partition (docker network disconnect) only");
+  }
 }
 
 /**
@@ -50,7 +75,7 @@ export function registerChaosCommand(program: Command, exit: (code: number) => v
     .option("--factor <k>", "straggler: compute × k").option("--bandwidth-factor <x>", "link-degrade: bandwidth × x").option("--latency-ns <n>", "link-degrade: + n ns")
     .option("--loss-pct <p>", "link-degrade: % of stripes lost (link-level retry)").option("--corrupt-pct <p>", "link-degrade: % of stripes corrupted")
     .option("--pct <p>", "message-duplicate, message-reorder: % of data messages").option("--period-ns <n>", "link-flap period").option("--duty <d>", "link-flap: fraction of each period down")
-    .option("--docker", "npu-crash / npu-hang: kill / pause the NPU's container (docker compose up), then start / unpause it after --down-ms")
+    .option("--docker", "npu-crash / npu-hang / partition: kill / pause / network-disconnect the containers (docker compose up), then undo it after --down-ms")
     .option("--project <name>", "compose project of --docker", "supernode")
     .option("--down-ms <ms>", "--docker: how long the container stays down", "3000")
     .action(async (kind: string, target: string, f: ChaosFlags) => {
@@ -59,20 +84,21 @@ export function registerChaosCommand(program: Command, exit: (code: number) => v
         .catch((err: unknown) => { throw new RunError(`cannot connect to NATS at ${servers.join(",")}: ${toWireError(err).message}`); });
       try {
         const fault = faultOf(kind, target, f);
-        if (f.docker && kind !== "npu-crash" && kind !== "npu-hang") throw new RunError("--docker does npu-crash (docker kill) and npu-hang (docker pause) only");
-        const container = f.docker ? containerOf(f.project, target) : undefined;
+        const containers = f.docker ? containersOf(f.project, target) : [];
+        const nets = new Map(f.docker && kind === "partition" ? containers.map((c) => [c, networkOf(c)] as const) : []);
+        const action = f.docker ? dockerAction(kind, (c) => nets.get(c)!) : undefined;
         const reply = await nc.request(controlSubject(f.run, "chaos"), JSON.stringify(fault), { timeout: 10_000 }).catch((err: unknown) => {
           throw new RunError(`no coordinator of run ${f.run} answered on ${controlSubject(f.run, "chaos")} (${toWireError(err).message}): is the run in progress, and is --run its deployment.run?`);
         });
         const err = reply.headers?.get("Nats-Service-Error");
         if (err) { process.stderr.write(`supernode: chaos refused: ${err}\n`); exit(2); return; }
         process.stdout.write(`# injected: ${reply.string()}\n`);
-        if (container) {
-          docker(kind === "npu-crash" ? ["kill", container] : ["pause", container]);
-          process.stdout.write(`# ${kind === "npu-crash" ? "killed" : "paused"} container ${container.slice(0, 12)} (${target}); back in ${f.downMs} ms\n`);
+        if (action) {
+          for (const c of containers) docker(action.down(c));
+          process.stdout.write(`# ${action.did} ${containers.length === 1 ? "container" : `${containers.length} containers`} ${containers.map((c) => c.slice(0, 12)).join(", ")} (${target}); back in ${f.downMs} ms\n`);
           await new Promise((r) => setTimeout(r, Number(f.downMs)));
-          docker(kind === "npu-crash" ? ["start", container] : ["unpause", container]);
-          process.stdout.write(`# ${kind === "npu-crash" ? "started" : "unpaused"} container ${container.slice(0, 12)}\n`);
+          for (const c of containers) docker(action.up(c));
+          process.stdout.write(`# ${action.undid} ${containers.length === 1 ? "container" : `${containers.length} containers`} ${containers.map((c) => c.slice(0, 12)).join(", ")}\n`);
         }
         exit(0);
       } finally {

@@ -115,16 +115,22 @@ export class FaultInjector implements Engine {
   inject(raw: Record<string, unknown>): number {
     const { external, ...decl } = raw;
     if (external !== undefined && typeof external !== "boolean") throw new ScenarioError("external", `true or false, got ${JSON.stringify(external)}`);
-    // An external fault is done by the caller (docker kill or pause of the actor's container) now, in the op in progress.
+    // An external fault is done by the caller (docker kill, pause or network disconnect of containers) now, in the op in progress.
     const from = external ? Math.max(this.calls - 1, 0) : this.calls;
-    const f = compileRuntimeFault(decl, this.t, this.faults.length, from, this.plan.ops);
+    const compiled = compileRuntimeFault(decl, this.t, this.faults.length, from, this.plan.ops);
+    // Done outside, a partition is applied by the network, not by the actors: it is accounted, never sent.
+    const f = external && compiled.decl.kind === FaultKind.Partition ? { ...compiled, fromIndex: -1 } : compiled;
     if (isProcessFault(f.decl.kind)) {
       if (!this.recovery) throw new ScenarioError("kind", `${f.decl.kind} at run time needs a run that recovers: declare recovery: { policy: restart } in its scenario`);
       if (!external) {
         const why = this.inner.process ? this.inner.process.refuses(f.targets[0]!) : `the ${this.inner.name} engine cannot stop actors`;
         if (why) throw new ScenarioError("target", `${why} (a fault done by the caller, e.g. docker kill of its container, is sent with external: true)`);
       }
-    } else if (external) throw new ScenarioError("external", `only npu-crash and npu-hang can be done outside the coordinator; ${f.decl.kind} is applied by the actors`);
+    } else if (external && f.decl.kind !== FaultKind.Partition) {
+      throw new ScenarioError("external", `only npu-crash, npu-hang and partition can be done outside the coordinator (docker kill, pause, network disconnect); ${f.decl.kind} is applied by the actors`);
+    } else if (external && !this.recovery) {
+      throw new ScenarioError("kind", "a partition done outside the coordinator needs a run that recovers: declare recovery: { policy: restart } in its scenario");
+    }
     this.faults.push(f);
     if (external) this.recovery!.noteExternal(f);
     return f.index;
@@ -172,7 +178,7 @@ export class FaultInjector implements Engine {
 
   /** The wire faults active at op `index`, again, for actors that were restarted (they lost their tables). */
   private resend(to: ReadonlySet<number>, index: number, op: number): ControlTo[] {
-    const active = this.faults.filter((f) => !isProcessFault(f.decl.kind) && f.fromIndex <= index && (f.untilIndex ?? this.plan.ops) > index);
+    const active = this.faults.filter((f) => !isProcessFault(f.decl.kind) && !this.recovery?.isExternal(f) && f.fromIndex <= index && (f.untilIndex ?? this.plan.ops) > index);
     return active.flatMap((f) => this.messages(f, this.recovery?.epoch ?? 0, this.injected.get(f.index)?.virtualNs ?? 0)).filter((c) => to.has(c.to)).map((c) => ({ ...c, msg: { ...c.msg, fromOp: Math.max(c.msg.fromOp, op) } }));
   }
 
@@ -212,7 +218,7 @@ export class FaultInjector implements Engine {
       if (isProcessFault(f.decl.kind)) return this.processRow(f);
       const r = this.recovery?.records.get(f.index);
       const row = this.wireRow(f);
-      return r ? { ...row, detectedAt: r.detectedAt, recoveredAt: r.recoveredAt, recovery: r.detectedAt ? r.recovery : row.recovery, lostVirtualNs: r.lostVirtualNs ?? row.lostVirtualNs, lostWallMs: r.lostWallMs ?? row.lostWallMs } : row;
+      return r ? { ...row, injectedAt: r.injectedAt, ops: row.ops ?? { from: r.op, until: r.op + 1 }, actors: row.actors || f.targets.length, detectedAt: r.detectedAt, recoveredAt: r.recoveredAt, recovery: r.detectedAt ? r.recovery : row.recovery, lostVirtualNs: r.lostVirtualNs ?? row.lostVirtualNs, lostWallMs: r.lostWallMs ?? row.lostWallMs } : row;
     });
   }
 

@@ -191,7 +191,7 @@ export class NatsEngine implements Engine {
     const scenarioFile = join(this.workDir, "topology.json");
     const topology = this.loaded.scenario.topology;
     const hash = topologyHash(topology);
-    writeFileSync(scenarioFile, JSON.stringify({ topology, hash, limits: dep.limits, localDelivery: dep.localDelivery }));
+    writeFileSync(scenarioFile, JSON.stringify({ topology, hash, limits: dep.limits, localDelivery: dep.localDelivery, pingIntervalMs: dep.pingIntervalMs }));
     const groups = dep.placement === "external" ? [] : placeActors(this.loaded.topology, dep.placement);
     for (const actors of groups) {
       this.launcher.spawnHost(actors, [

@@ -105,7 +105,7 @@ export class Recovery {
       const failure = failureOf(out, s);
       for (const e of this.external.splice(0)) { // done by someone else during this attempt: charged to it
         this.records.set(e.f.index, { op: s.op, injectedAt: e.at, detectedAt: null, recoveredAt: null, recovery: "not recovered: the run ended first", lostVirtualNs: null, lostWallMs: null });
-        if (failure) { injected.push(e.f); down.push(e.f.targets[0]!); } else this.records.get(e.f.index)!.recovery = "none: the op completed before it could notice";
+        if (failure) { injected.push(e.f); down.push(...(isProcessFault(e.f.decl.kind) ? [e.f.targets[0]!] : e.f.targets)); } else this.records.get(e.f.index)!.recovery = "none: the op completed before it could notice";
       }
       if (!failure) {
         for (const f of injected) {
@@ -163,7 +163,7 @@ export class Recovery {
   noteExternal(f: PlannedFault): void {
     this.external.push({ f, at: { virtualNs: this.currentStartNs, wallMs: this.history.wallMs() } });
     this.externalSet.add(f);
-    this.history.add({ type: "fault", index: f.fromIndex, op: this.currentOp, fault: f.index, kind: f.decl.kind, target: f.decl.target, virtualNs: this.currentStartNs });
+    this.history.add({ type: "fault", index: Math.max(f.fromIndex, 0), op: this.currentOp, fault: f.index, kind: f.decl.kind, target: f.decl.target, virtualNs: this.currentStartNs });
   }
 
   isExternal(f: PlannedFault): boolean { return this.externalSet.has(f); }

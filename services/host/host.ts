@@ -19,6 +19,8 @@ export interface HostOptions {
   readonly limits?: ActorLimits;
   /** Hosted actors hand each other messages directly (deployment.localDelivery). */
   readonly localDelivery?: boolean;
+  /** The actors' NATS ping interval (deployment.pingIntervalMs); absent: the client's default. */
+  readonly pingIntervalMs?: number;
 }
 
 /**
@@ -46,6 +48,7 @@ export class ActorHost implements AsyncDisposable {
         log: this.log.child({ actor: d.name, id }), inc: this.o.inc, heartbeatMs: this.o.heartbeatMs,
         host: hostname(), pid: process.pid, topologyHash: hash, ...(this.o.connectOptions ? { connectOptions: this.o.connectOptions } : {}),
         ...(this.o.limits ? { limits: this.o.limits } : {}), ...(local ? { local } : {}),
+        ...(this.o.pingIntervalMs !== undefined ? { pingIntervalMs: this.o.pingIntervalMs } : {}),
       });
       this.actors.push(actor);
       local?.add(id, actor);

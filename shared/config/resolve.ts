@@ -62,12 +62,19 @@ export interface Deployment {
    * when several actors share a process (grouped placement): one actor per process is pure NATS.
    */
   readonly localDelivery: boolean;
+  /**
+   * How often an actor's NATS client pings its server; two pings unanswered and it reconnects. The
+   * NATS default (2 min) keeps a busy host from reconnecting needlessly; a network partition of
+   * containers is noticed only this way (their TCP connections hang without a reset), so chaos
+   * scenarios set a few seconds.
+   */
+  readonly pingIntervalMs: number;
   /** What each actor may buffer and remember (shared/runtime limits.ts): bounds against floods and replays. */
   readonly limits: ActorLimits;
 }
 
 export const DEFAULT_DEPLOYMENT: Deployment = {
-  placement: "auto", nats: "", natsServers: 1, run: "", heartbeatMs: 500, heartbeatTimeoutMs: 3_000, watchdogMs: 10_000, startTimeoutMs: 120_000, localDelivery: true,
+  placement: "auto", nats: "", natsServers: 1, run: "", heartbeatMs: 500, heartbeatTimeoutMs: 3_000, watchdogMs: 10_000, startTimeoutMs: 120_000, localDelivery: true, pingIntervalMs: 120_000,
   limits: DEFAULT_LIMITS,
 };
 

@@ -71,6 +71,7 @@ export const scenarioSchema = z.object({
     watchdogMs: z.number().int().min(100).max(3_600_000).optional(),
     startTimeoutMs: z.number().int().min(1_000).max(600_000).optional(),
     localDelivery: z.boolean().optional(),
+    pingIntervalMs: z.number().int().min(500).max(600_000).optional(),
     limits: z.object({
       earlyMessagesPerSender: z.number().int().min(1).max(1_000_000).optional(),
       earlyBytesPerActor: z.number().int().min(1024).max(2 ** 34).optional(),

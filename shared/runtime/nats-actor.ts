@@ -29,6 +29,8 @@ export interface NatsActorOptions {
   /** Extra connection options (credentials, timeouts). */
   readonly connectOptions?: Record<string, unknown>;
   readonly limits?: ActorLimits;
+  /** How often the client pings its server (deployment.pingIntervalMs); two unanswered and it reconnects. */
+  readonly pingIntervalMs?: number;
   /** Co-located actors' direct path (deployment.localDelivery); absent: everything goes over NATS. */
   readonly local?: LocalDelivery;
 }
@@ -74,6 +76,7 @@ export class NatsActor implements AsyncDisposable, LocalReceiver {
       maxReconnectAttempts: -1,
       reconnectTimeWait: 250,
       timeout: 5_000,
+      ...(this.o.pingIntervalMs !== undefined ? { pingInterval: this.o.pingIntervalMs, maxPingOut: 2 } : {}),
       ...this.o.connectOptions,
     });
     this.sub = this.nc.subscribe(this.o.subjects.inbox(this.o.self), {

@@ -107,7 +107,7 @@ describe("the independent client decodes every message of a run", () => {
     expect(api.status).toMatchObject({ phase: "running", run, engine: "nats", processes: actors, actors, registered: actors, dead: [] });
     expect(api.run).toMatchObject({ code: "409", body: undefined });
     expect(api.info).toMatchObject({ type: "io.nats.micro.v1.info_response", name: "supernode-coordinator", version: "0.1.0", metadata: { run } });
-    expect((api.info as { endpoints: { subject: string }[] }).endpoints.map((e) => e.subject).sort()).toEqual([`sn.${run}.api.run`, `sn.${run}.api.status`, `sn.${run}.api.stop`]);
+    expect((api.info as { endpoints: { subject: string }[] }).endpoints.map((e) => e.subject).sort()).toEqual([`sn.${run}.api.chaos`, `sn.${run}.api.run`, `sn.${run}.api.status`, `sn.${run}.api.stop`]);
   });
 
   it("a run that stalls (one host SIGKILLed mid-run): op-abort is seen and decoded", async () => {

@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { stringify } from "yaml";
-import type { Loaded } from "../../../shared/config/index.js";
+import { DEFAULT_DEPLOYMENT, type Loaded } from "../../../shared/config/index.js";
 import { describeTopology, topologyHash } from "../../../shared/topology/index.js";
 import { placeActors } from "../../coordinator/index.js";
 import { composeYaml, natsUrls, SCENARIO_FILE, TOPOLOGY_FILE } from "./compose-file.js";
@@ -46,7 +46,8 @@ export function deploymentOf(loaded: Loaded, placement: "per-actor" | "grouped")
   };
   return {
     run, principals, hash, servers,
-    topologyJson: JSON.stringify({ topology, hash }, null, 2) + "\n",
+    // The actors' ping interval travels with the topology only when the scenario sets one (docs/chaos.md §10).
+    topologyJson: JSON.stringify({ topology, hash, ...(loaded.scenario.deployment.pingIntervalMs !== DEFAULT_DEPLOYMENT.pingIntervalMs ? { pingIntervalMs: loaded.scenario.deployment.pingIntervalMs } : {}) }, null, 2) + "\n",
     scenarioYaml: stringify(scenario),
     serverConf: natsServerConf(servers),
     authConf: natsAuthConf(principals, run),

@@ -103,9 +103,13 @@ export class Recovery {
       this.currentStartNs = start; this.currentOp = s.op;
       const out = await this.inner.runOp(s, simNs(start), this.epoch, signal, parts, control);
       const failure = failureOf(out, s);
-      for (const e of this.external.splice(0)) { // done by someone else during this attempt: charged to it
-        this.records.set(e.f.index, { op: s.op, injectedAt: e.at, detectedAt: null, recoveredAt: null, recovery: "not recovered: the run ended first", lostVirtualNs: null, lostWallMs: null });
-        if (failure) { injected.push(e.f); down.push(...(isProcessFault(e.f.decl.kind) ? [e.f.targets[0]!] : e.f.targets)); } else this.records.get(e.f.index)!.recovery = "none: the op completed before it could notice";
+      // Done by someone else (docker) since the last failure: the first attempt that fails after it is charged with it.
+      if (failure) {
+        for (const e of this.external.splice(0)) {
+          this.records.get(e.f.index)!.recovery = "not recovered: the run ended first";
+          injected.push(e.f);
+          down.push(...(isProcessFault(e.f.decl.kind) ? [e.f.targets[0]!] : e.f.targets));
+        }
       }
       if (!failure) {
         for (const f of injected) {
@@ -161,7 +165,10 @@ export class Recovery {
 
   /** A crash or hang someone else did just now (`supernode chaos --docker`): the op in progress is charged with it. */
   noteExternal(f: PlannedFault): void {
-    this.external.push({ f, at: { virtualNs: this.currentStartNs, wallMs: this.history.wallMs() } });
+    const at = { virtualNs: this.currentStartNs, wallMs: this.history.wallMs() };
+    this.external.push({ f, at });
+    // Until an attempt fails after it, it is pending: the caller may do it after the op in progress ended.
+    this.records.set(f.index, { op: this.currentOp, injectedAt: at, detectedAt: null, recoveredAt: null, recovery: "none: no op failed after it (nothing noticed it)", lostVirtualNs: null, lostWallMs: null });
     this.externalSet.add(f);
     this.history.add({ type: "fault", index: Math.max(f.fromIndex, 0), op: this.currentOp, fault: f.index, kind: f.decl.kind, target: f.decl.target, virtualNs: this.currentStartNs });
   }

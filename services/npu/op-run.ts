@@ -63,8 +63,12 @@ export class OpRun {
   /** Stripes in so far, per transfer; it also refuses a stripe seen before (a replay). */
   readonly reassembly: Reassembly;
   readonly main: Stream;
-  /** Blocked streams by the transfer key they wait for (the main one included). */
-  readonly blocked = new Map<number, Stream>();
+  /**
+   * Blocked streams (the main one included) and the transfer keys they wait for, in the order they
+   * blocked: one per running stream, so a few — a scan beats a map keyed by doubles (keys pass 2^30).
+   */
+  readonly blockedKeys: number[] = [];
+  readonly blockedStreams: Stream[] = [];
   readonly queues = new Map<string, Queue>();
   /** The queue the main program is joining, while it waits for it. */
   joining: string | undefined;
@@ -91,7 +95,25 @@ export class OpRun {
   get nowNs(): number { return this.main.nowNs; }
 
   /** Transfers some stream of this op is blocked on. */
-  get waits(): number[] { return [...this.blocked.keys()]; }
+  get waits(): number[] { return [...this.blockedKeys]; }
+
+  /** Notes that `s` waits for `key` (a second wait for the same key takes the first one's place). */
+  block(key: number, s: Stream): void {
+    const i = this.blockedKeys.indexOf(key);
+    if (i >= 0) { this.blockedStreams[i] = s; return; }
+    this.blockedKeys.push(key);
+    this.blockedStreams.push(s);
+  }
+
+  /** The stream waiting for `key`, no longer blocked; undefined when none waits. */
+  unblock(key: number): Stream | undefined {
+    const i = this.blockedKeys.indexOf(key);
+    if (i < 0) return undefined;
+    const s = this.blockedStreams[i]!;
+    this.blockedKeys.splice(i, 1);
+    this.blockedStreams.splice(i, 1);
+    return s;
+  }
 }
 
 /** What driving a program until it blocks produced. */
@@ -122,9 +144,8 @@ export function drive(run: OpRun, fx: DriveEffects, model: Model): DriveOutcome 
  * if none waits yet, it waits in the mailbox. Undefined when nothing ran.
  */
 export function deliver(run: OpRun, key: number, d: Delivered, fx: DriveEffects, model: Model): DriveOutcome | undefined {
-  const s = run.blocked.get(key);
+  const s = run.unblock(key);
   if (!s) { run.mailbox.set(key, d); return undefined; }
-  run.blocked.delete(key);
   s.waitingFor = undefined;
   if (run.trace) { const k = splitTransferKey(key, run.spec.group.length); run.trace.flowEnd(run.spec.op, k.fromRank, run.rank, k.tag, laneOf(s), d.deliveredNs); }
   s.nowNs = Math.max(s.nowNs, d.deliveredNs);
@@ -133,35 +154,36 @@ export function deliver(run: OpRun, key: number, d: Delivered, fx: DriveEffects,
 
 /** Runs `s` (resumed with `resumeWith`) until it blocks or ends, then whatever its end unblocks. */
 function step(run: OpRun, s: Stream, resumeWith: Delivered | undefined, fx: DriveEffects, model: Model): DriveOutcome {
-  let next: { s: Stream; with: Delivered | undefined } | undefined = { s, with: resumeWith };
-  let outcome: DriveOutcome = { kind: "blocked" };
+  let next: Stream | undefined = s, resume = resumeWith;
   while (next) {
-    const r = runStream(run, next.s, next.with, fx, model);
-    next = undefined;
+    const r = runStream(run, next, resume, fx, model);
+    next = resume = undefined;
     if (r.kind === "main-done") {
       if (run.trace) traceOpEnd(run.trace, run.spec, run.rank, run.startNs, run.main.nowNs, run.queues.keys());
-      outcome = { kind: "done", result: r.result };
-      break;
+      return { kind: "done", result: r.result };
     }
     if (r.kind === "stream-done") next = afterStream(run, r.stream);
   }
-  return outcome;
+  return BLOCKED;
 }
 
 type StreamEnd = { kind: "blocked" } | { kind: "main-done"; result: Float64Array } | { kind: "stream-done"; stream: Stream };
+/** Outcomes that carry nothing, shared: a blocked stream allocates no result. */
+const BLOCKED: DriveOutcome = { kind: "blocked" };
+const BLOCKED_END: StreamEnd = { kind: "blocked" };
 
 /** When a forked stream ends: the next of its queue starts, or a join waiting on the queue resumes. */
-function afterStream(run: OpRun, done: Stream): { s: Stream; with: undefined } | undefined {
+function afterStream(run: OpRun, done: Stream): Stream | undefined {
   const q = run.queues.get(done.queue!)!;
   q.endNs = Math.max(q.endNs, done.nowNs);
   q.running = undefined;
   const p = q.pending.shift();
-  if (p) return { s: startStream(run, q, done.queue!, p.program, p.readyNs), with: undefined };
+  if (p) return startStream(run, q, done.queue!, p.program, p.readyNs);
   if (run.main.waitingFor === JOINING && run.joining === done.queue) {
     run.main.waitingFor = undefined;
     run.joining = undefined;
     run.main.nowNs = Math.max(run.main.nowNs, q.endNs);
-    return { s: run.main, with: undefined };
+    return run.main;
   }
   return undefined;
 }
@@ -199,7 +221,7 @@ function runStream(run: OpRun, s: Stream, resumeWith: Delivered | undefined, fx:
       case "recv": {
         const key = transferKey(cmd.from, cmd.tag, run.spec.group.length);
         const d = run.mailbox.get(key);
-        if (!d) { s.waitingFor = key; run.blocked.set(key, s); return { kind: "blocked" }; }
+        if (!d) { s.waitingFor = key; run.block(key, s); return BLOCKED_END; }
         run.mailbox.delete(key);
         if (run.trace) run.trace.flowEnd(run.spec.op, cmd.from, run.rank, cmd.tag, laneOf(s), d.deliveredNs);
         s.nowNs = Math.max(s.nowNs, d.deliveredNs);
@@ -266,7 +288,7 @@ function runStream(run: OpRun, s: Stream, resumeWith: Delivered | undefined, fx:
       case "join": {
         if (!isMain) throw new Error("only the main program joins streams");
         const q = run.queues.get(cmd.queue);
-        if (q && (q.running || q.pending.length)) { s.waitingFor = JOINING; run.joining = cmd.queue; return { kind: "blocked" }; }
+        if (q && (q.running || q.pending.length)) { s.waitingFor = JOINING; run.joining = cmd.queue; return BLOCKED_END; }
         if (q) s.nowNs = Math.max(s.nowNs, q.endNs);
         r = s.program.next(undefined);
         break;

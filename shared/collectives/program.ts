@@ -67,6 +67,34 @@ export interface ProgramEnv {
   readonly trainingPart?: TrainingPart | undefined;
 }
 
+/**
+ * Commands yielded directly (`yield sendCmd(…)`, `received(yield recvCmd(…), …)`) rather than through
+ * the generators below: on the hot loops of ring steps and all-to-alls that saves a generator object
+ * per command and a resumption at every level of `yield*` between the program and its endpoint.
+ */
+export const sendCmd = (to: number, tag: number, bytes: number, data: Float64Array): Command => ({ kind: "send", to, tag, bytes, data });
+export const recvCmd = (from: number, tag: number): Command => ({ kind: "recv", from, tag });
+export const NOW: Command = { kind: "now" };
+
+/** What a `recvCmd` resumed with: the delivery of (from, tag). */
+export function received(d: Delivered | undefined, from: number, tag: number): Delivered {
+  if (d === undefined) throw new Error(`recv(${from}, ${tag}) resumed without a delivery`);
+  return d;
+}
+
+/** What a yielded NOW resumed with: the current virtual time. */
+export function clockOf(d: Delivered | undefined): number {
+  if (d === undefined) throw new Error("now() resumed without the time");
+  return d.deliveredNs;
+}
+
+/** `reduceInto` as a plain function: adds `operand` into `into[at…]` and returns the reduce command to yield. */
+export function reduceCmd(into: Float64Array, at: number, operand: Delivered): Command {
+  const src = operand.data;
+  for (let i = 0; i < src.length; i++) into[at + i] = (into[at + i] as number) + (src[i] as number);
+  return { kind: "reduce", operand, bytes: operand.bytes };
+}
+
 /** The program's current virtual time (ns). */
 export function* now(): Program<number> {
   const d = yield { kind: "now" };

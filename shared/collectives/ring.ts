@@ -1,7 +1,9 @@
 import { chunkSlice, chunkStart, type Chunking } from "./chunks.js";
-import { mod, recv, reduceInto, send, type Program, type ProgramEnv } from "./program.js";
+import { mod, received, recvCmd, reduceCmd, sendCmd, type Program, type ProgramEnv } from "./program.js";
 
 /**
+ * (Both rings yield their commands directly: they carry most of a training step's messages.)
+ *
  * Ring reduce-scatter among `members` (communicator ranks in ring order; I am at `me`): n-1 steps;
  * in step s I send chunk (me-s-1) to the right and reduce chunk (me-s-2) from the left, so I end up
  * owning the fully reduced chunk `me`.
@@ -11,9 +13,9 @@ export function* ringReduceScatter(members: readonly number[], me: number, buf: 
   const right = members[mod(me + 1, n)]!, left = members[mod(me - 1, n)]!;
   for (let s = 0; s < n - 1; s++) {
     const sc = mod(me - s - 1, n), rc = mod(me - s - 2, n);
-    yield* send(right, tagBase + s, c.bytes[sc]!, chunkSlice(buf, c, sc));
-    const got = yield* recv(left, tagBase + s);
-    yield* reduceInto(buf, chunkStart(c, rc), got);
+    yield sendCmd(right, tagBase + s, c.bytes[sc]!, chunkSlice(buf, c, sc));
+    const got = received(yield recvCmd(left, tagBase + s), left, tagBase + s);
+    yield reduceCmd(buf, chunkStart(c, rc), got);
   }
 }
 
@@ -23,8 +25,8 @@ export function* ringAllGather(members: readonly number[], me: number, buf: Floa
   const right = members[mod(me + 1, n)]!, left = members[mod(me - 1, n)]!;
   for (let s = 0; s < n - 1; s++) {
     const sc = mod(me - s, n), rc = mod(me - s - 1, n);
-    yield* send(right, tagBase + s, c.bytes[sc]!, chunkSlice(buf, c, sc));
-    const got = yield* recv(left, tagBase + s);
+    yield sendCmd(right, tagBase + s, c.bytes[sc]!, chunkSlice(buf, c, sc));
+    const got = received(yield recvCmd(left, tagBase + s), left, tagBase + s);
     buf.set(got.data, chunkStart(c, rc));
   }
 }

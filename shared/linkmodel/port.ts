@@ -6,6 +6,8 @@ import type { SimNs } from "../units/index.js";
  * far back a late message can still find the gap it is owed: 64 left EP 256 MoE dispatch 11% slow.
  */
 const MAX_INTERVALS = 1024;
+/** Intervals a port has room for before its first growth (a port carrying one stream needs one). */
+const INITIAL_CAPACITY = 4;
 
 /**
  * The egress port of a link: it carries one message's bytes at a time. A message needs `duration`
@@ -18,10 +20,21 @@ const MAX_INTERVALS = 1024;
  *   the free time before later reservations, and the port's busy periods — so the time its last
  *   message finishes — do not depend on the order messages arrived in (VIRTUAL-TIME.md, trap 2), as
  *   long as the gap it is owed is among the last MAX_INTERVALS busy intervals (older ones are folded).
+ *
+ * Every reservation is on the hot path, and nearly all of them only look at the last interval: it is
+ * kept in two fields (`lastStart`, `lastEnd`; the array's copy of the end is brought up to date only
+ * when the array is used), so those touch nothing but the port object. The intervals
+ * live in one Float64Array, interval k at [2(head + k), 2(head + k) + 1]: folding moves `head` on
+ * instead of shifting the array, and filling a gap shifts only the intervals after it.
  */
 export class Port {
-  private starts: number[] = [];
-  private ends: number[] = [];
+  private iv = new Float64Array(2 * INITIAL_CAPACITY);
+  /** First live interval, and how many there are. */
+  private head = 0;
+  private n = 0;
+  /** The last interval (valid while n > 0); `lastEnd` is ahead of the array's copy until `syncLast`. */
+  private lastStart = 0;
+  private lastEnd = 0;
   /** Everything before this virtual time is taken: older intervals, folded away to bound memory. */
   private floorNs = 0;
   /** Total ns messages waited behind earlier reservations: a contention gauge. */
@@ -38,39 +51,43 @@ export class Port {
    * starts; its tail leaves at max(end of its last piece, minEndNs), left in `lastEndNs`.
    */
   reserve(readyNs: number, minEndNs: number, durationNs: number): SimNs {
-    let t = Math.max(readyNs, this.floorNs);
-    const n = this.ends.length;
+    const t = Math.max(readyNs, this.floorNs);
     this.messages++;
-    if (n === 0 || (this.ends[n - 1] as number) <= t) {
+    if (this.n === 0 || this.lastEnd <= t) {
       this.append(t, t + durationNs);
       return this.finish(readyNs, t, t + durationNs, minEndNs, durationNs);
     }
-    if (durationNs > 0 && (this.starts[n - 1] as number) <= t) {
+    if (durationNs > 0 && this.lastStart <= t) {
       // Ready inside the last busy period: it queues behind it, as no gap is left after t.
-      const start = this.ends[n - 1] as number;
-      this.ends[n - 1] = start + durationNs;
+      const start = this.lastEnd;
+      this.lastEnd = start + durationNs;
       return this.finish(readyNs, start, start + durationNs, minEndNs, durationNs);
     }
+    return this.fillGaps(readyNs, t, minEndNs, durationNs);
+  }
+
+  /** Free time before later reservations, in pieces if need be (wall order), then the rest appended. */
+  private fillGaps(readyNs: number, t: number, minEndNs: number, durationNs: number): SimNs {
+    this.syncLast();
     let i = this.firstEndingAfter(t);
     if (durationNs === 0) {
       // A header-only message waits for the busy period it arrives in, like any other (FIFO).
-      while (i < this.ends.length && (this.starts[i] as number) <= t) t = Math.max(t, this.ends[i++] as number);
+      while (i < this.n && this.startOf(i) <= t) t = Math.max(t, this.endOf(i++));
       return this.finish(readyNs, t, t, minEndNs, 0);
     }
     let remaining = durationNs, start = -1;
-    while (remaining > 0 && i < this.ends.length) {
-      const s = this.starts[i] as number;
+    while (remaining > 0 && i < this.n) {
+      const s = this.startOf(i);
       if (s > t) {
         const take = Math.min(remaining, s - t);
         if (start < 0) start = t;
-        this.starts.splice(i, 0, t);
-        this.ends.splice(i, 0, t + take);
+        this.insertAt(i, t, t + take);
         i++;
         t += take;
         remaining -= take;
         if (remaining === 0) break;
       }
-      t = Math.max(t, this.ends[i] as number);
+      t = Math.max(t, this.endOf(i));
       i++;
     }
     if (remaining > 0 || start < 0) {
@@ -88,11 +105,19 @@ export class Port {
     return start as SimNs;
   }
 
+  private startOf(k: number): number { return this.iv[2 * (this.head + k)]!; }
+  private endOf(k: number): number { return this.iv[2 * (this.head + k) + 1]!; }
+
+  /** Writes `lastEnd` back to the array: the fast paths move it in the field only. */
+  private syncLast(): void {
+    if (this.n > 0) this.iv[2 * (this.head + this.n) - 1] = this.lastEnd;
+  }
+
   private firstEndingAfter(t: number): number {
-    let lo = 0, hi = this.ends.length - 1;
+    let lo = 0, hi = this.n - 1;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
-      if ((this.ends[mid] as number) > t) hi = mid; else lo = mid + 1;
+      if (this.endOf(mid) > t) hi = mid; else lo = mid + 1;
     }
     return lo;
   }
@@ -100,18 +125,50 @@ export class Port {
   /** Appends an interval at the end, merging it with the last one when they touch. */
   private append(s: number, e: number): void {
     if (e <= s) return;
-    const n = this.ends.length;
-    if (n > 0 && this.ends[n - 1] === s) { this.ends[n - 1] = e; return; }
-    this.starts.push(s);
-    this.ends.push(e);
+    const n = this.n;
+    if (n > 0 && this.lastEnd === s) { this.lastEnd = e; return; }
+    this.syncLast();
+    if (2 * (this.head + n + 1) > this.iv.length) this.makeRoom();
+    const at = 2 * (this.head + n);
+    this.iv[at] = s;
+    this.iv[at + 1] = e;
+    this.n = n + 1;
+    this.lastStart = s;
+    this.lastEnd = e;
     if (n >= MAX_INTERVALS) this.fold();
+  }
+
+  /** Inserts an interval before interval k (k < n: the last one stays the last). */
+  private insertAt(k: number, s: number, e: number): void {
+    if (2 * (this.head + this.n + 1) > this.iv.length) this.makeRoom();
+    const at = 2 * (this.head + k), iv = this.iv;
+    iv.copyWithin(at + 2, at, 2 * (this.head + this.n));
+    iv[at] = s;
+    iv[at + 1] = e;
+    this.n++;
+  }
+
+  /**
+   * Room for one more interval after the last: the live ones moved to the front, or into an array
+   * twice as large when they would fill more than 3/4 of it (so moves stay rare: one per ≥ n/3 appends).
+   */
+  private makeRoom(): void {
+    const live = this.iv.subarray(2 * this.head, 2 * (this.head + this.n));
+    if (8 * (this.n + 1) > 3 * this.iv.length) {
+      const grown = new Float64Array(this.iv.length * 2);
+      grown.set(live);
+      this.iv = grown;
+    } else {
+      this.iv.copyWithin(0, 2 * this.head, 2 * (this.head + this.n));
+    }
+    this.head = 0;
   }
 
   /** Folds the older half into the floor: no later message may use a gap inside it. */
   private fold(): void {
-    if (this.ends.length <= MAX_INTERVALS) return;
-    this.floorNs = Math.max(this.floorNs, this.ends[MAX_INTERVALS / 2 - 1] as number);
-    this.starts.splice(0, MAX_INTERVALS / 2);
-    this.ends.splice(0, MAX_INTERVALS / 2);
+    if (this.n <= MAX_INTERVALS) return;
+    this.floorNs = Math.max(this.floorNs, this.endOf(MAX_INTERVALS / 2 - 1));
+    this.head += MAX_INTERVALS / 2;
+    this.n -= MAX_INTERVALS / 2;
   }
 }

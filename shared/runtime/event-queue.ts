@@ -1,22 +1,32 @@
-/** Events that share one virtual time, in insertion order. */
-interface Bucket<T> {
-  time: number;
-  tos: number[];
-  items: T[];
-  head: number;
-}
+const INITIAL_RUNS = 1024;
+/** Float64s per heap entry (time, sequence, run slot, unused): 32 B, so siblings share a cache line. */
+const ENTRY = 4;
 
 /**
  * The sim engine's agenda, ordered by (time, insertion sequence): equal times pop in the order they
- * were pushed — the stable tie-break that makes runs deterministic. Lockstep collectives put many
- * events on the same nanosecond, so events are kept in per-time FIFO buckets and only the distinct
- * times go through a binary heap.
+ * were pushed — the stable tie-break that makes runs deterministic.
+ *
+ * Events pushed one after another at the same time (a message's outbound, a lockstep step: half of
+ * all pushes) form a run, a FIFO; each run enters a binary heap once, keyed by (time, the sequence
+ * number of its opening). Only the run pushed to last may grow — any other run of its time opened
+ * earlier, so its events come first either way — and that needs no lookup by time (a Map keyed by
+ * float times, hashing each double and allocating its key, was what this replaced). The heap is
+ * 1-based in one Float64Array, so a node's two children lie in one cache line.
  */
 export class EventQueue<T> {
-  private readonly buckets = new Map<number, Bucket<T>>();
-  private readonly heap: number[] = [];
-  private cur: Bucket<T> | undefined;
-  private pool: Bucket<T>[] = [];
+  private heap = new Float64Array(ENTRY * (INITIAL_RUNS + 1));
+  private runs = 0;
+  private seq = 0;
+  /** Runs by slot (reused through `free`): time, targets, items, and how many have popped. */
+  private readonly runTime: number[] = [];
+  private readonly runTos: number[][] = [];
+  private readonly runItems: (T | undefined)[][] = [];
+  private readonly runLen: number[] = [];
+  private readonly runHead: number[] = [];
+  private readonly free: number[] = [];
+  /** The run being popped, and the run pushed to last (-1: none). */
+  private cur = -1;
+  private last = -1;
   private count = 0;
   /** Time and target of the event `pop` returned last. */
   time = 0;
@@ -25,76 +35,93 @@ export class EventQueue<T> {
   get size(): number { return this.count; }
 
   push(time: number, to: number, item: T): void {
-    if (this.cur && time < this.cur.time) {
-      throw new RangeError(`event at ${time} ns scheduled while the engine is at ${this.cur.time} ns (causality)`);
+    if (this.cur >= 0 && time < this.runTime[this.cur]!) {
+      throw new RangeError(`event at ${time} ns scheduled while the engine is at ${this.runTime[this.cur]} ns (causality)`);
     }
-    let b = this.cur && this.cur.time === time ? this.cur : this.buckets.get(time);
-    if (!b) {
-      b = this.pool.pop() ?? { time, tos: [], items: [], head: 0 };
-      b.time = time;
-      this.buckets.set(time, b);
-      this.heapPush(time);
-    }
-    b.tos.push(to);
-    b.items.push(item);
+    let r = this.last;
+    if (r < 0 || this.runTime[r] !== time) r = this.open(time);
+    const k = this.runLen[r]!;
+    this.runTos[r]![k] = to;
+    this.runItems[r]![k] = item;
+    this.runLen[r] = k + 1;
     this.count++;
   }
 
   /** Removes the earliest event and returns its item; its time and target are left in `time` and `to`. */
   pop(): T | undefined {
-    let b = this.cur;
-    if (!b || b.head >= b.items.length) {
-      if (b) this.retire(b);
-      const t = this.heapPop();
-      if (t === undefined) { this.cur = undefined; return undefined; }
-      b = this.buckets.get(t)!;
-      this.cur = b;
+    let r = this.cur;
+    if (r < 0 || this.runHead[r]! >= this.runLen[r]!) {
+      if (r >= 0) this.retire(r);
+      if (this.runs === 0) { this.cur = -1; return undefined; }
+      r = this.cur = this.popRun();
     }
-    const i = b.head++;
-    this.time = b.time;
-    this.to = b.tos[i]!;
-    const item = b.items[i]!;
-    b.items[i] = undefined as T; // let the message be collected
+    const i = this.runHead[r]!;
+    this.runHead[r] = i + 1;
+    this.time = this.runTime[r]!;
+    this.to = this.runTos[r]![i]!;
+    const items = this.runItems[r]!, item = items[i] as T;
+    items[i] = undefined; // let the message be collected
     this.count--;
     return item;
   }
 
-  private retire(b: Bucket<T>): void {
-    this.buckets.delete(b.time);
-    b.tos.length = 0; b.items.length = 0; b.head = 0;
-    this.pool.push(b);
-  }
-
-  private heapPush(t: number): void {
-    const h = this.heap;
-    let i = h.length;
-    h.push(t);
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (h[p]! <= t) break;
-      h[i] = h[p]!;
+  /** A new empty run at `time`, entered into the heap. */
+  private open(time: number): number {
+    let r = this.free.pop();
+    if (r === undefined) {
+      r = this.runTime.length;
+      this.runTime.push(time); this.runTos.push([]); this.runItems.push([]); this.runLen.push(0); this.runHead.push(0);
+    } else this.runTime[r] = time;
+    this.last = r;
+    if (ENTRY * (this.runs + 2) > this.heap.length) this.grow();
+    const h = this.heap, seq = this.seq++;
+    let i = ++this.runs;
+    while (i > 1) { // sift up: a later sequence never passes an equal time
+      const p = i >> 1, pt = h[ENTRY * p]!;
+      if (pt < time || (pt === time && h[ENTRY * p + 1]! < seq)) break;
+      h[ENTRY * i] = pt; h[ENTRY * i + 1] = h[ENTRY * p + 1]!; h[ENTRY * i + 2] = h[ENTRY * p + 2]!;
       i = p;
     }
-    h[i] = t;
+    h[ENTRY * i] = time; h[ENTRY * i + 1] = seq; h[ENTRY * i + 2] = r;
+    return r;
   }
 
-  private heapPop(): number | undefined {
+  /** A popped-out run: its slot is free again (its arrays keep their room). */
+  private retire(r: number): void {
+    if (this.last === r) this.last = -1;
+    this.runLen[r] = 0;
+    this.runHead[r] = 0;
+    this.free.push(r);
+  }
+
+  /** Removes the heap's root and returns its run. */
+  private popRun(): number {
     const h = this.heap;
-    if (h.length === 0) return undefined;
-    const top = h[0]!, last = h.pop()!;
-    const n = h.length;
+    const top = h[ENTRY + 2]!;
+    const n = --this.runs;
     if (n > 0) {
-      let i = 0;
+      const e = ENTRY * (n + 1), t = h[e]!, s = h[e + 1]!, l = h[e + 2]!;
+      let i = 1;
       for (;;) {
-        const l = 2 * i + 1;
-        if (l >= n) break;
-        const c = l + 1 < n && h[l + 1]! < h[l]! ? l + 1 : l;
-        if (last <= h[c]!) break;
-        h[i] = h[c]!;
+        let c = 2 * i;
+        if (c > n) break;
+        let ct = h[ENTRY * c]!;
+        if (c < n) {
+          const rt = h[ENTRY * c + ENTRY]!;
+          if (rt < ct || (rt === ct && h[ENTRY * c + ENTRY + 1]! < h[ENTRY * c + 1]!)) { c++; ct = rt; }
+        }
+        if (t < ct || (t === ct && s < h[ENTRY * c + 1]!)) break;
+        h[ENTRY * i] = ct; h[ENTRY * i + 1] = h[ENTRY * c + 1]!; h[ENTRY * i + 2] = h[ENTRY * c + 2]!;
         i = c;
       }
-      h[i] = last;
+      h[ENTRY * i] = t; h[ENTRY * i + 1] = s; h[ENTRY * i + 2] = l;
     }
     return top;
+  }
+
+  private grow(): void {
+    const h = new Float64Array(this.heap.length * 2);
+    h.set(this.heap);
+    this.heap = h;
   }
 }

@@ -200,7 +200,7 @@ describe("one set of credentials per run (run A's users on a cluster that also s
     expect(a).toHaveLength(30);
     for (const line of a) {
       const patterns = [...line.matchAll(/"([^"]*)"/g)].map((m) => m[1]!).slice(1); // after the user name
-      for (const p of patterns) expect(p, line).toMatch(new RegExp(`^(sn\\.${RUN}\\.|\\$SRV\\.>$|_INBOX\\.${RUN}\\.>$|>$)`));
+      for (const p of patterns) expect(p, line).toMatch(new RegExp(`^(sn\\.${RUN}\\.|\\$SRV\\.>$|_INBOX\\.${RUN}\\.>$|_INBOX\\.${RUN}\\.chaos\\.>$|>$)`));
     }
   });
 

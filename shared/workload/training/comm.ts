@@ -1,4 +1,4 @@
-import { chunking, mod, now, recv, ringAllGather, ringReduceScatter, send, type Program } from "../../collectives/index.js";
+import { chunking, clockOf, mod, NOW, received, recvCmd, ringAllGather, ringReduceScatter, sendCmd, type Program } from "../../collectives/index.js";
 import { TAG_LIMIT } from "../../protocol/index.js";
 
 /** Tags per collective instance of a step: ring steps and EP phases stay far below it. */
@@ -47,13 +47,13 @@ export function* exchange(group: readonly number[], me: number, out: readonly Fl
   const n = group.length;
   for (let j = 1; j < n; j++) {
     const to = mod(me + j, n);
-    yield* send(group[to]!, tagBase, (out[to]!.length / width) * bytesPerCopy, out[to]!);
+    yield sendCmd(group[to]!, tagBase, (out[to]!.length / width) * bytesPerCopy, out[to]!);
   }
   const got: Float64Array[] = new Array(n);
   got[me] = out[me]!;
   for (let j = 1; j < n; j++) {
     const from = mod(me - j, n);
-    got[from] = (yield* recv(group[from]!, tagBase)).data;
+    got[from] = received(yield recvCmd(group[from]!, tagBase), group[from]!, tagBase).data;
   }
   return got;
 }
@@ -66,17 +66,17 @@ export function* exchange(group: readonly number[], me: number, out: readonly Fl
 export function* barrier(group: readonly number[], me: number, tagBase: number): Program<void> {
   const n = group.length;
   for (let k = 0, d = 1; d < n; k++, d *= 2) {
-    yield* send(group[mod(me + d, n)]!, tagBase + k, 0, EMPTY);
-    yield* recv(group[mod(me - d, n)]!, tagBase + k);
+    yield sendCmd(group[mod(me + d, n)]!, tagBase + k, 0, EMPTY);
+    received(yield recvCmd(group[mod(me - d, n)]!, tagBase + k), group[mod(me - d, n)]!, tagBase + k);
   }
 }
 const EMPTY = new Float64Array(0);
 
 /** Runs `p` and returns how long it took on this stream's clock, beside its result. */
 export function* timed<T>(p: Program<T>): Program<{ value: T; ns: number }> {
-  const t0 = yield* now();
+  const t0 = clockOf(yield NOW);
   const value = yield* p;
-  return { value, ns: (yield* now()) - t0 };
+  return { value, ns: clockOf(yield NOW) - t0 };
 }
 
 /**
@@ -93,6 +93,22 @@ export interface Tiers {
 }
 
 export function tiersOf(group: readonly number[], rank: number, nodeGroups: readonly (readonly number[])[]): Tiers | undefined {
+  let byGroup = tiersMemo.get(nodeGroups);
+  if (!byGroup) tiersMemo.set(nodeGroups, (byGroup = new WeakMap()));
+  let byRank = byGroup.get(group);
+  if (!byRank) byGroup.set(group, (byRank = new Map()));
+  if (!byRank.has(rank)) byRank.set(rank, computeTiers(group, rank, nodeGroups));
+  return byRank.get(rank);
+}
+
+/**
+ * Tiers by (node groups, group, rank): a rank asks for the same group's tiers for every gradient
+ * bucket (hundreds a step), and building them is O(group × nodes) with a map and a sort each time.
+ * Tiers are read-only, so buckets may share them.
+ */
+const tiersMemo = new WeakMap<readonly (readonly number[])[], WeakMap<readonly number[], Map<number, Tiers | undefined>>>();
+
+function computeTiers(group: readonly number[], rank: number, nodeGroups: readonly (readonly number[])[]): Tiers | undefined {
   const pos = new Map<number, number>();
   group.forEach((r, i) => { if (!pos.has(r)) pos.set(r, i); }); // first index, as indexOf gives
   const byNode = nodeGroups.map((g) => g.filter((r) => pos.has(r)).sort((a, b) => pos.get(a)! - pos.get(b)!)).filter((g) => g.length > 0);

@@ -172,6 +172,34 @@ describe("switch-crash", () => {
   });
 });
 
+describe("losing an L1 or an L2 chip in a training step", () => {
+  it("the step's DP sync takes the ring closed form over the fabric without the chip (within 2%); compute and parameters unchanged", async () => {
+    // DENSE (ring gradient sync, overlap off) on physical CM384 2 × 4: l1.n0.p2 lost for step 1, l2.p1.k0
+    // for step 2. Each step's DP time is then the closed form of its two ring all-reduces with every route
+    // filtered to the stripes that avoid the chip (as every actor filters them).
+    const topo = { preset: "cloudmatrix384", nodes: 2, npusPerNode: 4, switches: "physical" };
+    const faults = [
+      { kind: "switch-crash", target: "l1.n0.p2", at: { step: 1 }, duration: { steps: 1 } },
+      { kind: "switch-crash", target: "l2.p1.k0", at: { step: 2 }, duration: { steps: 1 } },
+    ];
+    const [clean, hurt] = [await runSim(train(topo)), await runSim(train(topo, { faults }))];
+    const t = loadScenario({ raw: train(topo) }).topology;
+    const without = (name: string): Topology => {
+      const chip = t.devices.find((d) => d.name === name)!.id;
+      return { ...t, route: (s, d) => ({ stripes: t.route(s, d).stripes.filter((p) => p.every((l) => t.links[l]!.to !== chip)) }) };
+    };
+    const [s0, s1, s2] = hurt.steps!;
+    expect(relErr(s0!.commNs.dp, dpClosedForm(t))).toBeLessThan(0.02);
+    expect(relErr(s1!.commNs.dp, dpClosedForm(without("l1.n0.p2")))).toBeLessThan(0.02);
+    expect(relErr(s2!.commNs.dp, dpClosedForm(without("l2.p1.k0")))).toBeLessThan(0.02);
+    expect(s1!.commNs.dp).toBeGreaterThan(s0!.commNs.dp); // a plane of node 0 lost: its transfers at 6/7
+    expect(s1!.computeNs).toBe(s0!.computeNs);
+    expect(hurt.steps!.map((s) => s.paramDigest)).toEqual(clean.steps!.map((s) => s.paramDigest));
+    expect(hurt.rejected.total).toBe(0);
+    console.log(`DP sync: clean ${s0!.commNs.dp} ns (closed form ${dpClosedForm(t)}), without l1.n0.p2 ${s1!.commNs.dp} ns (${dpClosedForm(without("l1.n0.p2"))}), without l2.p1.k0 ${s2!.commNs.dp} ns (${dpClosedForm(without("l2.p1.k0"))})`);
+  });
+});
+
 describe("faults belong to their run", () => {
   it("two runs on one engine (as `supernode coordinator` serves them) are faulted alike, and a fault to the end of a run ends with it", async () => {
     const topo = { preset: "cloudmatrix384", nodes: 2, npusPerNode: 4, switches: "physical" };

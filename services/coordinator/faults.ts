@@ -179,7 +179,8 @@ export class FaultInjector implements Engine {
   /** The wire faults active at op `index`, again, for actors that were restarted (they lost their tables). */
   private resend(to: ReadonlySet<number>, index: number, op: number): ControlTo[] {
     const active = this.faults.filter((f) => !isProcessFault(f.decl.kind) && !this.recovery?.isExternal(f) && f.fromIndex <= index && (f.untilIndex ?? this.plan.ops) > index);
-    return active.flatMap((f) => this.messages(f, this.recovery?.epoch ?? 0, this.injected.get(f.index)?.virtualNs ?? 0)).filter((c) => to.has(c.to)).map((c) => ({ ...c, msg: { ...c.msg, fromOp: Math.max(c.msg.fromOp, op) } }));
+    return active.flatMap((f) => this.messages(f, this.recovery?.epoch ?? 0, this.injected.get(f.index)?.virtualNs ?? 0)).filter((c) => to.has(c.to)).map((c) => ({ ...c, msg: { ...c.msg, fromOp: Math.max(c.msg.fromOp, op) } }))
+      .filter((c) => c.msg.untilOp === undefined || c.msg.untilOp > c.msg.fromOp); // a partition's cut attempts are over: not again
   }
 
   /**

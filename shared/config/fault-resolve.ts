@@ -67,7 +67,7 @@ function kindOf(x: unknown, path: string): FaultKind | ProcessFaultKind {
   if ((NOT_YET_KINDS as readonly unknown[]).includes(x)) {
     throw new ScenarioError(path, `${String(x)} is not implemented yet (implemented: ${IMPLEMENTED.join(", ")}; docs/chaos.md)`);
   }
-  throw new ScenarioError(path, `unknown fault kind ${JSON.stringify(x)} (implemented: ${IMPLEMENTED.join(", ")}; not yet: ${NOT_YET_KINDS.join(", ")})`);
+  throw new ScenarioError(path, `unknown fault kind ${JSON.stringify(x)} (implemented: ${IMPLEMENTED.join(", ")}${NOT_YET_KINDS.length ? `; not yet: ${NOT_YET_KINDS.join(", ")}` : ""})`);
 }
 
 function atOf(x: unknown, path: string): FaultAt {

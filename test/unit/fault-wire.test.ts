@@ -42,7 +42,7 @@ describe("the guard", () => {
     }
   });
   const cases: [string, Record<string, unknown>, RegExp][] = [
-    ["a kind of the catalogue not implemented", { kind: "npu-crash" }, /^fault\.kind: expected one of link-degrade\|link-down\|switch-crash\|straggler\|link-flap\|message-duplicate\|message-reorder, got/],
+    ["a process fault kind (the engine's, never on the wire)", { kind: "npu-crash" }, /^fault\.kind: expected one of link-degrade\|link-down\|switch-crash\|straggler\|link-flap\|message-duplicate\|message-reorder\|partition, got/],
     ["no targets", { targets: [] }, /^fault\.targets: expected an array of 1\.\.4096 entries/],
     ["a negative target", { targets: [-1] }, /^fault\.targets\[0\]: expected an integer/],
     ["untilOp not after fromOp", { untilOp: 2 }, /^fault\.untilOp: expected an integer in \[3, /],

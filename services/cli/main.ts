@@ -29,11 +29,11 @@ class Interrupted extends Error {
  * What this process started, for the line it prints when interrupted: never a nats-server it did not
  * start (`--nats`). `hosts` is unknown until the engine is up (a start cut short stops what it spawned).
  */
-interface Started { hosts: number | undefined; embeddedServer: boolean }
+interface Started { hosts: number | undefined; embeddedServer: boolean; embeddedServers: number }
 
 function startedFor(loaded: Loaded): Started {
   const nats = loaded.scenario.engine === "nats";
-  return { hosts: nats && loaded.scenario.deployment.placement !== "external" ? undefined : 0, embeddedServer: nats && !loaded.scenario.deployment.nats };
+  return { hosts: nats && loaded.scenario.deployment.placement !== "external" ? undefined : 0, embeddedServer: nats && !loaded.scenario.deployment.nats, embeddedServers: loaded.scenario.deployment.natsServers };
 }
 
 function noteHosts(started: Started, engine: Engine): void {
@@ -43,7 +43,7 @@ function noteHosts(started: Started, engine: Engine): void {
 /** `26 actor processes and the embedded nats-server stopped`, naming only what this process started. */
 function stoppedLine(s: Started): string {
   const hosts = s.hosts === undefined ? "the actor processes it started" : s.hosts ? `${s.hosts} actor process${s.hosts === 1 ? "" : "es"}` : "";
-  const what = [hosts, s.embeddedServer ? "the embedded nats-server" : ""].filter(Boolean);
+  const what = [hosts, s.embeddedServer ? (s.embeddedServers > 1 ? `the embedded ${s.embeddedServers}-server NATS cluster` : "the embedded nats-server") : ""].filter(Boolean);
   return what.length ? `; ${what.join(" and ")} stopped` : "";
 }
 

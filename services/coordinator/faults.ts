@@ -164,10 +164,10 @@ export class FaultInjector implements Engine {
     }
     if (!this.recovery) this.history.add({ type: "begin", index, op: spec.op, epoch, attempt: 0, virtualNs: startNs, members: spec.group.length });
     for (const f of starting) this.history.add({ type: "fault", index, op: spec.op, fault: f.index, kind: f.decl.kind, target: f.decl.target, virtualNs: startNs });
-    // Crashes and hangs to do, and partitions, whose stalls recovery accounts like theirs.
-    const crashes = this.faults.filter((f) => f.fromIndex === index && (isProcessFault(f.decl.kind) || f.decl.kind === FaultKind.Partition) && !this.recovery?.isExternal(f));
+    // Crashes, hangs and server losses to do, and partitions, whose stalls recovery accounts like theirs.
+    const stalling = this.faults.filter((f) => f.fromIndex === index && (isProcessFault(f.decl.kind) || f.decl.kind === FaultKind.Partition) && !this.recovery?.isExternal(f));
     const out = this.recovery
-      ? await this.recovery.run(spec, startNs, index, crashes, signal, parts, [...before, ...control])
+      ? await this.recovery.run(spec, startNs, index, stalling, signal, parts, [...before, ...control])
       : await this.inner.runOp(spec, startNs, epoch, signal, parts, [...before, ...control]);
     const began = out.startedNs ?? startNs;
     const end = out.done.reduce<number>((m, d) => Math.max(m, d.endNs), began);
@@ -225,22 +225,20 @@ export class FaultInjector implements Engine {
 
   /** A fault the actors apply, as the report gives it. */
   private wireRow(f: PlannedFault): FaultRow {
-    {
-      const injectedAt = this.injected.get(f.index) ?? null;
-      const hit = this.ops.filter((o) => o.active.includes(f.index));
-      const losses = hit.map((o) => { const p = this.predictionNs(o); return p === undefined ? undefined : o.virtualNs - p; });
-      const lost = injectedAt && losses.every((x) => x !== undefined) ? round((losses as number[]).reduce((s, x) => s + x, 0), 3) : null;
-      const d = f.decl;
-      return {
-        index: f.index, kind: d.kind, target: d.target, at: d.at, ...(d.duration ? { duration: d.duration } : {}),
-        params: { ...(d.bandwidthFactor !== undefined ? { bandwidthFactor: d.bandwidthFactor } : {}), ...(d.latencyNs !== undefined ? { latencyNs: d.latencyNs } : {}), ...(d.factor !== undefined ? { factor: d.factor } : {}), ...drawParamsOf(d) },
-        ops: injectedAt ? { from: this.firstOp + f.fromIndex * this.stride, until: this.firstOp + (f.untilIndex ?? this.plan.ops) * this.stride } : null,
-        actors: this.sentTo.get(f.index) ?? 0,
-        injectedAt, detectedAt: null, recoveredAt: null,
-        recovery: injectedAt ? recoveryOf(f) : `not injected: the run ended before its op ${f.fromIndex}`,
-        lostVirtualNs: lost, lostWallMs: injectedAt ? 0 : null,
-      };
-    }
+    const injectedAt = this.injected.get(f.index) ?? null;
+    const hit = this.ops.filter((o) => o.active.includes(f.index));
+    const losses = hit.map((o) => { const p = this.predictionNs(o); return p === undefined ? undefined : o.virtualNs - p; });
+    const lost = injectedAt && losses.every((x) => x !== undefined) ? round((losses as number[]).reduce((s, x) => s + x, 0), 3) : null;
+    const d = f.decl;
+    return {
+      index: f.index, kind: d.kind, target: d.target, at: d.at, ...(d.duration ? { duration: d.duration } : {}),
+      params: { ...(d.bandwidthFactor !== undefined ? { bandwidthFactor: d.bandwidthFactor } : {}), ...(d.latencyNs !== undefined ? { latencyNs: d.latencyNs } : {}), ...(d.factor !== undefined ? { factor: d.factor } : {}), ...drawParamsOf(d) },
+      ops: injectedAt ? { from: this.firstOp + f.fromIndex * this.stride, until: this.firstOp + (f.untilIndex ?? this.plan.ops) * this.stride } : null,
+      actors: this.sentTo.get(f.index) ?? 0,
+      injectedAt, detectedAt: null, recoveredAt: null,
+      recovery: injectedAt ? recoveryOf(f) : `not injected: the run ended before its op ${f.fromIndex}`,
+      lostVirtualNs: lost, lostWallMs: injectedAt ? 0 : null,
+    };
   }
 
   /** A crash or hang: what recovery recorded of it. */

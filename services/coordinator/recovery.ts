@@ -24,6 +24,9 @@ export interface ProcessFaultRecord {
   lostWallMs: number | null;
 }
 
+const record = (op: number, injectedAt: FaultInstant, recovery: string): ProcessFaultRecord =>
+  ({ op, injectedAt, detectedAt: null, recoveredAt: null, recovery, lostVirtualNs: null, lostWallMs: null });
+
 /** Why an attempt failed, and whether trying again can help; undefined when it succeeded. */
 function failureOf(out: OpOutcome, spec: OpSpec): { reason: string; retry: boolean } | undefined {
   if (out.stalled) return { reason: out.stalled, retry: true };
@@ -49,6 +52,14 @@ export class Recovery {
   readonly records = new Map<number, ProcessFaultRecord>();
   /** Every failed attempt's loss, virtual and wall. */
   readonly losses: { readonly virtualNs: number; readonly wallMs: number }[] = [];
+  /** Crashes, hangs and partitions done outside the coordinator (docker) not yet charged to a failed attempt. */
+  private readonly external: PlannedFault[] = [];
+  private readonly externalSet = new Set<PlannedFault>();
+  /** Actors restarted during the run: a retry re-sends them the wire faults they lost. */
+  private readonly restartedSoFar = new Set<number>();
+  private readonly idOf: ReadonlyMap<string, number>;
+  private currentStartNs = 0;
+  private currentOp = 0;
 
   constructor(
     private readonly inner: Engine,
@@ -57,7 +68,9 @@ export class Recovery {
     private readonly history: History,
     /** The wire faults active at op `index` that actors in `to` must hear again after a restart. */
     private readonly resend: (to: ReadonlySet<number>, index: number, op: number) => ControlTo[],
-  ) {}
+  ) {
+    this.idOf = new Map(t.devices.map((d) => [d.name, d.id as number]));
+  }
 
   /** Checks, before the run starts, that the engine can do what the plan's process faults ask. */
   static check(engine: Engine, faults: readonly PlannedFault[]): void {
@@ -86,29 +99,29 @@ export class Recovery {
         for (const f of faults) {
           const actor = f.targets[0]!;
           if (!isProcessFault(f.decl.kind)) { // a partition: the actors apply it; its stall is accounted here
-            this.records.set(f.index, { op: s.op, injectedAt: { virtualNs: start, wallMs: this.history.wallMs() }, detectedAt: null, recoveredAt: null, recovery: "none", lostVirtualNs: null, lostWallMs: null });
+            this.records.set(f.index, record(s.op, { virtualNs: start, wallMs: this.history.wallMs() }, "none"));
             injected.push(f);
             continue;
           }
           if (f.decl.kind === ProcessFaultKind.NatsServerLoss) await proc!.killServer!(actor);
           else if (f.decl.kind === ProcessFaultKind.NpuCrash) await proc!.crash(actor);
           else await proc!.hang(actor);
-          this.records.set(f.index, { op: s.op, injectedAt: { virtualNs: start, wallMs: this.history.wallMs() }, detectedAt: null, recoveredAt: null, recovery: "not recovered: the run ended first", lostVirtualNs: null, lostWallMs: null });
+          this.records.set(f.index, record(s.op, { virtualNs: start, wallMs: this.history.wallMs() }, "not recovered: the run ended first"));
           this.history.add({ type: "fault", index, op: s.op, fault: f.index, kind: f.decl.kind, target: f.decl.target, virtualNs: start });
           if (f.decl.kind !== ProcessFaultKind.NatsServerLoss) down.push(actor); // a server is not restarted: its clients moved on
           injected.push(f);
         }
       }
-      const control = attempt === 0 ? before : this.resend(new Set(this.restartedSoFar), index, s.op);
+      const control = attempt === 0 ? before : this.resend(this.restartedSoFar, index, s.op);
       this.currentStartNs = start; this.currentOp = s.op;
       const out = await this.inner.runOp(s, simNs(start), this.epoch, signal, parts, control);
       const failure = failureOf(out, s);
       // Done by someone else (docker) since the last failure: the first attempt that fails after it is charged with it.
       if (failure) {
-        for (const e of this.external.splice(0)) {
-          this.records.get(e.f.index)!.recovery = "not recovered: the run ended first";
-          injected.push(e.f);
-          down.push(...(isProcessFault(e.f.decl.kind) ? [e.f.targets[0]!] : e.f.targets));
+        for (const f of this.external.splice(0)) {
+          this.records.get(f.index)!.recovery = "not recovered: the run ended first";
+          injected.push(f);
+          down.push(...(isProcessFault(f.decl.kind) ? [f.targets[0]!] : f.targets));
         }
       }
       if (!failure) {
@@ -126,12 +139,11 @@ export class Recovery {
         const why = !failure.retry ? "not retried: the same inputs fail the same way" : attempt >= this.policy.maxRetries ? `gave up after ${attempt + 1} attempts (recovery.maxRetries ${this.policy.maxRetries})` : "the engine cannot restart actors";
         return { ...out, stalled: `${failure.reason} (${why})` };
       }
-      const names = new Map<string, number>(this.t.devices.map((d) => [d.name, d.id]));
-      const restart = [...new Set([...down, ...out.failedActors.map((n) => names.get(n)).filter((id): id is number => id !== undefined)])];
+      const restart = [...new Set([...down, ...out.failedActors.map((n) => this.idOf.get(n)).filter((id): id is number => id !== undefined)])];
       if (restart.length) {
         this.inc++;
         await proc.restart(restart, this.inc);
-        this.restartedSoFar.push(...restart);
+        for (const id of restart) this.restartedSoFar.add(id);
         this.history.add({ type: "restart", actors: restart.map((id) => this.t.devices[id]!.name), inc: this.inc, virtualNs: detectedNs });
       }
       this.history.add({ type: "epoch", from: this.epoch, to: this.epoch + 1, members: s.group.map((id) => this.t.devices[id]!.name) });
@@ -159,25 +171,14 @@ export class Recovery {
     this.losses.push(...losses);
   }
 
-  /** Crashes and hangs done outside the coordinator (docker kill or pause), noted when they were done. */
-  private readonly external: { readonly f: PlannedFault; readonly at: FaultInstant }[] = [];
-  private readonly externalSet = new Set<PlannedFault>();
-
   /** A crash or hang someone else did just now (`supernode chaos --docker`): the op in progress is charged with it. */
   noteExternal(f: PlannedFault): void {
-    const at = { virtualNs: this.currentStartNs, wallMs: this.history.wallMs() };
-    this.external.push({ f, at });
+    this.external.push(f);
     // Until an attempt fails after it, it is pending: the caller may do it after the op in progress ended.
-    this.records.set(f.index, { op: this.currentOp, injectedAt: at, detectedAt: null, recoveredAt: null, recovery: "none: no op failed after it (nothing noticed it)", lostVirtualNs: null, lostWallMs: null });
+    this.records.set(f.index, record(this.currentOp, { virtualNs: this.currentStartNs, wallMs: this.history.wallMs() }, "none: no op failed after it (nothing noticed it)"));
     this.externalSet.add(f);
     this.history.add({ type: "fault", index: Math.max(f.fromIndex, 0), op: this.currentOp, fault: f.index, kind: f.decl.kind, target: f.decl.target, virtualNs: this.currentStartNs });
   }
 
   isExternal(f: PlannedFault): boolean { return this.externalSet.has(f); }
-
-  private currentStartNs = 0;
-  private currentOp = 0;
-
-  /** Actors restarted during the run: a retry re-sends them the wire faults they lost. */
-  private readonly restartedSoFar: number[] = [];
 }

@@ -1,17 +1,10 @@
-import { drawPct, type FaultTally, type LinkLoss } from "../../shared/faults/index.js";
+import { drawPct, type DrawKey, type FaultTally, type LinkLoss } from "../../shared/faults/index.js";
 import { traverse, type HopTimes, type Port } from "../../shared/linkmodel/index.js";
 import type { StripePart } from "../../shared/protocol/index.js";
 import { DeviceKind, type Link, type Topology } from "../../shared/topology/index.js";
 
 /** What names a stripe's draw on a link: its transfer and its index (the link is the draw's `where`). */
-export interface StripeKey {
-  readonly epoch: number;
-  readonly op: number;
-  readonly src: number;
-  readonly dst: number;
-  readonly tag: number;
-  readonly stripe: number;
-}
+export type StripeKey = Omit<DrawKey, "fault" | "seed" | "where">;
 
 /**
  * The default link-level retry latency (UB / PCIe data-link replay): the bad copy's tail crosses the

@@ -1,10 +1,13 @@
 // Bundles the process entries (actor host, CLI) into one file each under dist/bundle/, so that a
 // process loads one module instead of hundreds: a supernode starts dozens of actor hosts at once, and
-// each one's start-up is mostly module loading. Called by scripts/setup.sh after tsc (which
-// type-checks; esbuild only strips types). The unbundled dist/services/… stay: tests, the Docker
-// image and the launcher's fallback use them.
+// each one's start-up is mostly module loading. Each bundle is CommonJS (<name>.bundle.cjs) and starts
+// from <name>.cjs (scripts/cached-entry.cjs), which runs it with V8's code cache: Node 20 caches no
+// compiled code of its own, and an ES module cannot be given a cache. Called by scripts/setup.sh after
+// tsc (which type-checks; esbuild only strips types). The unbundled dist/services/… stay: tests, the
+// Docker image and the launcher's fallback use them.
 //   node scripts/bundle.mjs
 import { build } from "esbuild";
+import { copyFileSync, readdirSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -12,12 +15,13 @@ import { fileURLToPath } from "node:url";
 const root = fileURLToPath(new URL("..", import.meta.url));
 const OUT_DIR = "dist/bundle";
 
-/** Entry name (dist/bundle/<name>.mjs) → source. */
+/** Entry name (dist/bundle/<name>.cjs) → source. */
 const ENTRIES = { host: "services/host/main.ts", cli: "services/cli/main.ts" };
+const CACHED_ENTRY = "scripts/cached-entry.cjs";
 
-// Bundled CommonJS packages (pino, nats, commander…) require() node builtins and native addons; an
-// ES module has no `require`, so each bundle makes one for itself.
-const BANNER = 'import { createRequire as __snCreateRequire } from "node:module"; const require = __snCreateRequire(import.meta.url);';
+// The sources are ES modules: in CommonJS, `import.meta.url` (the launcher finds the host bundle by it)
+// is the bundle's own URL.
+const BANNER = 'const __snImportMetaUrl = require("node:url").pathToFileURL(__filename).href;';
 
 const EXTRACTOR = "msgpackr-extract";
 
@@ -53,17 +57,24 @@ function prebuiltExtractor() {
 
 await build({
   absWorkingDir: root,
-  entryPoints: ENTRIES,
+  entryPoints: Object.fromEntries(Object.entries(ENTRIES).map(([name, src]) => [`${name}.bundle`, src])),
   outdir: OUT_DIR,
-  outExtension: { ".js": ".mjs" },
+  outExtension: { ".js": ".cjs" },
   bundle: true,
   platform: "node",
-  format: "esm",
+  format: "cjs",
   target: "node20",
   plugins: [prebuiltExtractor()],
   banner: { js: BANNER },
+  define: { "import.meta.url": "__snImportMetaUrl" },
   // Error and class names show in logs and reports: keep them.
   keepNames: true,
   sourcemap: "linked",
   logLevel: "warning",
 });
+
+// Caches of the bundles just replaced would pass V8's check (source length) if a length stayed the
+// same: remove them, and the ES-module bundles of earlier builds.
+const stale = (f) => f.endsWith(".v8cache") || /\.v8cache\.\d+$/.test(f) || /\.mjs(\.map)?$/.test(f);
+for (const f of readdirSync(join(root, OUT_DIR)).filter(stale)) rmSync(join(root, OUT_DIR, f), { force: true });
+for (const name of Object.keys(ENTRIES)) copyFileSync(join(root, CACHED_ENTRY), join(root, OUT_DIR, `${name}.cjs`));

@@ -44,7 +44,7 @@ fi
 stamp=dist/.build-stamp
 built() {
   local out
-  for out in "$stamp" dist/services/cli/main.js dist/services/host/main.js dist/bundle/cli.mjs dist/bundle/host.mjs; do
+  for out in "$stamp" dist/services/cli/main.js dist/services/host/main.js dist/bundle/cli.cjs dist/bundle/host.cjs; do
     [ -f "$out" ] || return 1
   done
   [ -z "$(find services shared test/bench tsconfig.json package.json node_modules/.package-lock.json scripts/bundle.mjs -newer "$stamp" -print -quit 2>/dev/null)" ]

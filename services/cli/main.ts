@@ -130,9 +130,8 @@ registerCompareCommand(program, (code) => { process.exitCode = code; });
 registerCheckCommand(program, (code) => { process.exitCode = code; });
 registerChaosCommand(program, (code) => { process.exitCode = code; });
 
-try {
-  await program.parseAsync(process.argv);
-} catch (err) {
+/** How the process ends on an error: a line and an exit code for ours, a crash with its stack for the rest. */
+function exitOn(err: unknown): void {
   if (err instanceof ScenarioError) {
     process.stderr.write(`supernode: scenario error: ${err.message}\n`);
     process.exitCode = EXIT_USAGE;
@@ -146,3 +145,6 @@ try {
     throw err;
   }
 }
+
+// No top-level await: the bundle is CommonJS, for V8's code cache (scripts/bundle.mjs).
+program.parseAsync(process.argv).catch(exitOn);

@@ -8,9 +8,9 @@ import type { Logger } from "../../shared/runtime/index.js";
 export const HOST_STOP_GRACE_MS = 3_000;
 
 // Where the actor host's entry may be, relative to this module, which is in the CLI bundle
-// (dist/bundle/cli.mjs), in dist/services/coordinator/, or in the sources (tests).
-/** The bundle: one file, so a host starts in tens of ms instead of loading hundreds of modules. */
-const HOST_BUNDLES = ["./host.mjs", "../../bundle/host.mjs", "../../dist/bundle/host.mjs"] as const;
+// (dist/bundle/cli.bundle.cjs), in dist/services/coordinator/, or in the sources (tests).
+/** The bundle's entry (scripts/cached-entry.cjs): one file, compiled code cached, so a host starts in tens of ms. */
+const HOST_BUNDLES = ["./host.cjs", "../../bundle/host.cjs", "../../dist/bundle/host.cjs"] as const;
 /** What tsc compiled: dist/services/host/main.js. */
 const HOST_COMPILED = ["../services/host/main.js", "../host/main.js", "../../dist/services/host/main.js"] as const;
 
@@ -43,9 +43,29 @@ function bundleIsFresh(bundle: string): boolean {
  */
 export const HOST_MALLOC_MMAP_THRESHOLD = "131072";
 
-/** The environment of a host process: ours, with the mmap threshold pinned unless it is set. */
-export function hostEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  return env.MALLOC_MMAP_THRESHOLD_ === undefined ? { ...env, MALLOC_MMAP_THRESHOLD_: HOST_MALLOC_MMAP_THRESHOLD } : env;
+/**
+ * Node reads and parses the certificates NODE_EXTRA_CA_CERTS names when it starts, before any code
+ * runs, TLS or not: a system bundle (~140 certificates) costs ~50 ms of CPU per process, more than
+ * the rest of a host's start. A host that connects only to servers this coordinator started (plain
+ * loopback, no TLS) never uses them.
+ */
+export const EXTRA_CA_CERTS_ENV = "NODE_EXTRA_CA_CERTS";
+
+/**
+ * The environment of a host process: ours, with the mmap threshold pinned unless it is set, and
+ * without NODE_EXTRA_CA_CERTS when `loopbackOnly` (its servers are the embedded ones).
+ */
+export function hostEnv(env: NodeJS.ProcessEnv, loopbackOnly = false): NodeJS.ProcessEnv {
+  const out = { ...env };
+  out.MALLOC_MMAP_THRESHOLD_ ??= HOST_MALLOC_MMAP_THRESHOLD;
+  if (loopbackOnly) delete out[EXTRA_CA_CERTS_ENV];
+  return out;
+}
+
+/** Options of a {@link Launcher}. */
+export interface LauncherOptions {
+  /** The hosts connect only to embedded nats-servers (plain loopback): see {@link EXTRA_CA_CERTS_ENV}. */
+  readonly loopbackOnly?: boolean;
 }
 
 /** A spawned host process and how it ended. */
@@ -64,13 +84,13 @@ export interface HostProcess {
 export class Launcher implements AsyncDisposable {
   readonly hosts: HostProcess[] = [];
 
-  constructor(private readonly log: Logger) {}
+  constructor(private readonly log: Logger, private readonly opts: LauncherOptions = {}) {}
 
   /** Node flags for every host, e.g. `--cpu-prof` when profiling: SUPERNODE_HOST_NODE_FLAGS, space-separated. */
   spawnHost(actors: readonly number[], args: readonly string[], nodeFlags: readonly string[] = (process.env.SUPERNODE_HOST_NODE_FLAGS ?? "").split(" ").filter(Boolean)): HostProcess {
     const child = spawn(process.execPath, [...nodeFlags, hostMainPath(), ...args, "--watch-stdin"], {
       stdio: ["pipe", "inherit", "inherit"],
-      env: hostEnv(process.env),
+      env: hostEnv(process.env, this.opts.loopbackOnly),
     });
     const h: HostProcess = { child, actors, args, exit: undefined };
     child.on("exit", (code, signal) => {

@@ -38,9 +38,8 @@ if (args.watchStdin) {
   process.stdin.on("error", () => void shutdown("parent gone (stdin error)", 0));
   process.stdin.resume();
 }
-try {
-  await host.start();
-} catch (err) {
+// No top-level await: the bundle is CommonJS, for V8's code cache (scripts/bundle.mjs).
+host.start().catch(async (err: unknown) => {
   log.error({ err }, "host failed to start");
   await shutdown("start failed", 1);
-}
+});

@@ -4,7 +4,7 @@ import { allRanks, ringAllGather, ringReduceScatter } from "./ring.js";
 
 /** Ring all-reduce: reduce-scatter then all-gather around one ring of all ranks. 2(n-1) steps of size/n. */
 export function* ringAllReduce(env: ProgramEnv): Program {
-  const buf = env.input.slice();
+  const buf = env.input; // the rank's own (ProgramEnv): no copy, n elements per rank at `ranks: all`
   const c = chunking(buf.length, env.spec.sizeBytes, env.size);
   yield* ringReduceScatter(allRanks(env), env.rank, buf, c, phaseTag(0, 0));
   yield* ringAllGather(allRanks(env), env.rank, buf, c, phaseTag(1, 0));
@@ -22,7 +22,7 @@ export function* hierarchicalAllReduce(env: ProgramEnv): Program {
   const local = groups[myNode]!;
   const lp = local.indexOf(env.rank);
   const peers = groups.map((g) => g[lp]!); // same local index on every node
-  const buf = env.input.slice();
+  const buf = env.input; // the rank's own (ProgramEnv): no copy, n elements per rank at `ranks: all`
   const intra = chunking(buf.length, env.spec.sizeBytes, local.length);
   yield* ringReduceScatter(local, lp, buf, intra, phaseTag(0, 0));
   const inter = chunking(intra.offsets[lp + 1]! - intra.offsets[lp]!, intra.bytes[lp]!, peers.length, chunkStart(intra, lp));
@@ -38,7 +38,7 @@ export function* hierarchicalAllReduce(env: ProgramEnv): Program {
  */
 export function* directAllReduce(env: ProgramEnv): Program {
   const n = env.size, me = env.rank;
-  const buf = env.input.slice();
+  const buf = env.input; // the rank's own (ProgramEnv): no copy, n elements per rank at `ranks: all`
   const c = chunking(buf.length, env.spec.sizeBytes, n);
   for (let j = 1; j < n; j++) {
     const to = mod(me + j, n);

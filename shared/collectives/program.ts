@@ -60,6 +60,7 @@ export interface ProgramEnv {
   readonly rank: number;
   readonly size: number;
   readonly spec: OpSpec;
+  /** This rank's input, made for this program alone: it may reduce into it in place (all-reduce does). */
   readonly input: Float64Array;
   /** moe-layer: this rank's part of the routing (op-start `part`). */
   readonly moePart?: MoeRankPart | undefined;

@@ -7,11 +7,17 @@ import { a2avElements, inputFor } from "./data.js";
  * run is checked against an independent reference. Sums are of small integers: exact.
  */
 export class Reference {
-  private readonly inputs: Float64Array[];
+  private held: Float64Array[] | undefined;
   private sum: Float64Array | undefined;
 
-  constructor(private readonly spec: OpSpec) {
-    this.inputs = spec.group.map((_, r) => inputFor(spec, r));
+  constructor(private readonly spec: OpSpec) {}
+
+  /**
+   * Every rank's input, made on first use: n ranks × n elements at `ranks: all` (8,192² × 8 B = 512 MB),
+   * so an all-reduce, which needs only their sum, never holds them all.
+   */
+  private get inputs(): Float64Array[] {
+    return (this.held ??= this.spec.group.map((_, r) => inputFor(this.spec, r)));
   }
 
   expected(rank: number): Float64Array {
@@ -66,7 +72,10 @@ export class Reference {
   private total(): Float64Array {
     if (!this.sum) {
       const s = new Float64Array(this.spec.realElements);
-      for (const inp of this.inputs) for (let i = 0; i < s.length; i++) s[i] = (s[i] as number) + (inp[i] as number);
+      for (let r = 0; r < this.spec.group.length; r++) {
+        const inp = this.held?.[r] ?? inputFor(this.spec, r);
+        for (let i = 0; i < s.length; i++) s[i] = (s[i] as number) + (inp[i] as number);
+      }
       this.sum = s;
     }
     return this.sum;

@@ -1,4 +1,4 @@
-export { Port } from "./port.js";
+export { Port, type PortHorizon } from "./port.js";
 export { Ports } from "./ports.js";
 export {
   serializationNs, traverse, deliveredAtNs, rooflineNs, reductionNs, streamedComputeEnd, routeAlphaBeta, handleAtNs,

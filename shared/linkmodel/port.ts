@@ -8,6 +8,18 @@ import type { SimNs } from "../units/index.js";
 const MAX_INTERVALS = 1024;
 /** Intervals a port has room for before its first growth (a port carrying one stream needs one). */
 const INITIAL_CAPACITY = 4;
+/**
+ * With a horizon (sim engine), intervals that end at or before it are folded once a port holds this
+ * many: no later reservation can reach them, so a port keeps a handful instead of MAX_INTERVALS.
+ */
+const HORIZON_FOLD_AT = 8;
+
+/**
+ * The virtual time below which no reservation can be ready any more, shared by the ports of one
+ * actor: the sim engine delivers in virtual-time order and every reservation is ready at or after
+ * the event that makes it, so it sets this to that event's time. -Infinity (NATS: wall order) never folds.
+ */
+export interface PortHorizon { horizonNs: number }
 
 /**
  * The egress port of a link: it carries one message's bytes at a time. A message needs `duration`
@@ -44,6 +56,8 @@ export class Port {
   /** When the tail of the most recent message leaves (read right after `reserve`). */
   lastEndNs = 0 as SimNs;
 
+  constructor(private readonly clock: PortHorizon = { horizonNs: -Infinity }) {}
+
   /**
    * Reserves `durationNs` of port time for a message whose head is ready at `readyNs` and whose tail
    * cannot leave before `minEndNs` (cut-through: it may still be arriving from a slower upstream
@@ -51,6 +65,7 @@ export class Port {
    * starts; its tail leaves at max(end of its last piece, minEndNs), left in `lastEndNs`.
    */
   reserve(readyNs: number, minEndNs: number, durationNs: number): SimNs {
+    if (readyNs < this.clock.horizonNs) throw new RangeError(`reservation ready at ${readyNs} ns, before the horizon ${this.clock.horizonNs} ns (causality)`);
     const t = Math.max(readyNs, this.floorNs);
     this.messages++;
     if (this.n === 0 || this.lastEnd <= t) {
@@ -135,7 +150,21 @@ export class Port {
     this.n = n + 1;
     this.lastStart = s;
     this.lastEnd = e;
+    if (n + 1 >= HORIZON_FOLD_AT && this.clock.horizonNs > this.floorNs) this.foldBefore(this.clock.horizonNs);
     if (n >= MAX_INTERVALS) this.fold();
+  }
+
+  /** Folds the intervals (all but the last) that end at or before `ns` into the floor. */
+  private foldBefore(ns: number): void {
+    let lo = 0, hi = this.n - 1; // count of leading intervals ending ≤ ns, among the first n − 1
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.endOf(mid) > ns) hi = mid; else lo = mid + 1;
+    }
+    if (lo === 0) return;
+    this.floorNs = Math.max(this.floorNs, this.endOf(lo - 1));
+    this.head += lo;
+    this.n -= lo;
   }
 
   /** Inserts an interval before interval k (k < n: the last one stays the last). */

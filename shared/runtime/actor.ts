@@ -31,6 +31,12 @@ export interface ActorContext {
   readonly rejected: RejectCounts;
   /** Where trace events go when the run is traced (`--trace`); undefined otherwise: test it before building any. */
   readonly trace?: TraceSink | undefined;
+  /**
+   * Virtual time of the event being handled, where the engine delivers in virtual-time order (the sim
+   * engine): nothing the actor does from it on can be ready earlier, so its ports may forget what lies
+   * behind it. Undefined where messages come in wall order (NATS).
+   */
+  readonly nowNs?: number | undefined;
 }
 
 /**

@@ -97,7 +97,10 @@ export function checkRun(r: Report, reference?: Report): Finding[] {
     a.forEach((d, i) => { if (b[i] !== undefined && d !== b[i]) same.push(`step ${i}: ${d}, fault-free ${b[i]}`); });
     const ra = r.results.map((x) => x.verified), rb = reference.results.map((x) => x.verified);
     if (ra.length !== rb.length) same.push(`${ra.length} collective results, the fault-free run has ${rb.length}`);
-    out.push(finding("parameters equal the fault-free run's, bit for bit", same, a.length ? `${a.length} step digests equal (last ${a[a.length - 1]})` : "no training steps"));
+    const rm = r.moe.length, fm = reference.moe.length;
+    if (rm !== fm) same.push(`${rm} MoE layers, the fault-free run has ${fm}`);
+    const ops = ra.length + rm ? `; ${ra.length} collective and ${rm} MoE result(s) verified, as many as the fault-free run's` : "";
+    out.push(finding("parameters equal the fault-free run's, bit for bit", same, (a.length ? `${a.length} step digests equal (last ${a[a.length - 1]})` : "no training steps") + ops));
   }
   return out;
 }

@@ -1,6 +1,13 @@
 import type { FaultRow } from "./faults.js";
 
-const when = (r: FaultRow): string => ("step" in r.at ? `step ${r.at.step}` : `op ${r.at.op}`) +
+/** `step 2`, `op 1, 40000 ns in`, `step 3 at "EP dispatch"`, `wall 1500 ms`. */
+export function whenText(at: FaultRow["at"]): string {
+  if ("wallMs" in at) return `wall ${at.wallMs} ms`;
+  const base = "step" in at ? `step ${at.step}` : `op ${at.op}`;
+  return base + (at.afterNs !== undefined ? `, ${at.afterNs} ns in` : "") + (at.phase !== undefined ? ` at "${at.phase}"` : "");
+}
+
+const when = (r: FaultRow): string => whenText(r.at) +
   (r.duration ? ` for ${"steps" in r.duration ? `${r.duration.steps} step(s)` : `${r.duration.ops} op(s)`}` : "");
 
 function params(r: FaultRow): string {

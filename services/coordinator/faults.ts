@@ -1,6 +1,6 @@
 import { performance } from "node:perf_hooks";
 import { closedFormNs } from "../../shared/collectives/index.js";
-import { compileRuntimeFault, isProcessFault, type FaultAt, type FaultDuration, type FaultPlan, type PlannedFault, type ProcessFaultKind } from "../../shared/config/index.js";
+import { compileRuntimeFault, isProcessFault, ProcessFaultKind, type FaultAt, type FaultDuration, type FaultPlan, type PlannedFault } from "../../shared/config/index.js";
 import { activeAt, FaultedFabric, type FaultEntry } from "../../shared/faults/index.js";
 import { COORDINATOR, Collective, FaultKind, PROTOCOL_VERSION, type FaultMsg, type OpSpec } from "../../shared/protocol/index.js";
 import type { ControlTo, Engine, EngineCursor, OpOutcome, RankParts } from "../../shared/runtime/index.js";
@@ -11,6 +11,7 @@ import { round } from "./collect.js";
 import { drawParamsOf, drawRecovery, faultRecipients } from "./fault-recipients.js";
 import { History } from "./history.js";
 import { Recovery, type FaultInstant } from "./recovery.js";
+import { Incarnations } from "./epoch.js";
 
 export type { FaultInstant };
 
@@ -86,14 +87,24 @@ export class FaultInjector implements Engine {
   /** The declared faults, then those injected at run time (`inject`). */
   private readonly faults: PlannedFault[];
 
+  private readonly incs = new Incarnations();
+  /** switch-crash: what the engine did to each chip's process (killed, or left running and routed around), by fault. */
+  private readonly removedHow = new Map<number, string>();
+  /** Faults declared at: { wallMs }, waiting for their time. */
+  private readonly timers: NodeJS.Timeout[] = [];
+
   constructor(private readonly inner: Engine, private readonly plan: FaultPlan, private readonly t: Topology, readonly history: History = new History()) {
     this.firstOp = inner.cursor.nextOp;
     this.faults = [...plan.faults];
+    for (const f of plan.faults) {
+      // On the report's wall clock (the history's): its wallMs are what at: { wallMs } counts.
+      if ("wallMs" in f.decl.at) this.timers.push(setTimeout(() => this.strikeAtWall(f), Math.max(0, f.decl.at.wallMs - this.history.wallMs())));
+    }
     const processFaults = plan.recoveryDeclared || plan.faults.some((f) => isProcessFault(f.decl.kind));
     this.stride = processFaults ? 1 + plan.recovery.maxRetries : 1;
     if (processFaults) {
       Recovery.check(inner, plan.faults);
-      this.recovery = new Recovery(inner, plan.recovery, t, this.history, (to, index, op) => this.resend(to, index, op));
+      this.recovery = new Recovery(inner, plan.recovery, t, this.history, (to, index, op) => this.resend(to, index, op), this.incs);
     }
   }
 
@@ -122,18 +133,48 @@ export class FaultInjector implements Engine {
     const f = external && compiled.decl.kind === FaultKind.Partition ? { ...compiled, fromIndex: -1 } : compiled;
     if (isProcessFault(f.decl.kind)) {
       if (!this.recovery) throw new ScenarioError("kind", `${f.decl.kind} at run time needs a run that recovers: declare recovery: { policy: restart } in its scenario`);
-      if (!external) {
+      if (!external && f.decl.kind === "nats-server-loss") Recovery.check(this.inner, [f]);
+      else if (!external) {
         const why = this.inner.process ? this.inner.process.refuses(f.targets[0]!) : `the ${this.inner.name} engine cannot stop actors`;
         if (why) throw new ScenarioError("target", `${why} (a fault done by the caller, e.g. docker kill of its container, is sent with external: true)`);
       }
     } else if (external && f.decl.kind !== FaultKind.Partition) {
-      throw new ScenarioError("external", `only npu-crash, npu-hang and partition can be done outside the coordinator (docker kill, pause, network disconnect); ${f.decl.kind} is applied by the actors`);
+      throw new ScenarioError("external", `only npu-crash, npu-hang, nats-server-loss and partition can be done outside the coordinator (docker kill, pause, network disconnect); ${f.decl.kind} is applied by the actors`);
     } else if (external && !this.recovery) {
       throw new ScenarioError("kind", "a partition done outside the coordinator needs a run that recovers: declare recovery: { policy: restart } in its scenario");
     }
     this.faults.push(f);
     if (external) this.recovery!.noteExternal(f);
     return f.index;
+  }
+
+  /**
+   * A fault declared at: { wallMs } strikes now (docs/chaos.md §3), as `supernode chaos` would: a crash,
+   * hang or server loss is done at once, into whatever op runs (the first attempt that fails after it
+   * is charged with it); a wire fault starts at the next op. The sim engine never yields inside an op,
+   * so there it strikes between ops.
+   */
+  private strikeAtWall(f: PlannedFault): void {
+    const from = this.calls;
+    const proc = this.inner.process;
+    if (isProcessFault(f.decl.kind)) {
+      if (!this.recovery || !proc) return; // Recovery.check refused such a run at the start
+      this.recovery.noteExternal(f);
+      const id = f.targets[0]!;
+      const done = f.decl.kind === ProcessFaultKind.NatsServerLoss ? proc.killServer!(id) : f.decl.kind === ProcessFaultKind.NpuCrash ? proc.crash(id) : proc.hang(id);
+      done.catch(() => { /* the run ends with whatever the failure caused; its report says so */ });
+      return;
+    }
+    if (from >= this.plan.ops) return; // the run is over: never injected
+    const n = f.decl.duration && "ops" in f.decl.duration ? f.decl.duration.ops : undefined;
+    this.faults[f.index] = { ...f, fromIndex: from, untilIndex: n !== undefined && from + n < this.plan.ops ? from + n : undefined };
+  }
+
+  /** The run is over: wall-time faults not yet struck never will, and chips still out come back (faults belong to their run). */
+  async close(): Promise<void> {
+    for (const t of this.timers) clearTimeout(t);
+    const out = this.faults.filter((f) => f.decl.kind === FaultKind.SwitchCrash && this.removedHow.has(f.index) && (f.untilIndex === undefined || f.untilIndex >= this.calls)).flatMap((f) => f.targets);
+    if (out.length) await this.inner.process?.readmit?.(out, this.incs.next());
   }
 
   /** The next op's index in the run. */
@@ -157,7 +198,10 @@ export class FaultInjector implements Engine {
     this.inner.cursor.nextOp = Math.max(this.inner.cursor.nextOp, opId + this.stride);
     epoch = this.recovery?.epoch ?? epoch;
     const starting = this.faults.filter((f) => f.fromIndex === index && !isProcessFault(f.decl.kind));
-    const control = starting.flatMap((f) => this.messages(f, epoch, startNs));
+    const back = await this.switchChips(index, starting);
+    // A chip brought back has fresh state: it hears the faults still active again (as a restarted NPU does).
+    const fresh = starting.flatMap((f) => this.messages(f, epoch, startNs));
+    const control = [...fresh, ...(back.size ? this.resend(back, index, spec.op).filter((c) => !starting.some((f) => f.index === c.msg.fault)) : [])];
     for (const f of starting) {
       this.injected.set(f.index, { virtualNs: startNs, wallMs: round(performance.now() - this.t0, 1) });
       this.sentTo.set(f.index, new Set(control.filter((c) => c.msg.fault === f.index).map((c) => c.to)).size);
@@ -174,6 +218,24 @@ export class FaultInjector implements Engine {
     const active = this.faults.filter((f) => !isProcessFault(f.decl.kind) && activeAt(entryOf(f, 0, this.plan.ops), index)).map((f) => f.index);
     this.ops.push({ op: spec.op, index, spec, virtualNs: end - began, active });
     return out;
+  }
+
+  /**
+   * switch-crash for real: a chip whose fault starts at op `index` is taken out (its process killed
+   * where it is alone in one); one whose fault ended before it is brought back as a new incarnation.
+   * Routes avoid it either way (every actor holds the fault).
+   */
+  private async switchChips(index: number, starting: readonly PlannedFault[]): Promise<ReadonlySet<number>> {
+    const proc = this.inner.process;
+    if (!proc?.remove || !proc.readmit) return new Set();
+    const back = this.faults.filter((f) => f.decl.kind === FaultKind.SwitchCrash && f.untilIndex === index && this.removedHow.has(f.index)).flatMap((f) => f.targets);
+    if (back.length) await proc.readmit(back, this.incs.next());
+    for (const f of starting) {
+      if (f.decl.kind !== FaultKind.SwitchCrash) continue;
+      const how = await Promise.all(f.targets.map((id) => proc.remove!(id)));
+      this.removedHow.set(f.index, [...new Set(how)].join("; "));
+    }
+    return new Set(back);
   }
 
   /** The wire faults active at op `index`, again, for actors that were restarted (they lost their tables). */
@@ -236,7 +298,7 @@ export class FaultInjector implements Engine {
       ops: injectedAt ? { from: this.firstOp + f.fromIndex * this.stride, until: this.firstOp + (f.untilIndex ?? this.plan.ops) * this.stride } : null,
       actors: this.sentTo.get(f.index) ?? 0,
       injectedAt, detectedAt: null, recoveredAt: null,
-      recovery: injectedAt ? recoveryOf(f) : `not injected: the run ended before its op ${f.fromIndex}`,
+      recovery: injectedAt ? recoveryOf(f) + (this.removedHow.has(f.index) ? `; the chip: ${this.removedHow.get(f.index)}` : "") : notInjected(f),
       lostVirtualNs: lost, lostWallMs: injectedAt ? 0 : null,
     };
   }
@@ -249,13 +311,16 @@ export class FaultInjector implements Engine {
       index: f.index, kind: d.kind, target: d.target, at: d.at, params: {},
       ops: r ? { from: r.op, until: r.op + 1 } : null, actors: r ? 1 : 0,
       injectedAt: r?.injectedAt ?? null, detectedAt: r?.detectedAt ?? null, recoveredAt: r?.recoveredAt ?? null,
-      recovery: r ? r.recovery : `not injected: the run ended before its op ${f.fromIndex}`,
+      recovery: r ? r.recovery : this.recovery?.unfired.get(f.index) ?? notInjected(f),
       lostVirtualNs: r?.lostVirtualNs === null || !r ? null : round(r.lostVirtualNs, 3), lostWallMs: r?.lostWallMs ?? null,
     };
   }
 
   async [Symbol.asyncDispose](): Promise<void> { /* the caller owns the inner engine */ }
 }
+
+const notInjected = (f: PlannedFault): string =>
+  "wallMs" in f.decl.at ? `not injected: the run ended before ${f.decl.at.wallMs} ms of wall time` : `not injected: the run ended before its op ${f.fromIndex}`;
 
 /** What happened instead of a recovery: this slice's faults are absorbed by the fabric model. */
 function recoveryOf(f: PlannedFault): string {
@@ -271,7 +336,8 @@ function recoveryOf(f: PlannedFault): string {
     case FaultKind.Partition: return `none: ${f.targets.length} actor(s) cut off from the rest for ${d.attempts ?? 1} attempt(s) of the op; nothing retried it`;
     case "npu-crash":
     case "npu-hang":
-    case "nats-server-loss": return "recovered by the recovery policy";
+    case "nats-server-loss":
+    case FaultKind.Halt: return "recovered by the recovery policy";
     default: {
       const never: never = d.kind;
       return String(never);

@@ -10,13 +10,13 @@ import { RunError, toWireError } from "../../shared/errors/index.js";
 import { startEmbeddedCluster, startEmbeddedServer, type EmbeddedCluster, type EmbeddedServer } from "../../shared/natsserver/index.js";
 import {
   COORDINATOR, PROTOCOL_VERSION, Channel, RejectReason, senderFault, Subjects,
-  type Message, type OpDoneMsg, type OpSpec, type RejectCounts, type StatusMsg,
+  type HaltedMsg, type Message, type OpDoneMsg, type OpSpec, type RejectCounts, type StatusMsg,
 } from "../../shared/protocol/index.js";
 import {
-  credentialsFromEnv, RejectionLog, type ControlTo, type Engine, type EngineCursor, type Logger, type OpOutcome, type ProcessControl, type RankParts,
+  credentialsFromEnv, RejectionLog, type ControlTo, type Engine, type EngineCursor, type HaltNote, type Logger, type OpOutcome, type ProcessControl, type RankParts,
 } from "../../shared/runtime/index.js";
 import { topologyHash } from "../../shared/topology/index.js";
-import type { SimNs } from "../../shared/units/index.js";
+import type { NpuId, SimNs } from "../../shared/units/index.js";
 import { Launcher } from "./launcher.js";
 import { placeActors } from "./placement.js";
 import { isRunnable, procState } from "./proc-state.js";
@@ -33,6 +33,8 @@ export const START_POLL_MS = 10;
 interface CurrentOp {
   readonly spec: OpSpec;
   readonly done: Map<number, OpDoneMsg>;
+  /** NPUs a halt fault struck in this op, by actor id (their last words). */
+  readonly halted: Map<number, HaltNote>;
   finish(): void;
 }
 
@@ -86,6 +88,19 @@ export class NatsEngine implements Engine {
       await gone; // the watchdog sees the exit on its next tick
     },
     hang: async (id) => { this.hostFor(id).child.kill("SIGSTOP"); },
+    remove: async (id) => {
+      const h = this.launcher.hostOf(id);
+      this.removed.add(id);
+      if (!h) return "left running (its process is not this coordinator's): routed around";
+      if (h.actors.length > 1) return `left running in its host process (shared with ${h.actors.length - 1} other actors): routed around`;
+      const pid = h.child.pid;
+      await this.process.crash(id);
+      return `its process killed (SIGKILL, pid ${pid})`;
+    },
+    readmit: async (ids, inc) => {
+      for (const id of ids) this.removed.delete(id);
+      await this.process.restart(ids, inc);
+    },
     servers: () => this.servers,
     killServer: (i) => this.killServer(i),
     restart: async (ids, inc) => {
@@ -100,7 +115,7 @@ export class NatsEngine implements Engine {
         const back = (id: number) => { const r = this.registry.get(id); return r !== undefined && r.phase === "running" && r.lastSeenMs > since; };
         const waiting = [...want.filter((id) => { const r = this.registry.get(id); return !r || r.inc !== inc || r.phase !== "running"; }), ...external.filter((id) => !back(id))];
         if (waiting.length === 0) break;
-        const crashed = this.launcher.exited();
+        const crashed = this.exitedLive();
         if (crashed.length) throw new RunError(`restarted host exited (pid ${crashed[0]!.child.pid}, code ${crashed[0]!.exit?.code}); actors ${this.names(crashed[0]!.actors)}`);
         if (Date.now() > deadline) throw new RunError(`restarted actors did not register within ${this.loaded.scenario.deployment.startTimeoutMs} ms: ${this.names(waiting)}`);
         await sleep(START_POLL_MS);
@@ -108,6 +123,19 @@ export class NatsEngine implements Engine {
       this.log.info({ actors: this.names(want), inc }, "actors restarted");
     },
   };
+
+  /** Switch chips taken out for good (switch-crash): nobody waits for them or counts them dead. */
+  private readonly removed = new Set<number>();
+
+  /** Every actor of the run but the removed ones. */
+  private liveIds(): number[] {
+    return this.loaded.topology.devices.map((d) => d.id).filter((id) => !this.removed.has(id));
+  }
+
+  /** Hosts that exited, but those whose actors were all removed on purpose. */
+  private exitedLive() {
+    return this.launcher.exited().filter((h) => !h.actors.every((a) => this.removed.has(a)));
+  }
 
   private hostFor(id: number) {
     const h = this.launcher.hostOf(id);
@@ -174,7 +202,7 @@ export class NatsEngine implements Engine {
           throw new RunError(`cannot connect to NATS at ${servers.join(",")}: ${toWireError(err).message}`, { cause: err, retryable: true });
         });
       const subjects = new Subjects(dep.run || `r${randomBytes(5).toString("hex")}`);
-      engine = new NatsEngine(loaded, log, nc, subjects, new Launcher(log), server, workDir);
+      engine = new NatsEngine(loaded, log, nc, subjects, new Launcher(log, { loopbackOnly: server !== undefined }), server, workDir);
       await engine.launch(servers, signal);
       return engine;
     } catch (err) {
@@ -233,6 +261,7 @@ export class NatsEngine implements Engine {
     switch (m.type) {
       case "heartbeat": this.registry.onHeartbeat(m); break;
       case "op-done": this.onDone(m, refuse); break;
+      case "halted": this.onHalted(m, refuse); break;
       case "status": this.statusReplies?.push(m); break;
       default: refuse(RejectReason.Forged, `${m.type} is not for the coordinator`);
     }
@@ -249,6 +278,15 @@ export class NatsEngine implements Engine {
     if (cur.done.size === cur.spec.group.length) cur.finish();
   }
 
+  /** An NPU's last words: only for the op in progress, from a member, once (it is accounting, never detection). */
+  private onHalted(m: HaltedMsg, refuse: (r: RejectReason, why: string, f?: Record<string, unknown>) => void): void {
+    const cur = this.current;
+    if (!cur || m.op !== cur.spec.op) { refuse(RejectReason.Stale, "halted for an op not in progress", { op: m.op }); return; }
+    if (!cur.spec.group.includes(m.from as NpuId)) { refuse(RejectReason.Forged, "halted from an actor outside the op's group", { op: m.op }); return; }
+    if (cur.halted.has(m.from)) { refuse(RejectReason.Duplicate, "halted already received", { op: m.op }); return; }
+    cur.halted.set(m.from, { actor: m.from, fault: m.fault, mode: m.mode, atNs: m.atNs, wallAt: performance.now() });
+  }
+
   private control(to: number, msg: Message): void {
     this.controlBytes(to, encode(msg));
   }
@@ -259,8 +297,9 @@ export class NatsEngine implements Engine {
 
   async runOp(spec: OpSpec, startNs: SimNs, epoch: number, signal?: AbortSignal, parts?: RankParts, before?: readonly ControlTo[]): Promise<OpOutcome> {
     const done = new Map<number, OpDoneMsg>();
+    const halted = new Map<number, HaltNote>();
     const t0 = performance.now();
-    const finished = new Promise<void>((resolve) => { this.current = { spec, done, finish: resolve }; });
+    const finished = new Promise<void>((resolve) => { this.current = { spec, done, halted, finish: resolve }; });
     // Every op-start is encoded before any is sent: one that cannot go (too big for the server) fails
     // the run with a clear error, and no rank starts an op the others never hear of.
     const starts = spec.group.map((id, r) => {
@@ -295,14 +334,14 @@ export class NatsEngine implements Engine {
     const total = statuses.reduce((s, m) => s + m.dataHandled, 0);
     const messages = total - this.dataHandledTotal;
     this.dataHandledTotal = total;
-    const failed = this.silent(this.loaded.topology.devices.map((d) => d.id)).map((r) => this.names([r.id]));
-    return { done: [...done.values()], messages, activeWallMs, failedActors: failed, ...(stalled ? { stalled } : {}) };
+    const failed = this.silent(this.liveIds()).map((r) => this.names([r.id]));
+    return { done: [...done.values()], messages, activeWallMs, failedActors: failed, ...(stalled ? { stalled } : {}), ...(halted.size ? { halted: [...halted.values()] } : {}) };
   }
 
   /** Resolves when the op finishes (undefined) or the watchdog gives up (a description of the stall). */
   private async watch(finished: Promise<void>, signal?: AbortSignal): Promise<string | undefined> {
     const dep = this.loaded.scenario.deployment;
-    const all = this.loaded.topology.devices.map((d) => d.id);
+    const all = this.liveIds();
     let isDone = false;
     void finished.then(() => { isDone = true; });
     let mark = this.registry.progress, since = Date.now();
@@ -311,7 +350,7 @@ export class NatsEngine implements Engine {
       if (isDone) break;
       if (signal?.aborted) throw signal.reason;
       const dead = this.silent(all);
-      const exited = this.launcher.exited();
+      const exited = this.exitedLive();
       if (dead.length || exited.length) {
         const reason = exited.length
           ? `actor host exited (pid ${exited.map((h) => `${h.child.pid}: ${this.names(h.actors)}`).join("; ")})`
@@ -349,10 +388,10 @@ export class NatsEngine implements Engine {
   private async collectStatus(op: number): Promise<StatusMsg[]> {
     const replies: StatusMsg[] = [];
     this.statusReplies = replies;
-    const ids = this.loaded.topology.devices.map((d) => d.id);
+    const ids = this.liveIds();
     for (const id of ids) this.control(id, { v: PROTOCOL_VERSION, type: "status-req", from: COORDINATOR, epoch: 0, inc: 0, op });
     await this.nc.flush();
-    const gone = new Set([...this.registry.dead(ids).map((r) => r.id), ...this.launcher.exited().flatMap((h) => h.actors)]);
+    const gone = new Set([...this.registry.dead(ids).map((r) => r.id), ...this.exitedLive().flatMap((h) => h.actors)]);
     const live = ids.length - gone.size; // an exited host's actors answer nothing: waiting for them only delays the diagnosis
     const deadline = Date.now() + STATUS_WAIT_MS;
     while (replies.length < live && Date.now() < deadline) await sleep(5);

@@ -11,7 +11,7 @@ function faultSummary(rep: Report): string[] {
   const recovered = rep.faults.filter((f) => f.recoveredAt);
   const aborts = (rep.history ?? []).filter((e) => e.type === "abort").length;
   if (aborts === 0) return [`# recovery: nothing to recover (no attempt failed) · goodput ${rep.goodput ?? 1}`];
-  const lost = (rep.steps ?? []).reduce((s, x) => s + (x.lostVirtualNs ?? 0), 0);
+  const lost = rep.lostVirtualNs ?? (rep.steps ?? []).reduce((s, x) => s + (x.lostVirtualNs ?? 0), 0);
   const policy = (rep.scenario as { recovery?: { policy?: string } }).recovery?.policy ?? "restart";
   const mttr = rep.mttrMs === null || rep.mttrMs === undefined ? "none recovered" : `${rep.mttrMs.toFixed(1)} ms wall (${((rep.mttrVirtualNs ?? 0) / 1e9).toFixed(3)} s virtual)`;
   return [`# recovery (${policy}): ${aborts} attempt(s) aborted, ${recovered.length} fault(s) recovered · lost ${(lost / 1e9).toFixed(3)} s virtual · goodput ${rep.goodput} · MTTR ${mttr}`];

@@ -1,10 +1,11 @@
-import { isProcessFault, ProcessFaultKind, type PlannedFault, type RecoveryPolicy } from "../../shared/config/index.js";
+import { isMidOp, isProcessFault, ProcessFaultKind, type PlannedFault, type RecoveryPolicy } from "../../shared/config/index.js";
+import { performance } from "node:perf_hooks";
 import { RunError } from "../../shared/errors/index.js";
-import type { OpSpec } from "../../shared/protocol/index.js";
-import type { ControlTo, Engine, OpOutcome, RankParts } from "../../shared/runtime/index.js";
+import { COORDINATOR, FaultKind, PROTOCOL_VERSION, type OpSpec } from "../../shared/protocol/index.js";
+import type { ControlTo, Engine, HaltNote, OpOutcome, RankParts } from "../../shared/runtime/index.js";
 import type { Topology } from "../../shared/topology/index.js";
 import { simNs, type SimNs } from "../../shared/units/index.js";
-import { FIRST_EPOCH } from "./epoch.js";
+import { FIRST_EPOCH, Incarnations } from "./epoch.js";
 import type { History } from "./history.js";
 
 /** A virtual and a wall instant of the run (wall: ms since the run started). */
@@ -26,6 +27,19 @@ export interface ProcessFaultRecord {
 
 const record = (op: number, injectedAt: FaultInstant, recovery: string): ProcessFaultRecord =>
   ({ op, injectedAt, detectedAt: null, recoveredAt: null, recovery, lostVirtualNs: null, lostWallMs: null });
+
+/** A mid-op crash or hang (at: { …, afterNs | phase }) as the halt the NPU applies to itself in op `op`'s first attempt. */
+function haltOf(f: PlannedFault, op: number, epoch: number): ControlTo {
+  const at = f.decl.at as { afterNs?: number; phase?: string };
+  const actor = f.targets[0]!;
+  return {
+    to: actor,
+    msg: {
+      v: PROTOCOL_VERSION, type: "fault", from: COORDINATOR, epoch, inc: 0, fault: f.index, kind: FaultKind.Halt, targets: [actor], fromOp: op, untilOp: op + 1,
+      mode: f.decl.kind === ProcessFaultKind.NpuHang ? "hang" : "crash", ...(at.afterNs !== undefined ? { afterNs: at.afterNs } : { phase: at.phase! }),
+    },
+  };
+}
 
 /** Why an attempt failed, and whether trying again can help; undefined when it succeeded. */
 function failureOf(out: OpOutcome, spec: OpSpec): { reason: string; retry: boolean } | undefined {
@@ -55,6 +69,8 @@ export class Recovery {
   /** Crashes, hangs and partitions done outside the coordinator (docker) not yet charged to a failed attempt. */
   private readonly external: PlannedFault[] = [];
   private readonly externalSet = new Set<PlannedFault>();
+  /** Mid-op crashes and hangs whose trigger never came (the op ended first): what the report says of them. */
+  readonly unfired = new Map<number, string>();
   /** Actors restarted during the run: a retry re-sends them the wire faults they lost. */
   private readonly restartedSoFar = new Set<number>();
   private readonly idOf: ReadonlyMap<string, number>;
@@ -68,6 +84,7 @@ export class Recovery {
     private readonly history: History,
     /** The wire faults active at op `index` that actors in `to` must hear again after a restart. */
     private readonly resend: (to: ReadonlySet<number>, index: number, op: number) => ControlTo[],
+    private readonly incs: Incarnations = new Incarnations(),
   ) {
     this.idOf = new Map(t.devices.map((d) => [d.name, d.id as number]));
   }
@@ -95,9 +112,11 @@ export class Recovery {
     for (let attempt = 0; ; attempt++) {
       const s: OpSpec = attempt === 0 ? spec : { ...spec, op: spec.op + attempt };
       this.history.add({ type: "begin", index, op: s.op, epoch: this.epoch, attempt, virtualNs: start, members: s.group.length });
+      const halts: ControlTo[] = [];
       if (attempt === 0) {
         for (const f of faults) {
           const actor = f.targets[0]!;
+          if (isMidOp(f.decl.at)) { halts.push(haltOf(f, s.op, this.epoch)); continue; } // the NPU strikes itself: accounted when it says so
           if (!isProcessFault(f.decl.kind)) { // a partition: the actors apply it; its stall is accounted here
             this.records.set(f.index, record(s.op, { virtualNs: start, wallMs: this.history.wallMs() }, "none"));
             injected.push(f);
@@ -112,16 +131,20 @@ export class Recovery {
           injected.push(f);
         }
       }
-      const control = attempt === 0 ? before : this.resend(this.restartedSoFar, index, s.op);
+      const control = attempt === 0 ? [...before, ...halts] : this.resend(this.restartedSoFar, index, s.op);
       this.currentStartNs = start; this.currentOp = s.op;
       const out = await this.inner.runOp(s, simNs(start), this.epoch, signal, parts, control);
       const failure = failureOf(out, s);
+      // Where the failure happened: the last halt's virtual time, else the attempt's start (a fault at its start).
+      const failedAtNs = Math.max(start, ...this.noteHalts(out.halted ?? [], s.op, index, faults, injected, down));
+      if (attempt === 0) for (const h of halts) if (!this.records.has(h.msg.fault)) this.unfired.set(h.msg.fault, `none: its trigger (${h.msg.afterNs !== undefined ? `${h.msg.afterNs} ns after the op's start` : `a span "${h.msg.phase}"`}) never came in op ${s.op}`);
       // Done by someone else (docker) since the last failure: the first attempt that fails after it is charged with it.
       if (failure) {
         for (const f of this.external.splice(0)) {
           this.records.get(f.index)!.recovery = "not recovered: the run ended first";
           injected.push(f);
-          down.push(...(isProcessFault(f.decl.kind) ? [f.targets[0]!] : f.targets));
+          // A server is not restarted (its clients moved to the others); a crash or hang is, and a partition's actors.
+          if (f.decl.kind !== ProcessFaultKind.NatsServerLoss) down.push(...(isProcessFault(f.decl.kind) ? [f.targets[0]!] : f.targets));
         }
       }
       if (!failure) {
@@ -131,7 +154,7 @@ export class Recovery {
         }
         return attempt === 0 ? out : { ...out, startedNs: simNs(start) };
       }
-      const detectedNs = start + this.policy.detectMs * 1e6;
+      const detectedNs = failedAtNs + this.policy.detectMs * 1e6;
       this.history.add({ type: "abort", index, op: s.op, epoch: this.epoch, reason: failure.reason, virtualNs: detectedNs });
       const detected: FaultInstant = { virtualNs: detectedNs, wallMs: this.history.wallMs() };
       for (const f of injected) this.records.get(f.index)!.detectedAt ??= detected;
@@ -141,14 +164,15 @@ export class Recovery {
       }
       const restart = [...new Set([...down, ...out.failedActors.map((n) => this.idOf.get(n)).filter((id): id is number => id !== undefined)])];
       if (restart.length) {
-        this.inc++;
+        this.inc = this.incs.next();
         await proc.restart(restart, this.inc);
         for (const id of restart) this.restartedSoFar.add(id);
         this.history.add({ type: "restart", actors: restart.map((id) => this.t.devices[id]!.name), inc: this.inc, virtualNs: detectedNs });
       }
       this.history.add({ type: "epoch", from: this.epoch, to: this.epoch + 1, members: s.group.map((id) => this.t.devices[id]!.name) });
       this.epoch++;
-      const lost = (this.policy.detectMs + this.policy.restartMs) * 1e6;
+      // Lost: the failed attempt up to the failure, then detection and restart.
+      const lost = failedAtNs - start + (this.policy.detectMs + this.policy.restartMs) * 1e6;
       const recovered: FaultInstant = { virtualNs: start + lost, wallMs: this.history.wallMs() };
       this.losses.push({ virtualNs: lost, wallMs: recovered.wallMs - (this.records.get(injected[0]?.index ?? -1)?.injectedAt.wallMs ?? detected.wallMs) });
       for (const f of injected) {
@@ -163,6 +187,23 @@ export class Recovery {
       start += lost;
       down = [];
     }
+  }
+
+  /**
+   * The NPUs that halted in an attempt (their last words): each one's fault is injected at its halt's
+   * virtual time, and the NPU is down. Returns the halts' virtual times.
+   */
+  private noteHalts(notes: readonly HaltNote[], op: number, index: number, faults: readonly PlannedFault[], injected: PlannedFault[], down: number[]): number[] {
+    return notes.flatMap((h) => {
+      const f = faults.find((x) => x.index === h.fault && x.targets[0] === h.actor);
+      if (!f || this.records.has(f.index)) return [];
+      const wallMs = h.wallAt === undefined ? this.history.wallMs() : this.history.wallMs() - (performance.now() - h.wallAt);
+      this.records.set(f.index, record(op, { virtualNs: h.atNs, wallMs }, "not recovered: the run ended first"));
+      this.history.add({ type: "fault", index, op, fault: f.index, kind: f.decl.kind, target: f.decl.target, virtualNs: h.atNs });
+      injected.push(f);
+      down.push(h.actor);
+      return [h.atNs];
+    });
   }
 
   /** A restarted coordinator goes on at the epoch the run had reached, with its losses so far. */

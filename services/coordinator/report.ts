@@ -61,6 +61,8 @@ export interface Report {
   readonly mttrMs?: number | null;
   /** The same in virtual ns: the modelled detection + restart time. */
   readonly mttrVirtualNs?: number | null;
+  /** With faults: virtual ns lost to failed attempts (detection + restart each), over every op of the run. */
+  readonly lostVirtualNs?: number;
   /** With faults: every attempt, fault, abort, restart, epoch change and commit, in order (`supernode check` reads it). */
   readonly history?: readonly HistoryEvent[];
   /** A run a restarted coordinator resumed from JetStream: the last step committed before, and the wall ms spent until then. */
@@ -82,7 +84,7 @@ export interface Rows {
 }
 
 /** goodput, mttrMs and mttrVirtualNs of a run with faults. */
-function recoveryFigures(rows: Rows): Pick<Report, "goodput" | "mttrMs" | "mttrVirtualNs"> {
+function recoveryFigures(rows: Rows): Pick<Report, "goodput" | "mttrMs" | "mttrVirtualNs" | "lostVirtualNs"> {
   const useful = rows.results.reduce((s, r) => s + r.virtualTimeNs, 0) + rows.moe.reduce((s, r) => s + r.layerNs, 0) + (rows.training?.totals.virtualTimeNs ?? 0);
   const lost = (rows.losses ?? []).reduce((s, l) => s + l.virtualNs, 0);
   const recovered = (rows.faults ?? []).filter((f) => f.recoveredAt && f.injectedAt);
@@ -91,6 +93,7 @@ function recoveryFigures(rows: Rows): Pick<Report, "goodput" | "mttrMs" | "mttrV
     goodput: useful + lost > 0 ? Math.round((useful / (useful + lost)) * 1e6) / 1e6 : 1,
     mttrMs: mean(recovered.map((f) => f.recoveredAt!.wallMs - f.injectedAt!.wallMs)),
     mttrVirtualNs: mean(recovered.map((f) => f.recoveredAt!.virtualNs - f.injectedAt!.virtualNs)),
+    lostVirtualNs: lost,
   };
 }
 

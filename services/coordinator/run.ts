@@ -95,13 +95,15 @@ export async function runScenario(loaded: Loaded, real: Engine, signal?: AbortSi
       const { wire, parts } = moeWire(spec);
       const out = await engine.runOp(wire, simNs(startNs), FIRST_EPOCH, signal, parts);
       const wall = performance.now() - w0;
+      // A retried op (recovery) began later, after the failed attempts' lost time, under a later op id.
+      const began = out.startedNs ?? startNs;
       const row: CheckedRow = spec.collective === Collective.MoeLayer
-        ? append(rows.moe, summarizeMoe(spec, out, fabricOf(spec.op), startNs, wall))
-        : append(rows.results, summarize(spec, out, fabricOf(spec.op), startNs, wall));
+        ? append(rows.moe, summarizeMoe(spec, out, fabricOf(spec.op), began, wall))
+        : append(rows.results, summarize(spec, out, fabricOf(spec.op), began, wall));
       startNs = row.endNs;
       engine.cursor.clockNs = startNs;
-      const began = injector ? history.lastBegin() : undefined;
-      if (began && row.verified && !out.stalled) history.add({ type: "commit", index: began.index, op: began.op, epoch: began.epoch, virtualNs: row.endNs });
+      const attempt = injector ? history.lastBegin() : undefined;
+      if (attempt && row.verified && !out.stalled) history.add({ type: "commit", index: attempt.index, op: attempt.op, epoch: attempt.epoch, virtualNs: row.endNs });
       done += 1;
       progress.update(done, `op ${done}/${total} checked`);
       if (out.stalled) return report(out.stalled);
@@ -109,6 +111,7 @@ export async function runScenario(loaded: Loaded, real: Engine, signal?: AbortSi
     progress.update(done, "building report");
     return report();
   } finally {
+    await injector?.close();
     opts.chaos?.detach();
     progress.stop();
   }

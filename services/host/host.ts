@@ -1,6 +1,6 @@
 import { hostname } from "node:os";
 import type { Logger as PinoLogger } from "pino";
-import { Subjects } from "../../shared/protocol/index.js";
+import { Subjects, type HaltMode } from "../../shared/protocol/index.js";
 import { LocalDelivery, NatsActor, type ActorLimits, type ActorLogic } from "../../shared/runtime/index.js";
 import { buildTopology, DeviceKind, topologyHash, type TopologySpec } from "../../shared/topology/index.js";
 import { npuLogic } from "../npu/index.js";
@@ -49,6 +49,8 @@ export class ActorHost implements AsyncDisposable {
         host: hostname(), pid: process.pid, topologyHash: hash, ...(this.o.connectOptions ? { connectOptions: this.o.connectOptions } : {}),
         ...(this.o.limits ? { limits: this.o.limits } : {}), ...(local ? { local } : {}),
         ...(this.o.pingIntervalMs !== undefined ? { pingIntervalMs: this.o.pingIntervalMs } : {}),
+        // A halted NPU alone in its process takes the process with it, for real (docs/chaos.md §3).
+        ...(this.o.actors.length === 1 ? { onHalt: (mode: HaltMode) => process.kill(process.pid, mode === "crash" ? "SIGKILL" : "SIGSTOP") } : {}),
       });
       this.actors.push(actor);
       local?.add(id, actor);

@@ -3,7 +3,7 @@ import type { Delivered } from "../../shared/collectives/index.js";
 import { Ports } from "../../shared/linkmodel/index.js";
 import { toWireError } from "../../shared/errors/index.js";
 import {
-  COORDINATOR, PROTOCOL_VERSION, RejectReason,
+  COORDINATOR, FaultKind, PROTOCOL_VERSION, RejectReason,
   type DataMsg, type OpDoneMsg, type OpStartMsg, type StatusMsg, type StripePart, type WaitFor,
 } from "../../shared/protocol/index.js";
 import { DEFAULT_LIMITS, type ActorContext, type ActorLogic, type Outbound, type Step } from "../../shared/runtime/index.js";
@@ -14,6 +14,7 @@ import { deliver, drive, OpRun, splitTransferKey, transferKey, type DriveEffects
 import { routeOf, stripeFault } from "./stripe-check.js";
 import { transmit } from "./transmit.js";
 import { takeFault, type FaultHolder } from "./fault-handler.js";
+import { armFor, takeHalt, type HaltArm } from "./halt.js";
 import { applyWireFaults } from "./wire-faults.js";
 import { emptyFaultTally } from "../../shared/faults/index.js";
 
@@ -34,6 +35,10 @@ export interface NpuState extends FaultHolder {
   /** The highest op started here: an op at or below it that is not running has ended (or skipped this endpoint). */
   highestOp: number;
   readonly counters: NpuCounters;
+  /** Mid-op npu-crash or npu-hang faults for later ops (halt.ts). */
+  readonly halts: HaltArm[];
+  /** A halt struck: this incarnation is dead and handles nothing more (its engine stops its process). */
+  halted: boolean;
 }
 
 /** The NPU (or die) actor: runs its rank's program of each collective and moves its data through its ports. */
@@ -41,10 +46,12 @@ export const npuLogic: ActorLogic<NpuState> = {
   kind: "npu",
   init: (self, t: Topology, limits = DEFAULT_LIMITS, inc = 0) => ({
     self: self as NpuId, inc, ports: new Ports(t, self as NpuId), computeFreeNs: 0, ops: new Map(), early: new EarlyBuffer(limits), highestOp: 0,
-    counters: { received: 0 }, faults: undefined, tally: emptyFaultTally(),
+    counters: { received: 0 }, faults: undefined, tally: emptyFaultTally(), halts: [], halted: false,
   }),
   receive(state, msg, ctx) {
+    if (state.halted) return { state, outbound: [] };
     const out: Outbound[] = [];
+    state.ports.horizon.horizonNs = ctx.nowNs ?? -Infinity;
     switch (msg.type) {
       case "op-start": start(state, msg, ctx, out); break;
       case "data": state.counters.received++; onData(state, msg, ctx, out); break; // one message, any number of stripes
@@ -53,10 +60,14 @@ export const npuLogic: ActorLogic<NpuState> = {
       case "op-close":
         break; // for switches: an endpoint learns of its ops from op-start and op-done
       case "status-req": out.push(status(state, msg.op, ctx)); break;
-      case "fault": takeFault(state, msg, ctx, state.highestOp); break;
+      case "fault":
+        if (msg.kind === FaultKind.Halt) takeHalt(state.halts, msg, ctx, state.highestOp);
+        else takeFault(state, msg, ctx, state.highestOp);
+        break;
       case "op-done":
       case "heartbeat":
       case "status":
+      case "halted":
         ctx.reject(RejectReason.Forged, msg.from, { type: msg.type }, "endpoint got a coordinator-only message");
         break;
       default: {
@@ -78,12 +89,16 @@ function start(s: NpuState, m: OpStartMsg, ctx: ActorContext, out: Outbound[]): 
     return;
   }
   const run = new OpRun(m.spec, rank, m.epoch, m.startNs, m.part, ctx.limits.transfersPerOp, ctx.trace);
+  if (s.halts.length) run.halt = armFor(s.halts, m.spec.op, m.startNs);
   s.ops.set(m.spec.op, run);
   s.highestOp = m.spec.op;
   s.computeFreeNs = Math.max(s.computeFreeNs, m.startNs);
   const early = s.early.take(m.spec.op);
   advance(s, run, ctx, out, (fx) => drive(run, fx, ctx.topology.endpoint));
-  for (const d of early) onData(s, d, ctx, out);
+  for (const d of early) {
+    if (s.halted) return; // struck: what came early is lost with it
+    onData(s, d, ctx, out);
+  }
 }
 
 /** An op ended here: its window goes, and its stragglers are stale (op ≤ highestOp, not running). */
@@ -166,7 +181,15 @@ function advance(s: NpuState, run: OpRun, ctx: ActorContext, out: Outbound[], go
   if (outcome?.kind === "done") {
     retire(s, run.spec.op);
     out.push(done(s, run, outcome.result));
-  }
+  } else if (outcome?.kind === "halted") halt(s, run, outcome.atNs, out);
+}
+
+/** A halt struck: the endpoint says when, and stops; its engine kills or stops its process (docs/chaos.md §3). */
+function halt(s: NpuState, run: OpRun, atNs: number, out: Outbound[]): void {
+  const h = run.halt!;
+  s.halted = true;
+  s.ops.clear();
+  out.push({ to: COORDINATOR, atNs: atNs as SimNs, msg: { v: PROTOCOL_VERSION, type: "halted", from: s.self, epoch: run.epoch, inc: s.inc, op: run.spec.op, fault: h.fault, mode: h.mode, atNs: atNs as SimNs } });
 }
 
 /** What this endpoint waits for: one entry per op blocked in a receive. */

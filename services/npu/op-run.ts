@@ -6,6 +6,7 @@ import type { NpuId, SimNs } from "../../shared/units/index.js";
 import { programFor } from "../../shared/workload/index.js";
 import { Reassembly } from "./reassembly.js";
 import { traceKernel, traceOpEnd, traceReduce, traceSpanEnd, type OpenSpan } from "./op-trace.js";
+import { strikes, type ArmedHalt } from "./halt.js";
 
 /**
  * Key of a transfer within an op of `size` ranks: (source rank, tag) as tag × size + rank — exact
@@ -75,6 +76,8 @@ export class OpRun {
   sent = 0;
   readonly marks: number[] = [];
   tally: readonly number[] | undefined;
+  /** A mid-op npu-crash or npu-hang armed for this op (halt.ts); undefined in a run without one. */
+  halt: ArmedHalt | undefined;
 
   constructor(
     readonly spec: OpSpec, readonly rank: number, readonly epoch: number, readonly startNs: number, part?: MoeRankPart | TrainingPart, maxTransfers = Infinity,
@@ -119,7 +122,9 @@ export class OpRun {
 /** What driving a program until it blocks produced. */
 export type DriveOutcome =
   | { readonly kind: "blocked" }
-  | { readonly kind: "done"; readonly result: Float64Array };
+  | { readonly kind: "done"; readonly result: Float64Array }
+  /** The op's halt struck at `atNs`: the endpoint stops here (its process is killed or stopped). */
+  | { readonly kind: "halted"; readonly atNs: number };
 
 export interface DriveEffects {
   send(to: number, tag: number, bytes: number, data: Float64Array, nowNs: number): void;
@@ -162,12 +167,13 @@ function step(run: OpRun, s: Stream, resumeWith: Delivered | undefined, fx: Driv
       if (run.trace) traceOpEnd(run.trace, run.spec, run.rank, run.startNs, run.main.nowNs, run.queues.keys());
       return { kind: "done", result: r.result };
     }
+    if (r.kind === "halted") return r;
     if (r.kind === "stream-done") next = afterStream(run, r.stream);
   }
   return BLOCKED;
 }
 
-type StreamEnd = { kind: "blocked" } | { kind: "main-done"; result: Float64Array } | { kind: "stream-done"; stream: Stream };
+type StreamEnd = { kind: "blocked" } | { kind: "main-done"; result: Float64Array } | { kind: "stream-done"; stream: Stream } | { kind: "halted"; atNs: number };
 /** Outcomes that carry nothing, shared: a blocked stream allocates no result. */
 const BLOCKED: DriveOutcome = { kind: "blocked" };
 const BLOCKED_END: StreamEnd = { kind: "blocked" };
@@ -211,6 +217,7 @@ function runStream(run: OpRun, s: Stream, resumeWith: Delivered | undefined, fx:
       return { kind: "stream-done", stream: s };
     }
     const cmd = r.value;
+    if (run.halt !== undefined && strikes(run.halt, s.nowNs, cmd)) return { kind: "halted", atNs: s.nowNs };
     switch (cmd.kind) {
       case "send":
         if (run.trace) run.trace.flowStart(run.spec.op, run.rank, cmd.to, cmd.tag, laneOf(s), s.nowNs, cmd.bytes);
@@ -280,7 +287,9 @@ function runStream(run: OpRun, s: Stream, resumeWith: Delivered | undefined, fx:
           // The child runs at once, until it blocks: its sends leave at its own clock. Its queue was
           // idle and the main program is running, so its end unblocks nobody.
           const child = startStream(run, q, cmd.queue, cmd.program, s.nowNs);
-          if (runStream(run, child, undefined, fx, model).kind === "stream-done") afterStream(run, child);
+          const end = runStream(run, child, undefined, fx, model);
+          if (end.kind === "halted") return end;
+          if (end.kind === "stream-done") afterStream(run, child);
         }
         r = s.program.next(undefined);
         break;

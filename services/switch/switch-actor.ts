@@ -32,6 +32,7 @@ export const switchLogic: ActorLogic<SwitchState> = {
   }),
   receive(state, msg, ctx) {
     const out: Outbound[] = [];
+    state.ports.horizon.horizonNs = ctx.nowNs ?? -Infinity;
     switch (msg.type) {
       case "data": state.received++; onData(state, msg, ctx, out); break;
       case "op-open": open(state, msg.op, msg.epoch, msg.from, ctx, out); break;
@@ -54,6 +55,7 @@ export const switchLogic: ActorLogic<SwitchState> = {
       case "op-done":
       case "heartbeat":
       case "status":
+      case "halted":
         ctx.reject(RejectReason.Forged, msg.from, { type: msg.type }, "switch got a coordinator-only message");
         break;
       default: {

@@ -44,7 +44,7 @@ export function runOps(workloads: readonly Workload[]): { total: number; steps: 
   return { total, steps };
 }
 
-/** [fromIndex, untilIndex) of a declaration, checked against the run's length. */
+/** [fromIndex, untilIndex) of a declaration, checked against the run's length; at: { wallMs } gives [-1, undefined) until it strikes. */
 export function opRange(d: FaultDecl, ops: { total: number; steps: number[] }, at: string): [number, number | undefined] {
   let from: number, until: number | undefined;
   if ("step" in d.at) {
@@ -55,6 +55,8 @@ export function opRange(d: FaultDecl, ops: { total: number; steps: number[] }, a
     const n = d.duration && "steps" in d.duration ? d.duration.steps : undefined;
     // Past the last step, a fault of n steps ends with the training (later ops run clean).
     until = n === undefined ? undefined : ops.steps[k + n] ?? ops.steps[ops.steps.length - 1]! + 1;
+  } else if ("wallMs" in d.at) {
+    return [-1, undefined]; // bound to an op only when it strikes (FaultInjector.strikeAtWall)
   } else {
     if (d.at.op >= ops.total) throw new ScenarioError(`${at}.at.op`, `op ${d.at.op}, but the run has ${ops.total} ops (0 … ${ops.total - 1})`);
     from = d.at.op;
@@ -140,6 +142,8 @@ export function faultTargets(t: Topology, names: ReadonlyMap<string, Device>, d:
       // Any device: an NPU's transmits or a switch's forwards.
       if (isLink) throw new ScenarioError(path, `${d.kind} takes an actor (an NPU or a switch, whose outgoing data messages it changes), not a link`);
       return [deviceNamed(t, names, d.target, path).id];
+    case FaultKind.Halt:
+      throw new ScenarioError(path, "halt is how a mid-op npu-crash or npu-hang travels, not a kind to declare: give npu-crash or npu-hang with at: { step: k, afterNs: x } or { step: k, phase: … }");
     default: {
       const never: never = d.kind;
       throw new ScenarioError(path, `unknown fault kind ${String(never)}`);

@@ -8,12 +8,27 @@ import { flapParams, lossParams, pickParams, type DrawParams } from "./fault-par
 export const NOT_YET_KINDS: readonly string[] = [];
 
 /** Trigger keys of the issue that this slice does not support yet. */
-const NOT_YET_AT = ["virtualNs", "wallMs", "phase", "collective"] as const;
+const NOT_YET_AT = ["virtualNs", "collective"] as const;
+const AT_HELP = "at: { step: k } or { op: k }; with npu-crash or npu-hang also afterNs: x or phase: text; or at: { wallMs: x }";
+/** at: { wallMs } at most a day after the run started (the bounds of afterNs and phase are the wire's, FAULT_LIMITS). */
+const WALL_MS_LIMIT = 86_400_000;
 /** link-degrade keys of the issue that this slice does not support yet. */
 const NOT_YET_DEGRADE = [] as const;
 
-/** When a fault starts: the k-th training step of the run, or its k-th op (every op counts, steps too); 0-based. */
-export type FaultAt = { readonly step: number } | { readonly op: number };
+/**
+ * When a fault starts: the k-th training step of the run, or its k-th op (every op counts, steps too);
+ * 0-based. A crash or hang may strike inside it (docs/chaos.md §3): `afterNs` of virtual time after
+ * the op's start, or where the NPU's program opens a span whose name contains `phase`. `wallMs`: that
+ * long after the run started, on the coordinator's clock, into whatever op is running (as `supernode
+ * chaos` would; a wire fault then starts at the next op).
+ */
+export type FaultAt =
+  | { readonly step: number; readonly afterNs?: number; readonly phase?: string }
+  | { readonly op: number; readonly afterNs?: number; readonly phase?: string }
+  | { readonly wallMs: number };
+
+/** A trigger inside its op (a halt on the wire), not at its start. */
+export const isMidOp = (at: FaultAt): boolean => "afterNs" in at || "phase" in at;
 /** For how long (absent: to the end of the run), in the trigger's unit. */
 export type FaultDuration = { readonly steps: number } | { readonly ops: number };
 
@@ -46,6 +61,7 @@ const KEYS: Readonly<Record<FaultKind | ProcessFaultKind, readonly string[]>> = 
   [FaultKind.LinkDown]: [],
   [FaultKind.SwitchCrash]: [],
   [FaultKind.Straggler]: ["factor"],
+  [FaultKind.Halt]: [], // not declared: a mid-op npu-crash or npu-hang goes on the wire as a halt
 };
 const COMMON = ["kind", "target", "at", "duration"];
 
@@ -60,7 +76,7 @@ function count(x: unknown, path: string, min: number): number {
   return x;
 }
 
-const IMPLEMENTED: readonly string[] = [...FAULT_KINDS, ...PROCESS_FAULT_KINDS];
+const IMPLEMENTED: readonly string[] = [...FAULT_KINDS.filter((k) => k !== FaultKind.Halt), ...PROCESS_FAULT_KINDS];
 
 function kindOf(x: unknown, path: string): FaultKind | ProcessFaultKind {
   if (IMPLEMENTED.includes(x as string)) return x as FaultKind | ProcessFaultKind;
@@ -70,17 +86,34 @@ function kindOf(x: unknown, path: string): FaultKind | ProcessFaultKind {
   throw new ScenarioError(path, `unknown fault kind ${JSON.stringify(x)} (implemented: ${IMPLEMENTED.join(", ")}${NOT_YET_KINDS.length ? `; not yet: ${NOT_YET_KINDS.join(", ")}` : ""})`);
 }
 
-function atOf(x: unknown, path: string): FaultAt {
-  if (x === undefined) throw new ScenarioError(path, "required: { step: k } (training) or { op: k } (the run's k-th op), 0-based");
-  if (!isMap(x)) throw new ScenarioError(path, "must be { step: k } or { op: k }");
+function atOf(x: unknown, path: string, kind: FaultKind | ProcessFaultKind): FaultAt {
+  if (x === undefined) throw new ScenarioError(path, "required: { step: k } (training) or { op: k } (the run's k-th op), 0-based, or { wallMs: x }");
+  if (!isMap(x)) throw new ScenarioError(path, `must be a map (${AT_HELP})`);
   for (const k of Object.keys(x)) {
-    if ((NOT_YET_AT as readonly string[]).includes(k)) throw new ScenarioError(`${path}.${k}`, "not implemented yet (this slice: at: { step: k } or { op: k })");
-    if (k !== "step" && k !== "op") throw new ScenarioError(`${path}.${k}`, "unknown key (at: { step: k } or { op: k })");
+    if ((NOT_YET_AT as readonly string[]).includes(k)) throw new ScenarioError(`${path}.${k}`, `not implemented yet (${AT_HELP}; a collective: phase: a text of its span's name, e.g. "all-reduce")`);
+    if (!["step", "op", "afterNs", "phase", "wallMs"].includes(k)) throw new ScenarioError(`${path}.${k}`, `unknown key (${AT_HELP})`);
+  }
+  if ("wallMs" in x) {
+    const other = Object.keys(x).find((k) => k !== "wallMs");
+    if (other) throw new ScenarioError(`${path}.${other}`, "at: { wallMs: x } stands alone: it strikes whatever op runs then");
+    const ms = x.wallMs;
+    if (typeof ms !== "number" || !Number.isFinite(ms) || ms < 0 || ms > WALL_MS_LIMIT) throw new ScenarioError(`${path}.wallMs`, `ms after the run started, in [0, ${WALL_MS_LIMIT}], got ${JSON.stringify(ms)}`);
+    return { wallMs: ms };
   }
   if ("step" in x && "op" in x) throw new ScenarioError(path, "give one of step and op");
-  if ("step" in x) return { step: count(x.step, `${path}.step`, 0) };
-  if ("op" in x) return { op: count(x.op, `${path}.op`, 0) };
-  throw new ScenarioError(path, "must be { step: k } or { op: k }");
+  if (!("step" in x) && !("op" in x)) throw new ScenarioError(path, `must name a step or an op (${AT_HELP})`);
+  const base = "step" in x ? { step: count(x.step, `${path}.step`, 0) } : { op: count(x.op, `${path}.op`, 0) };
+  if (!("afterNs" in x) && !("phase" in x)) return base;
+  if ("afterNs" in x && "phase" in x) throw new ScenarioError(path, "give one of afterNs and phase");
+  if (kind !== "npu-crash" && kind !== "npu-hang") throw new ScenarioError(`${path}.${"afterNs" in x ? "afterNs" : "phase"}`, `only npu-crash and npu-hang strike inside an op; ${kind} starts at its op or step`);
+  if ("afterNs" in x) {
+    const ns = x.afterNs;
+    if (typeof ns !== "number" || !Number.isFinite(ns) || ns < 0 || ns > FAULT_LIMITS.afterNs) throw new ScenarioError(`${path}.afterNs`, `virtual ns after the op's start, in [0, ${FAULT_LIMITS.afterNs}], got ${JSON.stringify(ns)}`);
+    return { ...base, afterNs: ns };
+  }
+  const p = x.phase;
+  if (typeof p !== "string" || p.trim() === "" || p.length > FAULT_LIMITS.phaseChars) throw new ScenarioError(`${path}.phase`, `a text of ≤ ${FAULT_LIMITS.phaseChars} characters that a span of the NPU's program contains (e.g. "backward", "EP dispatch", "optimizer"; docs/training.md lists them), got ${JSON.stringify(p)}`);
+  return { ...base, phase: p };
 }
 
 function durationOf(x: unknown, path: string, at: FaultAt): FaultDuration | undefined {
@@ -89,7 +122,7 @@ function durationOf(x: unknown, path: string, at: FaultAt): FaultDuration | unde
   const want = "step" in at ? "steps" : "ops";
   for (const k of Object.keys(x)) {
     if (k !== "steps" && k !== "ops") throw new ScenarioError(`${path}.${k}`, "unknown key (duration: { steps: n } or { ops: n })");
-    if (k !== want) throw new ScenarioError(`${path}.${k}`, `at: { ${"step" in at ? "step" : "op"}: … } counts ${want}: give duration: { ${want}: n }`);
+    if (k !== want) throw new ScenarioError(`${path}.${k}`, `at: { ${"step" in at ? "step" : "wallMs" in at ? "wallMs" : "op"}: … } counts ${want}: give duration: { ${want}: n }`);
   }
   return want === "steps" ? { steps: count(x.steps, `${path}.steps`, 1) } : { ops: count(x.ops, `${path}.ops`, 1) };
 }
@@ -139,7 +172,7 @@ function paramsOf(f: Raw, kind: FaultKind | ProcessFaultKind, at: string): Pick<
 export function resolveFaultDecl(f: Raw, at: string): FaultDecl {
   const kind = kindOf(f.kind, `${at}.kind`);
   if (typeof f.target !== "string" || f.target === "") throw new ScenarioError(`${at}.target`, "required: an actor name as report.json topology.actors lists them, or a link from->to");
-  const when = atOf(f.at, `${at}.at`);
+  const when = atOf(f.at, `${at}.at`, kind);
   const duration = durationOf(f.duration, `${at}.duration`, when);
   if (duration && kind === FaultKind.Partition) throw new ScenarioError(`${at}.duration`, "a partition cuts the first `attempts` attempts of its op (default 1), then heals: it takes no duration");
   if (duration && isProcessFault(kind)) throw new ScenarioError(`${at}.duration`, `${kind} lasts until recovery: it takes no duration`);

@@ -7,7 +7,7 @@ export { defaultEp, MESSAGE_BUDGET_BYTES } from "./check.js";
 export { TRAINING_DEFAULTS, type TrainingWorkload } from "./training-resolve.js";
 export { compileFaults } from "./faults.js";
 export { runOps, type FaultPlan, type PlannedFault } from "./fault-plan.js";
-export { NOT_YET_KINDS, type FaultAt, type FaultDecl, type FaultDuration } from "./fault-resolve.js";
+export { isMidOp, NOT_YET_KINDS, type FaultAt, type FaultDecl, type FaultDuration } from "./fault-resolve.js";
 export { ROUTE_CHECK_MAX_ENDPOINTS } from "./fault-routes.js";
 export { DEFAULT_RECOVERY, isProcessFault, ProcessFaultKind, PROCESS_FAULT_KINDS, type RecoveryPolicy } from "./process-faults.js";
 export { compileRuntimeFault } from "./fault-runtime.js";

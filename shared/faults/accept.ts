@@ -44,6 +44,8 @@ export function acceptFault(table: FaultTable, m: FaultMsg, self: number, t: Top
     case FaultKind.LinkFlap:
     case FaultKind.Partition:
       break;
+    case FaultKind.Halt: // an endpoint holds its halts apart (services/npu halt.ts); a switch never halts
+      return [RejectReason.Forged, "halt aimed at a device that does not halt"];
     default: {
       const never: never = m.kind;
       return [RejectReason.Malformed, `unknown fault kind ${String(never)}`];

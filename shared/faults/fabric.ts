@@ -82,6 +82,7 @@ export class FaultedFabric {
         case FaultKind.MessageDuplicate: duplicate.push({ fault: e.fault, seed: e.seed ?? 0, pct: e.pct ?? 100 }); break;
         case FaultKind.MessageReorder: reorder.push({ fault: e.fault, seed: e.seed ?? 0, pct: e.pct ?? 100 }); break;
         case FaultKind.Partition: (side ??= new Set()); for (const id of e.targets) side.add(id as DeviceId); break;
+        case FaultKind.Halt: break; // the endpoint's, not the fabric's
         default: {
           const never: never = e.kind;
           throw new Error(`unknown fault kind ${String(never)}`);

@@ -22,6 +22,13 @@ export const FaultKind = {
   MessageReorder: "message-reorder",
   /** The `targets` (device ids) and everyone else cannot reach each other: data across the cut is dropped where it arrives. */
   Partition: "partition",
+  /**
+   * An NPU stops itself in the middle of op `fromOp` (a mid-step npu-crash or npu-hang, docs/chaos.md
+   * §3): at its program's first command at or after `afterNs` past the op's start, or as its program
+   * opens the first span whose name contains `phase`. It tells the coordinator when (`halted`), then
+   * its engine kills (`mode` crash: SIGKILL) or stops (hang: SIGSTOP) its process.
+   */
+  Halt: "halt",
 } as const;
 export type FaultKind = (typeof FaultKind)[keyof typeof FaultKind];
 export const FAULT_KINDS: readonly FaultKind[] = Object.values(FaultKind);
@@ -75,7 +82,15 @@ export interface FaultMsg extends Header {
   readonly pct?: number;
   /** Seed of the deterministic draws (message-*, link-degrade loss and corruption). */
   readonly seed?: number;
+  /** halt: what becomes of the NPU's process, and its trigger (exactly one of afterNs and phase). */
+  readonly mode?: HaltMode;
+  readonly afterNs?: number;
+  readonly phase?: string;
 }
+
+/** What a halting NPU's engine does to its process: kill it (SIGKILL) or stop it (SIGSTOP). */
+export type HaltMode = "crash" | "hang";
+export const HALT_MODES: readonly HaltMode[] = ["crash", "hang"];
 
 /** Bounds of a fault message (the guard enforces them; the scenario checks the same). */
 export const FAULT_LIMITS = {
@@ -93,4 +108,7 @@ export const FAULT_LIMITS = {
   retryNs: 1e9,
   /** Seeds: 32-bit unsigned. */
   seed: 2 ** 32 - 1,
+  /** A halt's trigger: ns after its op's start (an hour), and characters of its phase text. */
+  afterNs: 3.6e12,
+  phaseChars: 64,
 } as const;

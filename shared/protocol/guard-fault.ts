@@ -1,10 +1,10 @@
-import { FAULT_KINDS, FAULT_LIMITS, FaultKind } from "./fault.js";
-import { array, int, oneOf, real, reject, time, type Fields } from "./guard-fields.js";
+import { FAULT_KINDS, FAULT_LIMITS, FaultKind, HALT_MODES } from "./fault.js";
+import { array, int, oneOf, real, reject, text, time, type Fields } from "./guard-fields.js";
 
 const MAX_OP = Number.MAX_SAFE_INTEGER;
 
 /** Every kind's parameter keys: a key of another kind is malformed. */
-const PARAMS = ["bandwidthFactor", "latencyNs", "factor", "lossPct", "corruptPct", "retryNs", "periodNs", "duty", "phaseNs", "originNs", "pct", "seed"] as const;
+const PARAMS = ["bandwidthFactor", "latencyNs", "factor", "lossPct", "corruptPct", "retryNs", "periodNs", "duty", "phaseNs", "originNs", "pct", "seed", "mode", "afterNs", "phase"] as const;
 
 /** A percentage in [0, 100]. */
 function pct0(x: unknown, field: string): number {
@@ -74,6 +74,14 @@ export function checkFault(m: Fields): void {
     case FaultKind.SwitchCrash:
     case FaultKind.Partition:
       only([]);
+      break;
+    case FaultKind.Halt:
+      only(["mode", "afterNs", "phase"]);
+      oneOf(m.mode, HALT_MODES, "fault.mode");
+      if (targets.length !== 1) reject("fault.targets", "one NPU for a halt", targets);
+      if ((m.afterNs === undefined) === (m.phase === undefined)) reject("fault.afterNs", "exactly one of afterNs and phase for a halt", m.afterNs);
+      if (m.afterNs !== undefined && time(m.afterNs, "fault.afterNs") > FAULT_LIMITS.afterNs) reject("fault.afterNs", `≤ ${FAULT_LIMITS.afterNs}`, m.afterNs);
+      if (m.phase !== undefined && text(m.phase, "fault.phase", FAULT_LIMITS.phaseChars).length === 0) reject("fault.phase", "a non-empty text", m.phase);
       break;
     default: {
       const never: never = kind;

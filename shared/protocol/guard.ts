@@ -4,6 +4,7 @@ import { REJECT_REASONS } from "./rejections.js";
 import { array, float64s, int, map, oneOf, real, reject, text, time, type Fields } from "./guard-fields.js";
 import { checkTrainingSpec, checkTrainingPart } from "./guard-training.js";
 import { checkFault } from "./guard-fault.js";
+import { HALT_MODES } from "./fault.js";
 
 // Bounds on what a peer may ask of an actor: generous for a real run, and low enough that a message
 // within them cannot make an actor allocate or loop without bound.
@@ -247,6 +248,12 @@ function checkStatus(m: Fields): void {
   });
 }
 
+function checkHalted(m: Fields): void {
+  for (const k of ["op", "fault"]) int(m[k], `halted.${k}`);
+  oneOf(m.mode, HALT_MODES, "halted.mode");
+  time(m.atNs, "halted.atNs");
+}
+
 /**
  * Turns a decoded value into a protocol message or throws a ProtocolError naming the first bad field.
  * Checks every field a handler relies on, with bounds, so a handler never meets a shape or a size it
@@ -268,6 +275,7 @@ export function asMessage(x: unknown): Message {
     case "status-req": int(m.op, "status-req.op"); break;
     case "status": checkStatus(m); break;
     case "fault": checkFault(m); break;
+    case "halted": checkHalted(m); break;
     default: {
       const never: never = type;
       reject("type", "a message type", never);

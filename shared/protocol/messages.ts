@@ -3,7 +3,7 @@ import type { Gating, MoeShape } from "./moe-shape.js";
 import type { TrainingPart, TrainingSpec } from "./training-spec.js";
 import type { LinkId, NpuId, SimNs } from "../units/index.js";
 import type { RejectCounts } from "./rejections.js";
-import type { FaultMsg } from "./fault.js";
+import type { FaultMsg, HaltMode } from "./fault.js";
 
 export const PROTOCOL_VERSION = 1;
 
@@ -233,7 +233,20 @@ export interface StatusMsg extends Header {
   readonly rejected: RejectCounts;
 }
 
+/**
+ * NPU → coordinator, its last words: a halt fault (fault.ts) struck it at `atNs` of op `op`, and its
+ * engine is about to kill or stop its process. For the report's accounting only (when it was
+ * injected): the coordinator detects the failure as it detects any other, by host exit or silence.
+ */
+export interface HaltedMsg extends Header {
+  readonly type: "halted";
+  readonly op: number;
+  readonly fault: number;
+  readonly mode: HaltMode;
+  readonly atNs: SimNs;
+}
+
 /** The one union of everything actors say to each other. */
-export type Message = DataMsg | OpStartMsg | OpAbortMsg | OpOpenMsg | OpCloseMsg | OpDoneMsg | HeartbeatMsg | StatusRequestMsg | StatusMsg | FaultMsg;
+export type Message = DataMsg | OpStartMsg | OpAbortMsg | OpOpenMsg | OpCloseMsg | OpDoneMsg | HeartbeatMsg | StatusRequestMsg | StatusMsg | FaultMsg | HaltedMsg;
 export type MessageType = Message["type"];
-export const MESSAGE_TYPES: readonly MessageType[] = ["data", "op-start", "op-abort", "op-open", "op-close", "op-done", "heartbeat", "status-req", "status", "fault"];
+export const MESSAGE_TYPES: readonly MessageType[] = ["data", "op-start", "op-abort", "op-open", "op-close", "op-done", "heartbeat", "status-req", "status", "fault", "halted"];

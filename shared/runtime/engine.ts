@@ -1,4 +1,4 @@
-import type { FaultMsg, MoeRankPart, OpDoneMsg, OpSpec, RejectCounts, TrainingPart } from "../protocol/index.js";
+import type { FaultMsg, HaltMode, MoeRankPart, OpDoneMsg, OpSpec, RejectCounts, TrainingPart } from "../protocol/index.js";
 import type { SimNs } from "../units/index.js";
 
 /** What an engine reports for one operation. */
@@ -15,6 +15,18 @@ export interface OpOutcome {
   readonly stalled?: string;
   /** Set when recovery retried the op: the virtual start of the attempt these results are from. */
   readonly startedNs?: SimNs;
+  /** NPUs a halt fault struck in this op (their last words, `halted`): when, virtual and wall. */
+  readonly halted?: readonly HaltNote[];
+}
+
+/** One NPU's halt, as its engine heard of it. */
+export interface HaltNote {
+  readonly actor: number;
+  readonly fault: number;
+  readonly mode: HaltMode;
+  readonly atNs: number;
+  /** performance.now() when the engine heard of it (NATS: the message's arrival); absent: when the op ended. */
+  readonly wallAt?: number;
 }
 
 /**
@@ -30,6 +42,14 @@ export interface ProcessControl {
   hang(actor: number): Promise<void>;
   /** Replaces the actors with fresh ones of incarnation `inc` (what is left of them is killed) and waits until they run. */
   restart(actors: readonly number[], inc: number): Promise<void>;
+  /**
+   * Takes a switch chip out for good (switch-crash, docs/chaos.md §2): its process is killed where it
+   * is alone in one (sim: its deliveries stop), and nobody waits for it or counts it as a failure since
+   * routes avoid it. Returns what was done, for the report.
+   */
+  remove?(actor: number): Promise<string>;
+  /** Brings removed actors back as incarnation `inc` (a switch-crash that ends) and waits until they run. */
+  readmit?(actors: readonly number[], inc: number): Promise<void>;
   /** NATS servers this engine started and may kill (an embedded cluster); 0 where there are none. */
   servers?(): number;
   /** Kills server `i` of them (SIGKILL): clients reconnect to the others. */

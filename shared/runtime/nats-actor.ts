@@ -1,7 +1,7 @@
 import { connect, type NatsConnection, type Subscription } from "@nats-io/transport-node";
 import { decode, encode, MAX_MESSAGE_BYTES } from "../codec/index.js";
 import { toWireError } from "../errors/index.js";
-import { PROTOCOL_VERSION, RejectReason, senderFault, Subjects, type ActorRef, type HeartbeatMsg, type Message } from "../protocol/index.js";
+import { PROTOCOL_VERSION, RejectReason, senderFault, Subjects, type ActorRef, type HaltMode, type HeartbeatMsg, type Message } from "../protocol/index.js";
 import type { Topology } from "../topology/index.js";
 import { ActorPhase, type ActorContext, type ActorLogic, type Logger, type Outbound } from "./actor.js";
 import { DEFAULT_LIMITS, type ActorLimits } from "./limits.js";
@@ -33,6 +33,11 @@ export interface NatsActorOptions {
   readonly pingIntervalMs?: number;
   /** Co-located actors' direct path (deployment.localDelivery); absent: everything goes over NATS. */
   readonly local?: LocalDelivery;
+  /**
+   * What the process does when this actor halts (a mid-op npu-crash or -hang): kill or stop itself.
+   * Absent (actors sharing a process): the actor alone stops, silent, as a chip removed from its host.
+   */
+  readonly onHalt?: (mode: HaltMode) => void;
 }
 
 /**
@@ -113,7 +118,20 @@ export class NatsActor implements AsyncDisposable, LocalReceiver {
       this.heartbeat();
       return;
     }
-    for (const out of outbound) this.publish(out);
+    let halted: HaltMode | undefined;
+    for (const out of outbound) {
+      this.publish(out);
+      if (out.msg.type === "halted") halted = out.msg.mode;
+    }
+    if (halted) void this.halt(halted);
+  }
+
+  /** Its last words are out: nothing more is handled or sent; then the process goes, if it is alone in it. */
+  private async halt(mode: HaltMode): Promise<void> {
+    this.phase = ActorPhase.Stopped;
+    if (this.timer) clearInterval(this.timer);
+    try { await this.nc?.flush(); } catch { /* the server is gone: the coordinator finds out by silence */ }
+    this.o.onHalt?.(mode);
   }
 
   /**

@@ -3,7 +3,7 @@ import { COORDINATOR, PROTOCOL_VERSION, type Message, type OpDoneMsg, type OpSpe
 import { DeviceKind, type Topology } from "../topology/index.js";
 import type { SimNs } from "../units/index.js";
 import { ActorPhase, silentLogger, type ActorContext, type ActorLogic, type Logger } from "./actor.js";
-import type { ControlTo, Engine, EngineCursor, OpOutcome, ProcessControl, RankParts } from "./engine.js";
+import type { ControlTo, Engine, EngineCursor, HaltNote, OpOutcome, ProcessControl, RankParts } from "./engine.js";
 import { EventQueue } from "./event-queue.js";
 import { DEFAULT_LIMITS, type ActorLimits } from "./limits.js";
 import type { TraceRecorder } from "../trace/index.js";
@@ -13,7 +13,8 @@ interface Hosted {
   readonly logic: ActorLogic<unknown>;
   state: unknown;
   phase: ActorPhase;
-  readonly ctx: ActorContext;
+  /** Its `nowNs` is set to the event's time before each delivery. */
+  readonly ctx: ActorContext & { nowNs: number };
   readonly rejections: RejectionLog;
 }
 
@@ -46,6 +47,8 @@ export class SimEngine implements Engine {
     refuses: () => undefined,
     crash: async (id) => { this.actors[id]!.phase = ActorPhase.Stopped; },
     hang: async (id) => { this.actors[id]!.phase = ActorPhase.Stopped; },
+    remove: async (id) => { this.actors[id]!.phase = ActorPhase.Stopped; return "its deliveries stopped"; },
+    readmit: async (ids, inc) => this.process.restart(ids, inc),
     restart: async (ids, inc) => {
       const t = this.opts.topology, limits = this.opts.limits ?? DEFAULT_LIMITS;
       for (const id of ids) {
@@ -63,8 +66,8 @@ export class SimEngine implements Engine {
     this.actors = t.devices.map((d) => {
       const logic = (d.kind === DeviceKind.Npu ? opts.npu : opts.switch) as ActorLogic<unknown>;
       const rejections = new RejectionLog(this.log);
-      const ctx: ActorContext = {
-        self: d.id, topology: t, log: this.log, limits, rejected: rejections.counts, trace: opts.trace?.sinkFor(d.id),
+      const ctx: ActorContext & { nowNs: number } = {
+        nowNs: 0, self: d.id, topology: t, log: this.log, limits, rejected: rejections.counts, trace: opts.trace?.sinkFor(d.id),
         reject: (reason, from, fields, why, count) => rejections.note(reason, String(from), { actor: d.name, ...fields }, why, count),
       };
       return { logic, state: logic.init(d.id, t, limits), phase: ActorPhase.Running, ctx, rejections };
@@ -89,6 +92,7 @@ export class SimEngine implements Engine {
       q.push(startNs, id, { v: PROTOCOL_VERSION, type: "op-start", from: COORDINATOR, epoch, inc: 0, spec, startNs, ...(part ? { part } : {}) });
     });
     const done: OpDoneMsg[] = [];
+    const halted: HaltNote[] = [];
     const failed: string[] = [];
     let messages = 0, polls = 0;
     for (let msg = q.pop(); msg; msg = q.pop()) {
@@ -96,23 +100,28 @@ export class SimEngine implements Engine {
       const to = q.to;
       if (to === COORDINATOR) {
         if (msg.type === "op-done") done.push(msg);
+        else if (msg.type === "halted") { // its last words: the actor is gone (crash) or stopped (hang) from here on
+          halted.push({ actor: msg.from, fault: msg.fault, mode: msg.mode, atNs: msg.atNs });
+          this.actors[msg.from]!.phase = ActorPhase.Stopped;
+        }
         continue;
       }
       if (msg.type === "data") messages++;
-      const outbound = this.deliver(to, msg, failed);
+      const outbound = this.deliver(to, msg, q.time, failed);
       for (const o of outbound) q.push(o.atNs, o.to, o.msg);
     }
-    for (const id of t.switches) this.deliver(id, { v: PROTOCOL_VERSION, type: "op-close", from: COORDINATOR, epoch, inc: 0, op: spec.op });
+    for (const id of t.switches) this.deliver(id, { v: PROTOCOL_VERSION, type: "op-close", from: COORDINATOR, epoch, inc: 0, op: spec.op }, q.time);
     const stalled = done.length < spec.group.length
       ? `${spec.group.length - done.length} of ${spec.group.length} ranks never finished: nothing left to deliver`
       : undefined;
-    return { done, messages, failedActors: failed, ...(stalled ? { stalled } : {}) };
+    return { done, messages, failedActors: failed, ...(stalled ? { stalled } : {}), ...(halted.length ? { halted } : {}) };
   }
 
   /** Hands one message to an actor's logic; a throw marks that actor failed (named in `failed`). */
-  private deliver(to: number, msg: Message, failed?: string[]): readonly { atNs: SimNs; to: number; msg: Message }[] {
+  private deliver(to: number, msg: Message, nowNs: number, failed?: string[]): readonly { atNs: SimNs; to: number; msg: Message }[] {
     const a = this.actors[to]!;
     if (a.phase !== ActorPhase.Running) return [];
+    a.ctx.nowNs = nowNs;
     try {
       const step = a.logic.receive(a.state, msg, a.ctx);
       a.state = step.state;

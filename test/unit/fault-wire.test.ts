@@ -42,7 +42,12 @@ describe("the guard", () => {
     }
   });
   const cases: [string, Record<string, unknown>, RegExp][] = [
-    ["a process fault kind (the engine's, never on the wire)", { kind: "npu-crash" }, /^fault\.kind: expected one of link-degrade\|link-down\|switch-crash\|straggler\|link-flap\|message-duplicate\|message-reorder\|partition, got/],
+    ["a process fault kind (the engine's, never on the wire)", { kind: "npu-crash" }, /^fault\.kind: expected one of link-degrade\|link-down\|switch-crash\|straggler\|link-flap\|message-duplicate\|message-reorder\|partition\|halt, got/],
+    ["a halt without a mode", { kind: "halt", targets: [3], bandwidthFactor: undefined, latencyNs: undefined, afterNs: 5 }, /^fault\.mode: expected one of crash\|hang/],
+    ["a halt with both triggers", { kind: "halt", targets: [3], bandwidthFactor: undefined, latencyNs: undefined, mode: "crash", afterNs: 5, phase: "optimizer" }, /^fault\.afterNs: expected exactly one of afterNs and phase for a halt/],
+    ["a halt of two endpoints", { kind: "halt", targets: [3, 4], bandwidthFactor: undefined, latencyNs: undefined, mode: "hang", phase: "optimizer" }, /^fault\.targets: expected one NPU for a halt/],
+    ["a halt phase over 64 characters", { kind: "halt", targets: [3], bandwidthFactor: undefined, latencyNs: undefined, mode: "hang", phase: "x".repeat(65) }, /^fault\.phase: expected a string of ≤ 64 chars/],
+    ["a halt mode on a link-degrade", { mode: "crash" }, /^fault\.mode: expected nothing for a link-degrade/],
     ["no targets", { targets: [] }, /^fault\.targets: expected an array of 1\.\.4096 entries/],
     ["a negative target", { targets: [-1] }, /^fault\.targets\[0\]: expected an integer/],
     ["untilOp not after fromOp", { untilOp: 2 }, /^fault\.untilOp: expected an integer in \[3, /],
@@ -103,6 +108,20 @@ describe("an actor takes only its own faults, for ops not begun", () => {
     npuLogic.receive(n, crash, ep.ctx);
     expect(ep.counts.duplicate).toBe(1);
     expect(n.faults?.at(3)?.dead?.devices.has(id("l2.k3") as never)).toBe(true);
+  });
+  it("a halt is its endpoint's own: aimed at another it is forged, a switch refuses it, a second copy is a duplicate", () => {
+    const halt = (targets: number[]) => fault({ kind: "halt", targets, mode: "crash", afterNs: 100, bandwidthFactor: undefined, latencyNs: undefined });
+    const ep = ctxOf(id("npu.n0.0")), n = npuLogic.init(id("npu.n0.0"), t);
+    npuLogic.receive(n, halt([id("npu.n0.1")]), ep.ctx);
+    expect(ep.counts.forged).toBe(1);
+    npuLogic.receive(n, halt([id("npu.n0.0")]), ep.ctx);
+    npuLogic.receive(n, halt([id("npu.n0.0")]), ep.ctx);
+    expect(ep.counts.duplicate).toBe(1);
+    expect(n.halts).toHaveLength(1);
+    expect(n.faults).toBeUndefined(); // a halt is not the fabric's
+    const sw = ctxOf(id("l1.n0")), s = switchLogic.init(id("l1.n0"), t);
+    switchLogic.receive(s, halt([id("l1.n0")]), sw.ctx);
+    expect(sw.counts.forged).toBe(1);
   });
   it("a fault for an op that already began here is stale: an op never changes fabric half-way", () => {
     const sw = ctxOf(id("l1.n0")), s = switchLogic.init(id("l1.n0"), t);

@@ -37,6 +37,7 @@ const valid = {
   "op-open": (): Fields => ({ ...header, from: -1, type: "op-open", op: 1 }),
   "op-close": (): Fields => ({ ...header, from: -1, type: "op-close", op: 1 }),
   fault: (): Fields => ({ ...header, from: -1, epoch: 1, type: "fault", fault: 0, kind: "link-degrade", targets: [0, 2], fromOp: 2, untilOp: 4, bandwidthFactor: 0.5, latencyNs: 200 }),
+  halted: (): Fields => ({ ...header, type: "halted", op: 3, fault: 1, mode: "crash", atNs: 12_345.5 }),
 } satisfies Record<Message["type"], () => Fields>;
 type Kind = keyof typeof valid;
 

@@ -74,20 +74,22 @@ export interface Status extends Header {
 /** §4.9: a fault the coordinator asks an actor to apply from op `fromOp` on. */
 export interface Fault extends Header {
   readonly type: "fault"; readonly fault: number;
-  readonly kind: "link-degrade" | "link-down" | "switch-crash" | "straggler" | "link-flap" | "message-duplicate" | "message-reorder";
+  readonly kind: "link-degrade" | "link-down" | "switch-crash" | "straggler" | "link-flap" | "message-duplicate" | "message-reorder" | "partition" | "halt";
   readonly targets: readonly number[]; readonly fromOp: number; readonly untilOp?: number;
   readonly bandwidthFactor?: number; readonly latencyNs?: number; readonly factor?: number;
   readonly lossPct?: number; readonly corruptPct?: number; readonly retryNs?: number;
   readonly periodNs?: number; readonly duty?: number; readonly phaseNs?: number; readonly originNs?: number;
-  readonly pct?: number; readonly seed?: number;
+  readonly pct?: number; readonly seed?: number; readonly mode?: "crash" | "hang"; readonly afterNs?: number; readonly phase?: string;
 }
-export type WireMessage = DataMessage | OpStart | OpAbort | OpOpen | OpClose | OpDone | Heartbeat | StatusReq | Status | Fault;
+/** §4.10: an endpoint's last words when a halt struck it. */
+export interface Halted extends Header { readonly type: "halted"; readonly op: number; readonly fault: number; readonly mode: "crash" | "hang"; readonly atNs: number }
+export type WireMessage = DataMessage | OpStart | OpAbort | OpOpen | OpClose | OpDone | Heartbeat | StatusReq | Status | Fault | Halted;
 export type WireType = WireMessage["type"];
-export const WIRE_TYPES: readonly WireType[] = ["data", "op-start", "op-abort", "op-open", "op-close", "op-done", "heartbeat", "status-req", "status", "fault"];
+export const WIRE_TYPES: readonly WireType[] = ["data", "op-start", "op-abort", "op-open", "op-close", "op-done", "heartbeat", "status-req", "status", "fault", "halted"];
 
 /** The channel each type travels on (§2). */
 export function channelOfType(t: WireType): Channel {
-  return t === "data" ? "d" : t === "heartbeat" ? "h" : t === "op-done" || t === "status" ? "u" : "c";
+  return t === "data" ? "d" : t === "heartbeat" ? "h" : t === "op-done" || t === "status" || t === "halted" ? "u" : "c";
 }
 
 /** A message that is not what §4 says; `path` names the first bad field. */
@@ -199,12 +201,14 @@ const BODIES: Record<Exclude<WireType, "data">, Check> = {
   heartbeat: map({ ...HEADER, pid: int(), host: str(256), phase: str(256), handled: int(), rejected: int(), topology: str(256) }),
   "status-req": map({ ...HEADER, op: int() }),
   fault: map(
-    { ...HEADER, fault: int(0, 4095), kind: oneOf("link-degrade", "link-down", "switch-crash", "straggler", "link-flap", "message-duplicate", "message-reorder"), targets: arr(int(), 4096, 1), fromOp: int() },
+    { ...HEADER, fault: int(0, 4095), kind: oneOf("link-degrade", "link-down", "switch-crash", "straggler", "link-flap", "message-duplicate", "message-reorder", "partition", "halt"), targets: arr(int(), 4096, 1), fromOp: int() },
     {
       untilOp: int(1), bandwidthFactor: real, latencyNs: time(), factor: real,
       lossPct: time(), corruptPct: time(), retryNs: time(), periodNs: real, duty: real, phaseNs: time(), originNs: time(), pct: real, seed: int(),
+      mode: oneOf("crash", "hang"), afterNs: time(), phase: str(64),
     },
   ),
+  halted: map({ ...HEADER, op: int(), fault: int(), mode: oneOf("crash", "hang"), atNs: time() }),
   status: map({
     ...HEADER, op: int(), partialTransfers: int(), dataHandled: int(),
     waits: arr(map({ op: int(), rank: int(), fromRank: int(), fromActor: int(-1), tag: int() }), 1_000_000),

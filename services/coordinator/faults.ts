@@ -1,6 +1,6 @@
 import { performance } from "node:perf_hooks";
 import { closedFormNs } from "../../shared/collectives/index.js";
-import { compileRuntimeFault, isProcessFault, ProcessFaultKind, type FaultAt, type FaultDuration, type FaultPlan, type PlannedFault } from "../../shared/config/index.js";
+import { compileRuntimeFault, isProcessFault, type FaultAt, type ProcessFaultKind, type FaultDuration, type FaultPlan, type PlannedFault } from "../../shared/config/index.js";
 import { activeAt, FaultedFabric, type FaultEntry } from "../../shared/faults/index.js";
 import { COORDINATOR, Collective, FaultKind, PROTOCOL_VERSION, type FaultMsg, type OpSpec } from "../../shared/protocol/index.js";
 import type { ControlTo, Engine, EngineCursor, OpOutcome, RankParts } from "../../shared/runtime/index.js";
@@ -10,7 +10,7 @@ import { ScenarioError } from "../../shared/errors/index.js";
 import { round } from "./collect.js";
 import { drawParamsOf, drawRecovery, faultRecipients } from "./fault-recipients.js";
 import { History } from "./history.js";
-import { Recovery, type FaultInstant } from "./recovery.js";
+import { Recovery, strike, type FaultInstant } from "./recovery.js";
 import { Incarnations } from "./epoch.js";
 
 export type { FaultInstant };
@@ -160,9 +160,7 @@ export class FaultInjector implements Engine {
     if (isProcessFault(f.decl.kind)) {
       if (!this.recovery || !proc) return; // Recovery.check refused such a run at the start
       this.recovery.noteExternal(f);
-      const id = f.targets[0]!;
-      const done = f.decl.kind === ProcessFaultKind.NatsServerLoss ? proc.killServer!(id) : f.decl.kind === ProcessFaultKind.NpuCrash ? proc.crash(id) : proc.hang(id);
-      done.catch(() => { /* the run ends with whatever the failure caused; its report says so */ });
+      strike(proc, f).catch(() => { /* the run ends with whatever the failure caused; its report says so */ });
       return;
     }
     if (from >= this.plan.ops) return; // the run is over: never injected

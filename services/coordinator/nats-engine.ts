@@ -18,6 +18,7 @@ import {
 import { topologyHash } from "../../shared/topology/index.js";
 import type { NpuId, SimNs } from "../../shared/units/index.js";
 import { Launcher } from "./launcher.js";
+import { NatsProcesses } from "./nats-process.js";
 import { placeActors } from "./placement.js";
 import { isRunnable, procState } from "./proc-state.js";
 import { ActorRegistry } from "./registry.js";
@@ -66,82 +67,14 @@ export class NatsEngine implements Engine {
   ) {
     this.registry = new ActorRegistry(() => Date.now(), loaded.scenario.deployment.heartbeatTimeoutMs);
     this.refused = new RejectionLog(log);
+    this.process = new NatsProcesses({
+      launcher, registry: this.registry, log, ids: loaded.topology.devices.map((d) => d.id), names: (ids) => this.names(ids),
+      startTimeoutMs: loaded.scenario.deployment.startTimeoutMs, pollMs: START_POLL_MS, servers: () => this.servers, killServer: (i) => this.killServer(i),
+    });
   }
 
-  /**
-   * The process layer for real: a crash is SIGKILL of the actor's host process, a hang SIGSTOP, and a
-   * restart kills what is left and spawns the host again with the next incarnation, then waits until
-   * its actors heartbeat as running with it. Only an actor alone in a process this engine started can
-   * be crashed alone (placement per-actor; grouped hosts share a process per node).
-   */
-  readonly process: ProcessControl = {
-    refuses: (id) => {
-      const h = this.launcher.hostOf(id);
-      if (!h) return `${this.names([id])} runs in a process this coordinator did not start (placement external)`;
-      if (h.actors.length > 1) return `${this.names([id])} shares its host process with ${h.actors.length - 1} other actors (placement grouped); killing it alone needs placement per-actor`;
-      return undefined;
-    },
-    crash: async (id) => {
-      const h = this.hostFor(id);
-      const gone = new Promise((r) => (h.exit ? r(undefined) : h.child.once("exit", r)));
-      h.child.kill("SIGKILL");
-      await gone; // the watchdog sees the exit on its next tick
-    },
-    hang: async (id) => { this.hostFor(id).child.kill("SIGSTOP"); },
-    remove: async (id) => {
-      const h = this.launcher.hostOf(id);
-      this.removed.add(id);
-      if (!h) return "left running (its process is not this coordinator's): routed around";
-      if (h.actors.length > 1) return `left running in its host process (shared with ${h.actors.length - 1} other actors): routed around`;
-      const pid = h.child.pid;
-      await this.process.crash(id);
-      return `its process killed (SIGKILL, pid ${pid})`;
-    },
-    readmit: async (ids, inc) => {
-      for (const id of ids) this.removed.delete(id);
-      await this.process.restart(ids, inc);
-    },
-    servers: () => this.servers,
-    killServer: (i) => this.killServer(i),
-    restart: async (ids, inc) => {
-      // Actors whose processes others own (containers: Docker restarts them) are back when they heartbeat again.
-      const external = ids.filter((id) => !this.launcher.hostOf(id));
-      const since = Date.now();
-      const hosts = [...new Set(ids.filter((id) => this.launcher.hostOf(id)).map((id) => this.hostFor(id)))];
-      await Promise.all(hosts.map((h) => this.launcher.respawn(h, inc)));
-      const want = hosts.flatMap((h) => h.actors);
-      const deadline = Date.now() + this.loaded.scenario.deployment.startTimeoutMs;
-      for (;;) {
-        const back = (id: number) => { const r = this.registry.get(id); return r !== undefined && r.phase === "running" && r.lastSeenMs > since; };
-        const waiting = [...want.filter((id) => { const r = this.registry.get(id); return !r || r.inc !== inc || r.phase !== "running"; }), ...external.filter((id) => !back(id))];
-        if (waiting.length === 0) break;
-        const crashed = this.exitedLive();
-        if (crashed.length) throw new RunError(`restarted host exited (pid ${crashed[0]!.child.pid}, code ${crashed[0]!.exit?.code}); actors ${this.names(crashed[0]!.actors)}`);
-        if (Date.now() > deadline) throw new RunError(`restarted actors did not register within ${this.loaded.scenario.deployment.startTimeoutMs} ms: ${this.names(waiting)}`);
-        await sleep(START_POLL_MS);
-      }
-      this.log.info({ actors: this.names(want), inc }, "actors restarted");
-    },
-  };
-
-  /** Switch chips taken out for good (switch-crash): nobody waits for them or counts them dead. */
-  private readonly removed = new Set<number>();
-
-  /** Every actor of the run but the removed ones. */
-  private liveIds(): number[] {
-    return this.loaded.topology.devices.map((d) => d.id).filter((id) => !this.removed.has(id));
-  }
-
-  /** Hosts that exited, but those whose actors were all removed on purpose. */
-  private exitedLive() {
-    return this.launcher.exited().filter((h) => !h.actors.every((a) => this.removed.has(a)));
-  }
-
-  private hostFor(id: number) {
-    const h = this.launcher.hostOf(id);
-    if (!h) throw new RunError(`${this.names([id])} has no host process this coordinator started`);
-    return h;
-  }
+  /** The process layer for real (nats-process.ts): crash, hang, restart, and switch chips taken out. */
+  readonly process: NatsProcesses;
 
   /** Refusals per actor id (COORDINATOR for the coordinator's own), as of the last status round. */
   rejections(): ReadonlyMap<number, RejectCounts> {
@@ -334,14 +267,14 @@ export class NatsEngine implements Engine {
     const total = statuses.reduce((s, m) => s + m.dataHandled, 0);
     const messages = total - this.dataHandledTotal;
     this.dataHandledTotal = total;
-    const failed = this.silent(this.liveIds()).map((r) => this.names([r.id]));
+    const failed = this.silent(this.process.liveIds()).map((r) => this.names([r.id]));
     return { done: [...done.values()], messages, activeWallMs, failedActors: failed, ...(stalled ? { stalled } : {}), ...(halted.size ? { halted: [...halted.values()] } : {}) };
   }
 
   /** Resolves when the op finishes (undefined) or the watchdog gives up (a description of the stall). */
   private async watch(finished: Promise<void>, signal?: AbortSignal): Promise<string | undefined> {
     const dep = this.loaded.scenario.deployment;
-    const all = this.liveIds();
+    const all = this.process.liveIds();
     let isDone = false;
     void finished.then(() => { isDone = true; });
     let mark = this.registry.progress, since = Date.now();
@@ -350,7 +283,7 @@ export class NatsEngine implements Engine {
       if (isDone) break;
       if (signal?.aborted) throw signal.reason;
       const dead = this.silent(all);
-      const exited = this.exitedLive();
+      const exited = this.process.exitedLive();
       if (dead.length || exited.length) {
         const reason = exited.length
           ? `actor host exited (pid ${exited.map((h) => `${h.child.pid}: ${this.names(h.actors)}`).join("; ")})`
@@ -388,10 +321,10 @@ export class NatsEngine implements Engine {
   private async collectStatus(op: number): Promise<StatusMsg[]> {
     const replies: StatusMsg[] = [];
     this.statusReplies = replies;
-    const ids = this.liveIds();
+    const ids = this.process.liveIds();
     for (const id of ids) this.control(id, { v: PROTOCOL_VERSION, type: "status-req", from: COORDINATOR, epoch: 0, inc: 0, op });
     await this.nc.flush();
-    const gone = new Set([...this.registry.dead(ids).map((r) => r.id), ...this.exitedLive().flatMap((h) => h.actors)]);
+    const gone = new Set([...this.registry.dead(ids).map((r) => r.id), ...this.process.exitedLive().flatMap((h) => h.actors)]);
     const live = ids.length - gone.size; // an exited host's actors answer nothing: waiting for them only delays the diagnosis
     const deadline = Date.now() + STATUS_WAIT_MS;
     while (replies.length < live && Date.now() < deadline) await sleep(5);

@@ -2,7 +2,7 @@ import { isMidOp, isProcessFault, ProcessFaultKind, type PlannedFault, type Reco
 import { performance } from "node:perf_hooks";
 import { RunError } from "../../shared/errors/index.js";
 import { COORDINATOR, FaultKind, PROTOCOL_VERSION, type OpSpec } from "../../shared/protocol/index.js";
-import type { ControlTo, Engine, HaltNote, OpOutcome, RankParts } from "../../shared/runtime/index.js";
+import type { ControlTo, Engine, HaltNote, OpOutcome, ProcessControl, RankParts } from "../../shared/runtime/index.js";
 import type { Topology } from "../../shared/topology/index.js";
 import { simNs, type SimNs } from "../../shared/units/index.js";
 import { FIRST_EPOCH, Incarnations } from "./epoch.js";
@@ -39,6 +39,13 @@ function haltOf(f: PlannedFault, op: number, epoch: number): ControlTo {
       mode: f.decl.kind === ProcessFaultKind.NpuHang ? "hang" : "crash", ...(at.afterNs !== undefined ? { afterNs: at.afterNs } : { phase: at.phase! }),
     },
   };
+}
+
+/** Does a crash, hang or server loss to its target now (the engine's process layer). */
+export function strike(proc: ProcessControl, f: PlannedFault): Promise<void> {
+  const target = f.targets[0]!;
+  if (f.decl.kind === ProcessFaultKind.NatsServerLoss) return proc.killServer!(target);
+  return f.decl.kind === ProcessFaultKind.NpuCrash ? proc.crash(target) : proc.hang(target);
 }
 
 /** Why an attempt failed, and whether trying again can help; undefined when it succeeded. */
@@ -122,9 +129,7 @@ export class Recovery {
             injected.push(f);
             continue;
           }
-          if (f.decl.kind === ProcessFaultKind.NatsServerLoss) await proc!.killServer!(actor);
-          else if (f.decl.kind === ProcessFaultKind.NpuCrash) await proc!.crash(actor);
-          else await proc!.hang(actor);
+          await strike(proc!, f);
           this.records.set(f.index, record(s.op, { virtualNs: start, wallMs: this.history.wallMs() }, "not recovered: the run ended first"));
           this.history.add({ type: "fault", index, op: s.op, fault: f.index, kind: f.decl.kind, target: f.decl.target, virtualNs: start });
           if (f.decl.kind !== ProcessFaultKind.NatsServerLoss) down.push(actor); // a server is not restarted: its clients moved on

@@ -173,6 +173,7 @@ export class FaultInjector implements Engine {
     for (const t of this.timers) clearTimeout(t);
     const out = this.faults.filter((f) => f.decl.kind === FaultKind.SwitchCrash && this.removedHow.has(f.index) && (f.untilIndex === undefined || f.untilIndex >= this.calls)).flatMap((f) => f.targets);
     if (out.length) await this.inner.process?.readmit?.(out, this.incs.next());
+    await this.recovery?.close();
   }
 
   /** The next op's index in the run. */

@@ -11,6 +11,7 @@ export type HistoryEvent =
   | { readonly seq: number; readonly wallMs: number; readonly type: "fault"; readonly index: number; readonly op: number; readonly fault: number; readonly kind: string; readonly target: string; readonly virtualNs: number }
   | { readonly seq: number; readonly wallMs: number; readonly type: "abort"; readonly index: number; readonly op: number; readonly epoch: number; readonly reason: string; readonly virtualNs: number }
   | { readonly seq: number; readonly wallMs: number; readonly type: "restart"; readonly actors: readonly string[]; readonly inc: number; readonly virtualNs: number }
+  | { readonly seq: number; readonly wallMs: number; readonly type: "membership"; readonly index: number; readonly policy: "spare" | "shrink"; readonly removed: readonly string[]; readonly added: readonly string[]; readonly virtualNs: number }
   | { readonly seq: number; readonly wallMs: number; readonly type: "epoch"; readonly from: number; readonly to: number; readonly members: readonly string[] }
   | { readonly seq: number; readonly wallMs: number; readonly type: "commit"; readonly index: number; readonly op: number; readonly epoch: number; readonly step?: number; readonly digest?: string; readonly virtualNs: number }
   | { readonly seq: number; readonly wallMs: number; readonly type: "resume"; readonly fromStep: number; readonly epoch: number; readonly virtualNs: number };

@@ -7,6 +7,7 @@ import type { Topology } from "../../shared/topology/index.js";
 import { simNs, type SimNs } from "../../shared/units/index.js";
 import { FIRST_EPOCH, Incarnations } from "./epoch.js";
 import type { History } from "./history.js";
+import { Membership, type Swap } from "./membership.js";
 
 /** A virtual and a wall instant of the run (wall: ms since the run started). */
 export interface FaultInstant {
@@ -83,6 +84,8 @@ export class Recovery {
   private readonly idOf: ReadonlyMap<string, number>;
   private currentStartNs = 0;
   private currentOp = 0;
+  /** Who plays which rank: spares swapped in for failed NPUs (policy spare). */
+  readonly members: Membership;
 
   constructor(
     private readonly inner: Engine,
@@ -94,7 +97,11 @@ export class Recovery {
     private readonly incs: Incarnations = new Incarnations(),
   ) {
     this.idOf = new Map(t.devices.map((d) => [d.name, d.id as number]));
+    this.members = new Membership(policy, t);
   }
+
+  /** The run is over: NPUs retired for spares come back (as new incarnations). */
+  close(): Promise<void> { return this.members.close(this.inner.process, this.incs); }
 
   /** Checks, before the run starts, that the engine can do what the plan's process faults ask. */
   static check(engine: Engine, faults: readonly PlannedFault[]): void {
@@ -117,7 +124,8 @@ export class Recovery {
     let down: number[] = [];
     const injected: PlannedFault[] = [];
     for (let attempt = 0; ; attempt++) {
-      const s: OpSpec = attempt === 0 ? spec : { ...spec, op: spec.op + attempt };
+      const planned: OpSpec = attempt === 0 ? spec : { ...spec, op: spec.op + attempt };
+      const s = this.members.map(planned); // who plays each rank now (policy spare)
       this.history.add({ type: "begin", index, op: s.op, epoch: this.epoch, attempt, virtualNs: start, members: s.group.length });
       const halts: ControlTo[] = [];
       if (attempt === 0) {
@@ -167,17 +175,22 @@ export class Recovery {
         const why = !failure.retry ? "not retried: the same inputs fail the same way" : attempt >= this.policy.maxRetries ? `gave up after ${attempt + 1} attempts (recovery.maxRetries ${this.policy.maxRetries})` : "the engine cannot restart actors";
         return { ...out, stalled: `${failure.reason} (${why})` };
       }
-      const restart = [...new Set([...down, ...out.failedActors.map((n) => this.idOf.get(n)).filter((id): id is number => id !== undefined)])];
+      const failed = [...new Set([...down, ...out.failedActors.map((n) => this.idOf.get(n)).filter((id): id is number => id !== undefined)])];
+      // policy spare: failed members are replaced by spares (while they last); the rest are restarted.
+      const { swaps, restart } = await this.members.swap(failed, s, proc);
+      if (swaps.length) this.history.add({ type: "membership", index, policy: "spare", removed: swaps.map((w) => this.t.devices[w.failed]!.name), added: swaps.map((w) => this.t.devices[w.spare]!.name), virtualNs: detectedNs });
       if (restart.length) {
         this.inc = this.incs.next();
         await proc.restart(restart, this.inc);
         for (const id of restart) this.restartedSoFar.add(id);
         this.history.add({ type: "restart", actors: restart.map((id) => this.t.devices[id]!.name), inc: this.inc, virtualNs: detectedNs });
       }
-      this.history.add({ type: "epoch", from: this.epoch, to: this.epoch + 1, members: s.group.map((id) => this.t.devices[id]!.name) });
+      this.history.add({ type: "epoch", from: this.epoch, to: this.epoch + 1, members: this.members.map(planned).group.map((id) => this.t.devices[id]!.name) });
       this.epoch++;
-      // Lost: the failed attempt up to the failure, then detection and restart.
-      const lost = failedAtNs - start + (this.policy.detectMs + this.policy.restartMs) * 1e6;
+      // Lost: the failed attempt up to the failure, then detection and restart — or, when spares took
+      // every failed member's place and nobody is restarted, the swap.
+      const bringBack = swaps.length && !restart.length ? this.policy.spareMs : this.policy.restartMs;
+      const lost = failedAtNs - start + (this.policy.detectMs + bringBack) * 1e6;
       const recovered: FaultInstant = { virtualNs: start + lost, wallMs: this.history.wallMs() };
       this.losses.push({ virtualNs: lost, wallMs: recovered.wallMs - (this.records.get(injected[0]?.index ?? -1)?.injectedAt.wallMs ?? detected.wallMs) });
       for (const f of injected) {
@@ -186,8 +199,7 @@ export class Recovery {
         r.recoveredAt = recovered;
         r.lostVirtualNs = recovered.virtualNs - r.injectedAt.virtualNs;
         r.lostWallMs = Math.round((recovered.wallMs - r.injectedAt.wallMs) * 10) / 10;
-        const who = restart.length ? `${restart.map((id) => this.t.devices[id]!.name).join(", ")} restarted as incarnation ${this.inc}` : "nothing to restart";
-        r.recovery = `restart: ${who}; retried at epoch ${this.epoch} as op ${s.op + 1}`;
+        r.recovery = `${this.recoveryText(swaps, restart)}; retried at epoch ${this.epoch} as op ${s.op + 1}`;
       }
       start += lost;
       down = [];
@@ -209,6 +221,16 @@ export class Recovery {
       down.push(h.actor);
       return [h.atNs];
     });
+  }
+
+  /** What recovery did after a failed attempt, for the fault rows: spares swapped in, actors restarted. */
+  private recoveryText(swaps: readonly Swap[], restart: readonly number[]): string {
+    const name = (id: number) => this.t.devices[id]!.name;
+    const parts = swaps.map((w) => `${name(w.spare)} took ${name(w.failed)}'s place, ${name(w.failed)} retired (${w.how})`);
+    if (this.policy.policy === "spare" && restart.some((id) => this.t.devices[id]!.kind === "npu") && this.members.spares.length === 0) parts.push(`no spare left (all ${this.policy.spares.length} in use)`);
+    if (restart.length) parts.push(`${restart.map(name).join(", ")} restarted as incarnation ${this.inc}`);
+    const text = parts.join("; ") || "nothing to restart";
+    return `${swaps.length ? "spare" : "restart"}: ${text}`;
   }
 
   /** A restarted coordinator goes on at the epoch the run had reached, with its losses so far. */

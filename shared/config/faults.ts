@@ -5,14 +5,14 @@ import { resolveFaultDecl } from "./fault-resolve.js";
 import { checkRoutes } from "./fault-routes.js";
 import { describeFlaps } from "./fault-flaps.js";
 import { expandRandom } from "./fault-random.js";
-import { DEFAULT_RECOVERY, isProcessFault, type RecoveryPolicy } from "./process-faults.js";
+import { DEFAULT_RECOVERY, isProcessFault, type RecoveryDecl, type RecoveryPolicy } from "./process-faults.js";
 import type { Workload } from "./resolve.js";
 
 /**
  * `faults:` and `recovery:` of a scenario, validated against its topology and its run (docs/chaos.md):
  * every error names its field (`faults[2].target: no link l1.n0->l2.k9 in this topology …`).
  */
-export function compileFaults(raw: readonly Record<string, unknown>[], recovery: Partial<RecoveryPolicy> | undefined, t: Topology, workloads: readonly Workload[]): FaultPlan {
+export function compileFaults(raw: readonly Record<string, unknown>[], recovery: RecoveryDecl | undefined, t: Topology, workloads: readonly Workload[]): FaultPlan {
   const names = new Map(t.devices.map((d) => [d.name, d] as const));
   const ops = runOps(workloads);
   const expanded = expandRandom(raw, t, ops.steps.length);
@@ -24,10 +24,48 @@ export function compileFaults(raw: readonly Record<string, unknown>[], recovery:
     const [fromIndex, untilIndex] = opRange(decl, ops, at);
     return { index: i, decl, targets, fromIndex, untilIndex };
   });
-  const policy: RecoveryPolicy = { ...DEFAULT_RECOVERY, ...recovery };
+  const policy: RecoveryPolicy = { ...DEFAULT_RECOVERY, ...recovery, spares: sparesOf(recovery, t, workloads) };
   planned.forEach((f, i) => {
     if (!isProcessFault(f.decl.kind)) return; // at a step or at an op (a collective or MoE layer is retried like a step)
-    if (policy.policy !== "restart") throw new ScenarioError("recovery.policy", `${policy.policy} is not implemented yet (implemented: restart; faults[${i}] is a ${f.decl.kind})`);
+    if (policy.policy === "shrink") throw new ScenarioError("recovery.policy", `${policy.policy} is not implemented yet (implemented: restart, spare; faults[${i}] is a ${f.decl.kind})`);
   });
   return { faults: describeFlaps(t, checkRoutes(t, planned)), recovery: policy, recoveryDeclared: recovery !== undefined, ops: ops.total };
+}
+
+/** How many NPUs (the first ones) a workload's ops use. */
+function ranksOf(w: Workload, t: Topology): number {
+  if (w.kind === "training") return w.parallel.dp * w.parallel.tp;
+  if (w.kind === "collective") return w.ranks === "all" ? t.endpoints.length : w.ranks;
+  return w.shape.ep === "all" ? t.endpoints.length : w.shape.ep;
+}
+
+/**
+ * policy spare: the standby NPUs by name (docs/chaos.md §7.4). Declared by name, each must be an NPU no
+ * workload of the run uses; by count, the last that many of those; undeclared, all of them.
+ */
+function sparesOf(r: RecoveryDecl | undefined, t: Topology, workloads: readonly Workload[]): string[] {
+  if (r?.policy !== "spare") {
+    if (r?.spares !== undefined) throw new ScenarioError("recovery.spares", `only for policy spare (this policy is ${r.policy ?? "restart"})`);
+    return [];
+  }
+  const used = Math.max(0, ...workloads.map((w) => ranksOf(w, t)));
+  const names = t.endpoints.map((id) => t.devices[id]!.name);
+  const idle = names.slice(used);
+  const what = `the run's workloads use the first ${used} of the ${names.length} NPUs (${names[0]} … ${names[used - 1]})`;
+  if (idle.length === 0) throw new ScenarioError("recovery.spares", `policy spare needs an NPU no workload uses, and ${what}: none is left to stand by`);
+  if (r.spares === undefined) return idle;
+  if (typeof r.spares === "number") {
+    if (r.spares > idle.length) throw new ScenarioError("recovery.spares", `${r.spares} spares, but ${what}: ${idle.length} left (${idle.join(", ")})`);
+    return idle.slice(idle.length - r.spares);
+  }
+  const seen = new Set<string>();
+  r.spares.forEach((n, i) => {
+    const at = `recovery.spares[${i}]`;
+    if (seen.has(n)) throw new ScenarioError(at, `${n} is listed twice`);
+    seen.add(n);
+    const k = names.indexOf(n);
+    if (k < 0) throw new ScenarioError(at, `${n} is not an NPU of this topology (NPUs: ${names[0]} … ${names[names.length - 1]})`);
+    if (k < used) throw new ScenarioError(at, `${n} is rank ${k} of the run's ops; a spare must be an NPU no workload uses (${what})`);
+  });
+  return [...r.spares];
 }

@@ -10,6 +10,7 @@ import { resolveScenario, type Scenario } from "./resolve.js";
 import { scenarioListSchema, scenarioSchema } from "./schema.js";
 import { compileFaults } from "./faults.js";
 import type { FaultPlan } from "./fault-plan.js";
+import type { RecoveryPolicy } from "./process-faults.js";
 
 /** The scenario `supernode run` uses with no file: a collective on a small CloudMatrix384. */
 export const DEFAULT_SCENARIO = {
@@ -163,6 +164,12 @@ export function applySet(raw: Record<string, unknown>, assignment: string): void
 }
 
 /** Reads, overrides, validates and compiles a scenario. Every failure is a ScenarioError naming its field. */
+/** The recovery policy as the resolved scenario (and its hash) holds it: the spare fields only for policy spare. */
+function declaredRecovery(r: RecoveryPolicy): Partial<RecoveryPolicy> {
+  const { spares, spareMs, ...rest } = r;
+  return r.policy === "spare" ? r : rest;
+}
+
 export function loadScenario(opts: LoadOptions): Loaded {
   const raw = structuredClone(opts.raw ?? (opts.file ? readRaw(opts.file) : DEFAULT_SCENARIO)) as Record<string, unknown>;
   if (opts.preset) {
@@ -183,14 +190,14 @@ export function loadScenario(opts: LoadOptions): Loaded {
   const many = scenario.workloads.length > 1;
   const workloads = scenario.workloads.map((w, i) => {
     const at = many ? `workload[${i}]` : "workload";
-    if (w.kind === "training") return checkTraining(w, at, topology);
+    if (w.kind === "training") return checkTraining(w, at, topology, parsed.data.recovery?.policy === "spare");
     return w.kind === "collective" ? checkCollective(w, at, topology) : checkMoe(w, at, topology, opts.file);
   });
   const declared = parsed.data.faults?.length || parsed.data.recovery;
   const faultPlan = declared ? compileFaults(parsed.data.faults ?? [], parsed.data.recovery, topology, workloads) : undefined;
   // Faults are part of the modelled run (and of its hash) only when declared: other scenarios keep theirs.
   const resolvedScenario: Scenario = { ...scenario, workloads, ...(faultPlan ? { faults: faultPlan.faults.map((f) => f.decl), recovery: faultPlan.recovery } : {}) };
-  const resolved = JSON.parse(JSON.stringify({ ...resolvedScenario, topology: { ...scenario.topology } }));
+  const resolved = JSON.parse(JSON.stringify({ ...resolvedScenario, topology: { ...scenario.topology }, ...(faultPlan ? { recovery: declaredRecovery(faultPlan.recovery) } : {}) }));
   // The hash names the modelled run, so sim and NATS reports of one scenario share it: the engine,
   // the deployment (where actors run, wall-time guards) and the output directory are left out.
   const { deployment: _d, engine: _e, outputs: _o, ...modelled } = resolved as Record<string, unknown>;

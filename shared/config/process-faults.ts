@@ -31,6 +31,20 @@ export interface RecoveryPolicy {
   readonly restartMs: number;
   /** Attempts of one step after its first: past them the run ends `failed`. */
   readonly maxRetries: number;
+  /**
+   * policy spare: the standby NPUs, in the order they are used (resolved to names at load: by default
+   * every NPU no workload of the run uses); empty for the other policies.
+   */
+  readonly spares: readonly string[];
+  /** Virtual ms to swap a warm spare in: rebuild the communicator and load the committed state onto it. */
+  readonly spareMs: number;
 }
 
-export const DEFAULT_RECOVERY: RecoveryPolicy = { policy: "restart", detectMs: 5_000, restartMs: 25_000, maxRetries: 3 };
+/**
+ * spareMs 5 s (EST): with detectMs the swap takes 10 s, the "sub-10 s" recovery ReviveMoE reports for
+ * NPU failures handled without restarting the job (hardware.md §7.1, S12; L: numbers from summaries).
+ */
+export const DEFAULT_RECOVERY: RecoveryPolicy = { policy: "restart", detectMs: 5_000, restartMs: 25_000, maxRetries: 3, spares: [], spareMs: 5_000 };
+
+/** The recovery: block as a scenario declares it (spares by name or count). */
+export type RecoveryDecl = Partial<Omit<RecoveryPolicy, "spares">> & { readonly spares?: readonly string[] | number };

@@ -13,12 +13,18 @@ const fmt = (bytes: number) => (bytes / GB).toFixed(1);
  * the batch splits into whole micro-steps, the tiny widths split over TP, and a rank's share of the
  * model fits its HBM (weights, gradients, optimizer state, activations: shared/compute memory.ts).
  */
-export function checkTraining(w: TrainingWorkload, at: string, t: Topology): TrainingWorkload {
+export function checkTraining(w: TrainingWorkload, at: string, t: Topology, standby = false): TrainingWorkload {
   const { dp, tp, pp, ep } = w.parallel, m = w.model;
   const p = `${at}.parallel`;
   if (pp > 1) throw new ScenarioError(`${p}.pp`, "pipeline parallelism is not emulated (no 1F1B schedule yet): use pp: 1");
   const ranks = t.endpoints.length;
-  if (dp * tp * pp !== ranks) throw new ScenarioError(p, `dp × tp × pp = ${dp} × ${tp} × ${pp} = ${dp * tp * pp}, but the topology has ${ranks} ${t.rankUnit === "die" ? "dies" : "NPUs"} (Megatron-LM's rule: they must be equal)`);
+  // With recovery policy spare the NPUs left over stand by (docs/chaos.md §7.4); else the plan fills the topology.
+  if (standby ? dp * tp * pp >= ranks : dp * tp * pp !== ranks) {
+    const unit = t.rankUnit === "die" ? "dies" : "NPUs";
+    throw new ScenarioError(p, standby
+      ? `dp × tp × pp = ${dp} × ${tp} × ${pp} = ${dp * tp * pp}, but the topology has ${ranks} ${unit}: recovery policy spare needs some left over to stand by`
+      : `dp × tp × pp = ${dp} × ${tp} × ${pp} = ${dp * tp * pp}, but the topology has ${ranks} ${unit} (Megatron-LM's rule: they must be equal; with recovery: { policy: spare } the rest stand by)`);
+  }
   const perNode = groupByNode(t.endpoints, t).map((g) => g.length);
   if (perNode.some((n) => n % tp !== 0)) throw new ScenarioError(`${p}.tp`, `TP stays inside a node: tp ${tp} must divide the ${perNode[0]} endpoints of every node`);
   if (m.experts === 0 && ep !== 1) throw new ScenarioError(`${p}.ep`, `${m.name} has no experts: ep must be 1`);

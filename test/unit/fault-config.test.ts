@@ -128,7 +128,8 @@ describe("faults: what loads", () => {
     // Without l1.n0.p2: 4 × 7 pairs from node 0 and 4 × 4 into it lose plane 2.
     expect(crash!.reroute).toBe("rerouted over 6 of 7 planes: 44 endpoint pairs keep 12 of 14 stripes");
     // Declared policy, with the modelled costs' defaults (process-faults.ts: 5 s + 25 s, hardware.md §7.1).
-    expect(l.faultPlan!.recovery).toEqual({ policy: "restart", detectMs: 5_000, restartMs: 25_000, maxRetries: 3 });
+    expect(l.faultPlan!.recovery).toEqual({ policy: "restart", detectMs: 5_000, restartMs: 25_000, maxRetries: 3, spares: [], spareMs: 5_000 });
+    expect((l.resolved as { recovery: unknown }).recovery).toEqual({ policy: "restart", detectMs: 5_000, restartMs: 25_000, maxRetries: 3 }); // the hash of a restart run is as before
     // Declared faults are part of the modelled run, hence of its hash.
     expect((l.resolved as { faults: unknown[] }).faults).toHaveLength(4);
   });

@@ -1,0 +1,66 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadScenario } from "../../shared/config/index.js";
+import { startEmbeddedServer, type EmbeddedServer } from "../../shared/natsserver/index.js";
+import { silentLogger } from "../../shared/runtime/index.js";
+import { NatsEngine, runScenario } from "../../services/coordinator/index.js";
+import { checkRun } from "../../services/coordinator/check.js";
+import { runSim } from "../helpers/run.js";
+
+/**
+ * recovery: { policy: spare } on the NATS engine (docs/chaos.md §7.4), one process per actor: DP 6 on a
+ * CM384 slice of 2 nodes × 4 leaves npu.n1.2 and npu.n1.3 standing by. A crash at a phase of step 1
+ * (the NPU's process SIGKILLs itself) and a hang 50 ms into step 2 of the spare that replaced it
+ * (SIGSTOP): each failed member is retired (its process killed, never restarted during the run) and
+ * the next spare plays its rank. Everything virtual equals the sim engine's; the parameters equal the
+ * fault-free run's bit for bit; the checker holds.
+ */
+let server: EmbeddedServer;
+beforeAll(async () => { server = await startEmbeddedServer(); });
+afterAll(async () => { await server?.stop(); });
+
+describe("recovery: spare on the NATS engine", () => {
+  it("two failed members replaced by the two spares: same parameters as the fault-free run, same virtual times as the sim engine", async () => {
+    const raw = {
+      topology: { preset: "cloudmatrix384", nodes: 2, npusPerNode: 4 }, seed: 5, recovery: { policy: "spare", detectMs: 3_000, spareMs: 4_000 },
+      workload: { kind: "training", model: { base: "llama3-8b", layers: 4 }, parallel: { dp: 6 }, globalBatch: 6, seqLen: 1024, steps: 4, zero: 0, overlap: false, algorithms: { dp: "ring" } },
+      faults: [
+        { kind: "npu-crash", target: "npu.n0.1", at: { step: 1, phase: "optimizer" } },
+        { kind: "npu-hang", target: "npu.n1.2", at: { step: 2, afterNs: 50_000_000 } },
+      ],
+    };
+    const loaded = loadScenario({ raw: { ...raw, engine: "nats", deployment: { nats: server.url, placement: "per-actor", heartbeatMs: 200, heartbeatTimeoutMs: 1_500 } } });
+    let pidsBefore: number[] = [], pidsDuring: number[] = [];
+    const nats = await (async () => {
+      await using engine = await NatsEngine.start(loaded, silentLogger);
+      pidsBefore = [...engine.hostPids];
+      const r = await runScenario(loaded, engine);
+      pidsDuring = [...engine.hostPids];
+      return r;
+    })();
+    const sim = await runSim({ ...raw, engine: "sim" });
+    const clean = await runSim({ ...raw, faults: [], engine: "sim" });
+    expect(nats.status, nats.stall).toBe("recovered");
+    expect(nats.steps!.map((s) => s.paramDigest)).toEqual(clean.steps!.map((s) => s.paramDigest));
+    expect(nats.steps!.map((s) => s.virtualTimeNs)).toEqual(sim.steps!.map((s) => s.virtualTimeNs));
+    expect(nats.faults!.map((f) => f.injectedAt!.virtualNs)).toEqual(sim.faults!.map((f) => f.injectedAt!.virtualNs));
+    expect(nats.steps!.map((s) => s.lostVirtualNs)).toEqual(sim.steps!.map((s) => s.lostVirtualNs));
+    const rec = nats.faults!.map((f) => f.recovery);
+    expect(rec[0]).toMatch(/^spare: npu\.n1\.2 took npu\.n0\.1's place, npu\.n0\.1 retired \(its process killed \(SIGKILL, pid \d+\)\); retried at epoch 2/);
+    expect(rec[1]).toMatch(/^spare: npu\.n1\.3 took npu\.n1\.2's place, npu\.n1\.2 retired \(its process killed \(SIGKILL, pid \d+\)\); retried at epoch 3/);
+    // Lost per failure: the attempt up to the strike + detect 3 s + spare 4 s (no restart: 25 s never charged).
+    expect(nats.steps![1]!.lostVirtualNs!).toBeGreaterThan(7e9);
+    expect(nats.steps![1]!.lostVirtualNs!).toBeLessThan(7e9 + nats.steps![1]!.virtualTimeNs);
+    // The spare sits in the other node: the ring now crosses nodes at another place, and step 2's time
+    // is the fabric's for that membership (equal on both engines, above), not the planned group's.
+    expect(nats.steps![0]!.virtualTimeNs).toBe(clean.steps![0]!.virtualTimeNs);
+    expect(nats.steps![1]!.virtualTimeNs).not.toBe(clean.steps![1]!.virtualTimeNs);
+    const members = nats.history!.filter((e) => e.type === "epoch").map((e) => (e as { members: string[] }).members.join(","));
+    expect(members).toEqual(["npu.n0.0,npu.n1.2,npu.n0.2,npu.n0.3,npu.n1.0,npu.n1.1", "npu.n0.0,npu.n1.3,npu.n0.2,npu.n0.3,npu.n1.0,npu.n1.1"]);
+    // Retired, not restarted: the run ends with the same hosts but the two retired ones, which come back
+    // (new pids) only when the run is over.
+    expect(pidsDuring.filter((p) => !pidsBefore.includes(p))).toHaveLength(2);
+    const failed = checkRun(nats, clean).filter((c) => !c.ok);
+    expect(failed, JSON.stringify(failed)).toEqual([]);
+    console.log(`spare on NATS: ${rec.join(" | ")}; step times ${nats.steps!.map((s) => (s.virtualTimeNs / 1e6).toFixed(3)).join(", ")} ms`);
+  }, 120_000);
+});

@@ -5,9 +5,12 @@ import { checkRun, runScenario, type Finding, type Report } from "../coordinator
 import { makeEngine } from "./engines.js";
 import { pino } from "pino";
 
-/** The same scenario without its faults, on the sim engine: what the faulted run must equal. */
+/**
+ * The same scenario without its faults, on the sim engine: what the faulted run must equal. Its
+ * recovery block stays (with no faults it does nothing, but policy spare lets a plan leave NPUs over).
+ */
 async function faultFree(r: Report): Promise<Report> {
-  const { faults: _f, recovery: _r, ...rest } = r.source as Record<string, unknown>;
+  const { faults: _f, ...rest } = r.source as Record<string, unknown>;
   const loaded = loadScenario({ raw: { ...rest, engine: "sim" } });
   await using engine = await makeEngine(loaded, pino({ level: "warn" }, pino.destination(2)));
   return await runScenario(loaded, engine); // awaited here: the engine is disposed when this returns

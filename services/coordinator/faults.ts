@@ -3,7 +3,7 @@ import { closedFormNs } from "../../shared/collectives/index.js";
 import { compileRuntimeFault, isProcessFault, type FaultAt, type ProcessFaultKind, type FaultDuration, type FaultPlan, type PlannedFault } from "../../shared/config/index.js";
 import { activeAt, FaultedFabric, type FaultEntry } from "../../shared/faults/index.js";
 import { COORDINATOR, Collective, FaultKind, PROTOCOL_VERSION, type FaultMsg, type OpSpec } from "../../shared/protocol/index.js";
-import type { ControlTo, Engine, EngineCursor, OpOutcome, RankParts } from "../../shared/runtime/index.js";
+import type { ControlTo, Engine, EngineCursor, OpOutcome, RankParts, Replan } from "../../shared/runtime/index.js";
 import type { Topology } from "../../shared/topology/index.js";
 import type { SimNs } from "../../shared/units/index.js";
 import { ScenarioError } from "../../shared/errors/index.js";
@@ -189,7 +189,7 @@ export class FaultInjector implements Engine {
   get cursor(): EngineCursor { return this.inner.cursor; }
   rejections() { return this.inner.rejections(); }
 
-  async runOp(spec: OpSpec, startNs: SimNs, epoch: number, signal?: AbortSignal, parts?: RankParts, before: readonly ControlTo[] = []): Promise<OpOutcome> {
+  async runOp(spec: OpSpec, startNs: SimNs, epoch: number, signal?: AbortSignal, parts?: RankParts, before: readonly ControlTo[] = [], replan?: Replan): Promise<OpOutcome> {
     const index = this.calls++;
     const opId = this.firstOp + index * this.stride;
     if (opId !== spec.op) spec = { ...spec, op: opId };
@@ -210,7 +210,7 @@ export class FaultInjector implements Engine {
     // Crashes, hangs and server losses to do, and partitions, whose stalls recovery accounts like theirs.
     const stalling = this.faults.filter((f) => f.fromIndex === index && (isProcessFault(f.decl.kind) || f.decl.kind === FaultKind.Partition) && !this.recovery?.isExternal(f));
     const out = this.recovery
-      ? await this.recovery.run(spec, startNs, index, stalling, signal, parts, [...before, ...control])
+      ? await this.recovery.run(spec, startNs, index, stalling, signal, parts, [...before, ...control], replan)
       : await this.inner.runOp(spec, startNs, epoch, signal, parts, [...before, ...control]);
     const began = out.startedNs ?? startNs;
     const end = out.done.reduce<number>((m, d) => Math.max(m, d.endNs), began);

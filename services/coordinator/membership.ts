@@ -54,11 +54,20 @@ export class Membership {
       if (spare === undefined) { restart.push(id); continue; }
       for (const [planned, now] of this.playing) if (now === id) this.playing.set(planned, spare);
       if (![...this.playing.values()].includes(spare)) this.playing.set(id, spare); // a planned NPU's first swap
-      const how = proc.remove ? await proc.remove(id) : "left as it is";
-      this.retired.push(id);
-      swaps.push({ failed: id, spare, how });
+      const [how] = await this.retire([id], proc);
+      swaps.push({ failed: id, spare, how: how! });
     }
     return { swaps, restart };
+  }
+
+  /** Takes failed NPUs out for the rest of the run (policy shrink); returns what was done to each. */
+  async retire(ids: readonly number[], proc: ProcessControl): Promise<string[]> {
+    const hows: string[] = [];
+    for (const id of ids) {
+      hows.push(proc.remove ? await proc.remove(id) : "left as it is");
+      this.retired.push(id);
+    }
+    return hows;
   }
 
   /** The run is over: retired NPUs come back as new incarnations (the engine may run another scenario). */

@@ -2,7 +2,7 @@ import { isMidOp, isProcessFault, ProcessFaultKind, type PlannedFault, type Reco
 import { performance } from "node:perf_hooks";
 import { RunError } from "../../shared/errors/index.js";
 import { COORDINATOR, FaultKind, PROTOCOL_VERSION, type OpSpec } from "../../shared/protocol/index.js";
-import type { ControlTo, Engine, HaltNote, OpOutcome, ProcessControl, RankParts } from "../../shared/runtime/index.js";
+import type { ControlTo, Engine, HaltNote, OpOutcome, ProcessControl, RankParts, Replan } from "../../shared/runtime/index.js";
 import type { Topology } from "../../shared/topology/index.js";
 import { simNs, type SimNs } from "../../shared/units/index.js";
 import { FIRST_EPOCH, Incarnations } from "./epoch.js";
@@ -28,6 +28,15 @@ export interface ProcessFaultRecord {
 
 const record = (op: number, injectedAt: FaultInstant, recovery: string): ProcessFaultRecord =>
   ({ op, injectedAt, detectedAt: null, recoveredAt: null, recovery, lostVirtualNs: null, lostWallMs: null });
+
+/** What policy shrink did after a failed attempt. */
+interface Shrunk {
+  readonly restart: readonly number[];
+  readonly retired: readonly number[];
+  readonly hows: readonly string[];
+  readonly plan?: Extract<ReturnType<Replan>, { spec: OpSpec }>;
+  readonly refused?: string;
+}
 
 /** A mid-op crash or hang (at: { …, afterNs | phase }) as the halt the NPU applies to itself in op `op`'s first attempt. */
 function haltOf(f: PlannedFault, op: number, epoch: number): ControlTo {
@@ -118,11 +127,17 @@ export class Recovery {
     }
   }
 
-  async run(spec: OpSpec, startNs: SimNs, index: number, faults: readonly PlannedFault[], signal?: AbortSignal, parts?: RankParts, before: readonly ControlTo[] = []): Promise<OpOutcome> {
+  async run(spec: OpSpec, startNs: SimNs, index: number, faults: readonly PlannedFault[], signal?: AbortSignal, parts?: RankParts, before: readonly ControlTo[] = [], replan?: Replan): Promise<OpOutcome> {
     const proc = this.inner.process;
     let start: number = startNs;
     let down: number[] = [];
     const injected: PlannedFault[] = [];
+    // policy shrink: an op planned with NPUs retired by an earlier failure runs without them (the same re-plan).
+    const gone = this.policy.policy === "shrink" && replan ? spec.group.filter((id) => this.members.retired.includes(id)) : [];
+    if (gone.length) {
+      const r = replan!(gone, spec);
+      if ("spec" in r) { spec = { ...r.spec, op: spec.op }; parts = r.parts ?? parts; }
+    }
     for (let attempt = 0; ; attempt++) {
       const planned: OpSpec = attempt === 0 ? spec : { ...spec, op: spec.op + attempt };
       const s = this.members.map(planned); // who plays each rank now (policy spare)
@@ -177,8 +192,16 @@ export class Recovery {
       }
       const failed = [...new Set([...down, ...out.failedActors.map((n) => this.idOf.get(n)).filter((id): id is number => id !== undefined)])];
       // policy spare: failed members are replaced by spares (while they last); the rest are restarted.
-      const { swaps, restart } = await this.members.swap(failed, s, proc);
+      const { swaps, restart: left } = await this.members.swap(failed, s, proc);
       if (swaps.length) this.history.add({ type: "membership", index, policy: "spare", removed: swaps.map((w) => this.t.devices[w.failed]!.name), added: swaps.map((w) => this.t.devices[w.spare]!.name), virtualNs: detectedNs });
+      // policy shrink: the op's owner re-plans it without the failed members, who are retired; if it cannot, they are restarted.
+      const shrunk = await this.shrink(left, s, replan, proc);
+      const restart = shrunk.restart;
+      if (shrunk.plan) {
+        spec = { ...shrunk.plan.spec, op: spec.op };
+        parts = shrunk.plan.parts ?? parts;
+        this.history.add({ type: "membership", index, policy: "shrink", removed: shrunk.retired.map((id) => this.t.devices[id]!.name), added: [], virtualNs: detectedNs });
+      }
       if (restart.length) {
         this.inc = this.incs.next();
         await proc.restart(restart, this.inc);
@@ -189,7 +212,7 @@ export class Recovery {
       this.epoch++;
       // Lost: the failed attempt up to the failure, then detection and restart — or, when spares took
       // every failed member's place and nobody is restarted, the swap.
-      const bringBack = swaps.length && !restart.length ? this.policy.spareMs : this.policy.restartMs;
+      const bringBack = (swaps.length || shrunk.plan) && !restart.length ? this.policy.reformMs : this.policy.restartMs;
       const lost = failedAtNs - start + (this.policy.detectMs + bringBack) * 1e6;
       const recovered: FaultInstant = { virtualNs: start + lost, wallMs: this.history.wallMs() };
       this.losses.push({ virtualNs: lost, wallMs: recovered.wallMs - (this.records.get(injected[0]?.index ?? -1)?.injectedAt.wallMs ?? detected.wallMs) });
@@ -199,7 +222,7 @@ export class Recovery {
         r.recoveredAt = recovered;
         r.lostVirtualNs = recovered.virtualNs - r.injectedAt.virtualNs;
         r.lostWallMs = Math.round((recovered.wallMs - r.injectedAt.wallMs) * 10) / 10;
-        r.recovery = `${this.recoveryText(swaps, restart)}; retried at epoch ${this.epoch} as op ${s.op + 1}`;
+        r.recovery = `${this.recoveryText(swaps, restart, shrunk)}; retried at epoch ${this.epoch} as op ${s.op + 1}`;
       }
       start += lost;
       down = [];
@@ -224,13 +247,27 @@ export class Recovery {
   }
 
   /** What recovery did after a failed attempt, for the fault rows: spares swapped in, actors restarted. */
-  private recoveryText(swaps: readonly Swap[], restart: readonly number[]): string {
+  private recoveryText(swaps: readonly Swap[], restart: readonly number[], shrunk: Shrunk): string {
     const name = (id: number) => this.t.devices[id]!.name;
     const parts = swaps.map((w) => `${name(w.spare)} took ${name(w.failed)}'s place, ${name(w.failed)} retired (${w.how})`);
+    if (shrunk.plan) return `shrink: ${shrunk.plan.note}; ${shrunk.retired.map((id, i) => `${name(id)} retired (${shrunk.hows[i]})`).join(", ")}${restart.length ? `; ${restart.map(name).join(", ")} restarted as incarnation ${this.inc}` : ""}`;
+    if (shrunk.refused) parts.push(`shrink refused: ${shrunk.refused}`);
     if (this.policy.policy === "spare" && restart.some((id) => this.t.devices[id]!.kind === "npu") && this.members.spares.length === 0) parts.push(`no spare left (all ${this.policy.spares.length} in use)`);
     if (restart.length) parts.push(`${restart.map(name).join(", ")} restarted as incarnation ${this.inc}`);
     const text = parts.join("; ") || "nothing to restart";
     return `${swaps.length ? "spare" : "restart"}: ${text}`;
+  }
+
+  /** policy shrink: asks the op's owner to re-plan it without the failed members and retires them; the rest are restarted. */
+  private async shrink(failed: readonly number[], s: OpSpec, replan: Replan | undefined, proc: ProcessControl): Promise<Shrunk> {
+    const members = new Set<number>(s.group);
+    const out = failed.filter((id) => members.has(id));
+    if (this.policy.policy !== "shrink" || out.length === 0) return { restart: [...failed], retired: [], hows: [] };
+    if (!replan) return { restart: [...failed], retired: [], hows: [], refused: `a ${s.collective} op is not re-planned over fewer ranks` };
+    const plan = replan(out, s);
+    if ("refused" in plan) return { restart: [...failed], retired: [], hows: [], refused: plan.refused };
+    const hows = await this.members.retire(out, proc);
+    return { restart: failed.filter((id) => !members.has(id)), retired: out, hows, plan };
   }
 
   /** A restarted coordinator goes on at the epoch the run had reached, with its losses so far. */

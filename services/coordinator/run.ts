@@ -1,6 +1,6 @@
 import { performance } from "node:perf_hooks";
 import { DEFAULT_RECOVERY, runOps, type Loaded } from "../../shared/config/index.js";
-import type { Engine, RankParts } from "../../shared/runtime/index.js";
+import type { Engine, RankParts, Replan } from "../../shared/runtime/index.js";
 import { formatSize, simNs } from "../../shared/units/index.js";
 import { hierRoutes, layerOf, NodeMap, rankPart } from "../../shared/moe/index.js";
 import { Algorithm, Collective, type OpSpec } from "../../shared/protocol/index.js";
@@ -15,6 +15,7 @@ import { withFaults } from "./faults.js";
 import type { ChaosPort } from "./chaos-port.js";
 import type { CommitStore } from "./commit-store.js";
 import { resumption } from "./resume.js";
+import { shrinkCollective } from "./shrink.js";
 
 export { FIRST_EPOCH };
 
@@ -93,13 +94,20 @@ export async function runScenario(loaded: Loaded, real: Engine, signal?: AbortSi
       progress.update(done, `op ${done + 1}/${total} ${spec.collective} ${formatSize(spec.sizeBytes)}`);
       const w0 = performance.now();
       const { wire, parts } = moeWire(spec);
-      const out = await engine.runOp(wire, simNs(startNs), FIRST_EPOCH, signal, parts);
+      // Recovery policy shrink re-forms a collective's communicator without its failed ranks (an MoE layer is not re-planned).
+      let used = spec;
+      const replan: Replan | undefined = spec.collective === Collective.MoeLayer ? undefined : (failed, cur) => {
+        const r = shrinkCollective(cur, failed, loaded.topology);
+        if ("spec" in r) used = { ...r.spec, op: spec.op };
+        return r;
+      };
+      const out = await engine.runOp(wire, simNs(startNs), FIRST_EPOCH, signal, parts, [], replan);
       const wall = performance.now() - w0;
       // A retried op (recovery) began later, after the failed attempts' lost time, under a later op id.
       const began = out.startedNs ?? startNs;
       const row: CheckedRow = spec.collective === Collective.MoeLayer
         ? append(rows.moe, summarizeMoe(spec, out, fabricOf(spec.op), began, wall))
-        : append(rows.results, summarize(spec, out, fabricOf(spec.op), began, wall));
+        : append(rows.results, summarize(used, out, fabricOf(spec.op), began, wall));
       startNs = row.endNs;
       engine.cursor.clockNs = startNs;
       const attempt = injector ? history.lastBegin() : undefined;

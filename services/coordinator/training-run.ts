@@ -3,14 +3,15 @@ import { performance } from "node:perf_hooks";
 import type { TrainingWorkload } from "../../shared/config/index.js";
 import { GB, memoryPerRank, moeLayers, paramCounts, stepModelFlops } from "../../shared/compute/index.js";
 import { Algorithm, Collective, type OpSpec, type TrainingLayerKind, type TrainingSpec } from "../../shared/protocol/index.js";
-import type { Engine } from "../../shared/runtime/index.js";
+import type { Engine, Replan } from "../../shared/runtime/index.js";
 import { groupByNode, type Topology } from "../../shared/topology/index.js";
 import { simNs } from "../../shared/units/index.js";
-import { fromShard, fullLength, initialParams, placeRank, shardBlocks, StepTally, TIME_UNITS, toShard } from "../../shared/workload/index.js";
+import { fromShard, fullLength, initialParams, placeRank, shardBlocks, StepTally, TIME_UNITS, toShard, type ShardBlock } from "../../shared/workload/index.js";
 import { round } from "./collect.js";
 import { FIRST_EPOCH } from "./epoch.js";
 import type { History } from "./history.js";
 import { NO_PROGRESS, type Progress } from "./progress.js";
+import { shrinkTraining, type TrainingPlan } from "./shrink.js";
 
 /** One training step as the report gives it (docs/training.md §3). Times are virtual ns of the slowest rank. */
 export interface TrainingStepRow {
@@ -35,6 +36,9 @@ export interface TrainingStepRow {
   readonly wallMs: number;
   /** Virtual ns lost to failed attempts before this step's committed one (recovery, docs/chaos.md §7); absent when none failed. */
   readonly lostVirtualNs?: number;
+  /** The step's DP degree and micro-steps per rank when recovery shrank the run (docs/chaos.md §7.4); absent when as planned. */
+  readonly dp?: number;
+  readonly microSteps?: number;
 }
 
 export interface TrainingReport {
@@ -59,7 +63,8 @@ export function layerKinds(w: TrainingWorkload): TrainingLayerKind[] {
   return [...Array.from({ length: dense }, () => ({ kind: "dense" as const, count: 1 })), ...Array.from({ length: moe }, () => ({ kind: "moe" as const, count: 1 }))];
 }
 
-export function trainingSpec(w: TrainingWorkload, seed: number, step: number): TrainingSpec {
+/** `sampleDp`: the declared DP degree of a run recovery shrank (its samples are the step's); absent, the plan's own. */
+export function trainingSpec(w: TrainingWorkload, seed: number, step: number, sampleDp?: number): TrainingSpec {
   const m = w.model;
   return {
     step,
@@ -71,7 +76,7 @@ export function trainingSpec(w: TrainingWorkload, seed: number, step: number): T
     dp: w.parallel.dp, tp: w.parallel.tp, ep: w.parallel.ep, zero: w.zero, overlap: w.overlap, recompute: w.recompute,
     microSteps: w.globalBatch / (w.parallel.dp * w.microBatch), microBatch: w.microBatch, seqLen: w.seqLen, gradBytes: w.gradBytes,
     bucketLayers: w.bucketLayers, dpAlgorithm: w.dpAlgorithm === "hierarchical" ? "hierarchical" : "ring",
-    efficiency: w.efficiency, numerics: { ...w.numerics, seed },
+    efficiency: w.efficiency, numerics: { ...w.numerics, seed, ...(sampleDp !== undefined && sampleDp !== w.parallel.dp ? { sampleDp } : {}) },
   };
 }
 
@@ -84,8 +89,7 @@ const digest = (p: Float64Array): string => createHash("sha256").update(new Uint
  * step (its `done` counts this workload's steps; the caller starts and stops it).
  */
 export async function runTraining(w: TrainingWorkload, t: Topology, engine: Engine, seed: number, startNs: number, signal?: AbortSignal, progress: Progress = NO_PROGRESS, history?: History, state?: TrainingState): Promise<{ report: TrainingReport; endNs: number; stalled?: string }> {
-  const group = t.endpoints.slice(0, w.parallel.dp * w.parallel.tp);
-  const nodeGroups = groupByNode(group, t);
+  let plan: TrainingPlan = { w, group: t.endpoints.slice(0, w.parallel.dp * w.parallel.tp) };
   const tokensPerStep = w.globalBatch * w.seqLen;
   const flopsPerStep = stepModelFlops(w.model, tokensPerStep, w.seqLen);
   const peakFlopsPerNs = t.endpoint.peakTflops * 1e3;
@@ -94,15 +98,19 @@ export async function runTraining(w: TrainingWorkload, t: Topology, engine: Engi
   let now = startNs, stalled: string | undefined;
   for (let k = rows.length; k < w.steps && !stalled; k++) {
     signal?.throwIfAborted();
-    const spec = trainingSpec(w, seed, k);
-    const blocks = group.map((_, r) => shardBlocks(spec, placeRank(spec, r)));
-    const op: OpSpec = {
-      op: engine.cursor.nextOp++, collective: Collective.TrainingStep, algorithm: Algorithm.Direct, sizeBytes: 0, elementBytes: 2,
-      group, nodeGroups, realElements: 1, seed, root: 0, chunkBytes: 1, training: spec,
+    let { spec, blocks, op } = stepOp(plan, seed, k, w.parallel.dp, engine.cursor.nextOp++, t);
+    // Recovery policy shrink re-plans the step without its failed members (docs/chaos.md §7.4); later steps stay shrunk.
+    const replan: Replan = (failed) => {
+      const r = shrinkTraining(plan, failed, t);
+      if ("refused" in r) return r;
+      plan = r.plan;
+      ({ spec, blocks, op } = stepOp(plan, seed, k, w.parallel.dp, op.op, t));
+      return { spec: op, idle: r.idle, note: r.note };
     };
     progress.update(k, `step ${k + 1}/${w.steps} running`);
     const w0 = performance.now();
-    const out = await engine.runOp(op, simNs(now), FIRST_EPOCH, signal, (r) => ({ params: toShard(params, blocks[r]!) }));
+    const out = await engine.runOp(op, simNs(now), FIRST_EPOCH, signal, (r) => ({ params: toShard(params, blocks[r]!) }), [], replan);
+    const group = plan.group;
     const wallMs = performance.now() - w0;
     progress.update(k, `verifying step ${k + 1}`);
     stalled = out.stalled;
@@ -119,11 +127,12 @@ export async function runTraining(w: TrainingWorkload, t: Topology, engine: Engi
     }
     if (out.done.length !== group.length) problem ??= `${group.length - out.done.length} ranks did not report`;
     if (seen.some((s) => s === 0)) problem ??= "some parameters came back from no rank";
-    loss /= w.parallel.dp * spec.microSteps * w.numerics.tokensPerRank;
+    loss /= spec.dp * spec.microSteps * w.numerics.tokensPerRank;
     if (!Number.isFinite(loss)) problem ??= `loss is ${loss}`;
     if (!problem) params = next;
     const row = stepRow(k, endNs - began, slowest?.tally ?? [], { tokensPerStep, flopsPerStep, npus: group.length, peakFlopsPerNs }, loss, digest(params), problem, out.messages, wallMs);
-    rows.push(began > now ? { ...row, lostVirtualNs: round(began - now, 3) } : row);
+    const shrunk = spec.dp !== w.parallel.dp ? { dp: spec.dp, microSteps: spec.microSteps } : {};
+    rows.push(began > now ? { ...row, ...shrunk, lostVirtualNs: round(began - now, 3) } : { ...row, ...shrunk });
     const last = history?.lastBegin();
     if (!problem && last) history!.add({ type: "commit", index: last.index, op: last.op, epoch: last.epoch, step: k, digest: row.paramDigest, virtualNs: endNs });
     if (!problem) await state?.commit(k, params, endNs, rows);
@@ -131,6 +140,17 @@ export async function runTraining(w: TrainingWorkload, t: Topology, engine: Engi
     progress.update(k + 1, `step ${k + 1}/${w.steps} ${problem ? "failed" : "verified"}`);
   }
   return { report: trainingReport(w, t, rows, { tokensPerStep, flopsPerStep }), endNs: now, ...(stalled ? { stalled } : {}) };
+}
+
+/** Step k's op on the plan's ranks, and each rank's shard of the parameters. */
+function stepOp(plan: TrainingPlan, seed: number, k: number, declaredDp: number, opId: number, t: Topology): { spec: TrainingSpec; blocks: ShardBlock[][]; op: OpSpec } {
+  const spec = trainingSpec(plan.w, seed, k, declaredDp);
+  const blocks = plan.group.map((_, r) => shardBlocks(spec, placeRank(spec, r)));
+  const op: OpSpec = {
+    op: opId, collective: Collective.TrainingStep, algorithm: Algorithm.Direct, sizeBytes: 0, elementBytes: 2,
+    group: plan.group, nodeGroups: groupByNode(plan.group, t), realElements: 1, seed, root: 0, chunkBytes: 1, training: spec,
+  };
+  return { spec, blocks, op };
 }
 
 /** A resumed run's committed state, and where to commit each step (docs/chaos.md §7). */

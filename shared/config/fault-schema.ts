@@ -19,5 +19,5 @@ export const recoverySchema = z.object({
   maxRetries: z.number().int().min(0).max(100).optional(),
   /** policy spare: the standby NPUs (names), or how many of the NPUs no workload uses (the last ones). */
   spares: z.union([z.array(z.string()).min(1).max(4096), z.number().int().min(1).max(4096)]).optional(),
-  spareMs: z.number().min(0).max(3_600_000).optional(),
+  reformMs: z.number().min(0).max(3_600_000).optional(),
 }).strict();

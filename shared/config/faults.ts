@@ -25,10 +25,6 @@ export function compileFaults(raw: readonly Record<string, unknown>[], recovery:
     return { index: i, decl, targets, fromIndex, untilIndex };
   });
   const policy: RecoveryPolicy = { ...DEFAULT_RECOVERY, ...recovery, spares: sparesOf(recovery, t, workloads) };
-  planned.forEach((f, i) => {
-    if (!isProcessFault(f.decl.kind)) return; // at a step or at an op (a collective or MoE layer is retried like a step)
-    if (policy.policy === "shrink") throw new ScenarioError("recovery.policy", `${policy.policy} is not implemented yet (implemented: restart, spare; faults[${i}] is a ${f.decl.kind})`);
-  });
   return { faults: describeFlaps(t, checkRoutes(t, planned)), recovery: policy, recoveryDeclared: recovery !== undefined, ops: ops.total };
 }
 

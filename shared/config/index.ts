@@ -5,6 +5,7 @@ export { HW_KEYS } from "./hardware-keys.js";
 export { MOE_DEFAULTS, type MoeWorkload, type ReplicaChoice } from "./moe-resolve.js";
 export { defaultEp, MESSAGE_BUDGET_BYTES } from "./check.js";
 export { TRAINING_DEFAULTS, type TrainingWorkload } from "./training-resolve.js";
+export { checkTraining } from "./training-check.js";
 export { compileFaults } from "./faults.js";
 export { runOps, type FaultPlan, type PlannedFault } from "./fault-plan.js";
 export { isMidOp, NOT_YET_KINDS, type FaultAt, type FaultDecl, type FaultDuration } from "./fault-resolve.js";

@@ -164,10 +164,10 @@ export function applySet(raw: Record<string, unknown>, assignment: string): void
 }
 
 /** Reads, overrides, validates and compiles a scenario. Every failure is a ScenarioError naming its field. */
-/** The recovery policy as the resolved scenario (and its hash) holds it: the spare fields only for policy spare. */
+/** The recovery policy as the resolved scenario (and its hash) holds it: spares and reformMs only where the policy uses them. */
 function declaredRecovery(r: RecoveryPolicy): Partial<RecoveryPolicy> {
-  const { spares, spareMs, ...rest } = r;
-  return r.policy === "spare" ? r : rest;
+  const { spares, reformMs, ...rest } = r;
+  return r.policy === "spare" ? r : r.policy === "shrink" ? { ...rest, reformMs } : rest;
 }
 
 export function loadScenario(opts: LoadOptions): Loaded {

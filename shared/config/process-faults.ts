@@ -36,15 +36,19 @@ export interface RecoveryPolicy {
    * every NPU no workload of the run uses); empty for the other policies.
    */
   readonly spares: readonly string[];
-  /** Virtual ms to swap a warm spare in: rebuild the communicator and load the committed state onto it. */
-  readonly spareMs: number;
+  /**
+   * Virtual ms to re-form the communicator without restarting anyone: a warm spare swapped in (policy
+   * spare) or the failed NPUs left out (policy shrink), and the committed state loaded where it is needed.
+   */
+  readonly reformMs: number;
 }
 
 /**
- * spareMs 5 s (EST): with detectMs the swap takes 10 s, the "sub-10 s" recovery ReviveMoE reports for
- * NPU failures handled without restarting the job (hardware.md §7.1, S12; L: numbers from summaries).
+ * reformMs 5 s (EST): with detectMs a swap or shrink takes 10 s, the "sub-10 s" recovery ReviveMoE
+ * reports for NPU failures handled without restarting the job — rebuilding the communication domain,
+ * running on redundant or missing experts (hardware.md §7.1, S12; L: numbers from summaries).
  */
-export const DEFAULT_RECOVERY: RecoveryPolicy = { policy: "restart", detectMs: 5_000, restartMs: 25_000, maxRetries: 3, spares: [], spareMs: 5_000 };
+export const DEFAULT_RECOVERY: RecoveryPolicy = { policy: "restart", detectMs: 5_000, restartMs: 25_000, maxRetries: 3, spares: [], reformMs: 5_000 };
 
 /** The recovery: block as a scenario declares it (spares by name or count). */
 export type RecoveryDecl = Partial<Omit<RecoveryPolicy, "spares">> & { readonly spares?: readonly string[] | number };

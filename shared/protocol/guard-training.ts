@@ -34,13 +34,16 @@ export function checkTrainingSpec(x: unknown, ranks: number): void {
   oneOf(t.zero, [0, 1], f("zero"));
   bool(t.overlap, f("overlap"));
   oneOf(t.recompute, ["none", "selective", "full"], f("recompute"));
-  int(t.microSteps, f("microSteps"), 1, MAX_MICRO_STEPS);
+  const micro = int(t.microSteps, f("microSteps"), 1, MAX_MICRO_STEPS);
   for (const k of ["microBatch", "seqLen", "bucketLayers"]) int(t[k], f(k), 1, MAX_DIM);
   oneOf(t.gradBytes, [2, 4], f("gradBytes"));
   oneOf(t.dpAlgorithm, ["ring", "hierarchical"], f("dpAlgorithm"));
   const e = map(t.efficiency, f("efficiency"));
   for (const k of ["matmul", "attention", "elementwise", "optimizer"]) real(e[k], `${f("efficiency")}.${k}`, 0, 1);
-  checkNumerics(map(t.numerics, f("numerics")), tp);
+  const n = map(t.numerics, f("numerics"));
+  checkNumerics(n, tp);
+  // A shrunk step covers the declared DP's samples: dp × microSteps of them must be whole micro-steps of it.
+  if (n.sampleDp !== undefined && (dp * micro) % (n.sampleDp as number) !== 0) reject(f("numerics.sampleDp"), `a divisor of dp × microSteps = ${dp * micro}`, n.sampleDp);
 }
 
 function checkNumerics(n: Fields, tp: number): void {
@@ -52,6 +55,7 @@ function checkNumerics(n: Fields, tp: number): void {
   int(n.tokensPerRank, f("tokensPerRank"), 1, MAX_TINY_WIDTH);
   real(n.lr, f("lr"), 0, 10);
   int(n.seed, f("seed"), 0, 2 ** 32);
+  if (n.sampleDp !== undefined) int(n.sampleDp, f("sampleDp"), 1, 65_536);
 }
 
 /** A training rank's part: its parameters. */

@@ -46,7 +46,15 @@ export interface TrainingSpec {
   /** Per-class efficiencies: matmul, attention, elementwise, optimizer. */
   readonly efficiency: { readonly matmul: number; readonly attention: number; readonly elementwise: number; readonly optimizer: number };
   /** Tiny widths and data of the real numerics (docs/training.md §1). */
-  readonly numerics: { readonly hidden: number; readonly expertHidden: number; readonly tokensPerRank: number; readonly lr: number; readonly seed: number };
+  readonly numerics: {
+    readonly hidden: number; readonly expertHidden: number; readonly tokensPerRank: number; readonly lr: number; readonly seed: number;
+    /**
+     * The DP degree whose samples a step covers (docs/training.md §1.3): the declared dp of a run that
+     * recovery shrank (docs/chaos.md §7.4), so the step still sees every sample of the global batch;
+     * absent, dp.
+     */
+    readonly sampleDp?: number;
+  };
 }
 
 /** A training rank's share of the op-start: the parameters it holds, in its shard layout. */

@@ -64,6 +64,15 @@ export interface ProcessControl {
 export type RankParts = (rank: number) => MoeRankPart | TrainingPart | undefined;
 
 /**
+ * Recovery policy shrink (docs/chaos.md §7.4): the op again without the failed members, as whoever
+ * planned it re-plans it — the survivors' spec and parts, the healthy NPUs it leaves idle, and what
+ * changed (for the report) — or why it cannot (recovery then restarts them instead).
+ */
+export type Replan = (failed: readonly number[], current: OpSpec) =>
+  | { readonly spec: OpSpec; readonly parts?: RankParts; readonly idle: readonly number[]; readonly note: string }
+  | { readonly refused: string };
+
+/**
  * A control message the coordinator sends to one actor before an op's op-open and op-starts (a fault,
  * docs/chaos.md): queued ahead of them in the sim engine, published ahead of them over NATS.
  */
@@ -86,7 +95,7 @@ export interface Engine extends AsyncDisposable {
   /** OS processes hosting actors (1 for the sim engine). */
   readonly processes: number;
   /** `parts` gives each rank its own share of the op (moe-layer: its routing), sent with its op-start. */
-  runOp(spec: OpSpec, startNs: SimNs, epoch: number, signal?: AbortSignal, parts?: RankParts, before?: readonly ControlTo[]): Promise<OpOutcome>;
+  runOp(spec: OpSpec, startNs: SimNs, epoch: number, signal?: AbortSignal, parts?: RankParts, before?: readonly ControlTo[], replan?: Replan): Promise<OpOutcome>;
   /** Messages refused so far, per actor id (-1: the coordinator); actors that refused nothing may be absent. */
   rejections(): ReadonlyMap<number, RejectCounts>;
   /** Crash, hang and restart of actors; absent where the engine cannot (external placement). */

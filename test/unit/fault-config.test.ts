@@ -80,7 +80,7 @@ describe("faults: every error names its field", () => {
     ["npu-hang of a switch", [{ kind: "npu-hang", target: "l1.n0", at: { step: 1 } }], /^faults\[0\]\.target: l1\.n0 is a switch; npu-hang takes an NPU/],
     ["npu-crash at a phase with a duration", [{ kind: "npu-crash", target: "npu.n1.2", at: { step: 1, phase: "optimizer" }, duration: { steps: 1 } }], /^faults\[0\]\.duration: npu-crash lasts until recovery: it takes no duration/],
     ["npu-hang afterNs below 0", [{ kind: "npu-hang", target: "npu.n1.2", at: { step: 1, afterNs: -1 } }], /^faults\[0\]\.at\.afterNs: virtual ns after the op's start, in \[0, 3600000000000\], got -1/],
-    ["npu-crash with shrink", [{ kind: "npu-crash", target: "npu.n1.2", at: { step: 1 } }], /^recovery\.policy: shrink is not implemented yet/, { recovery: { policy: "shrink" } }],
+    ["npu-crash with spares under shrink", [{ kind: "npu-crash", target: "npu.n1.2", at: { step: 1 } }], /^recovery\.spares: only for policy spare/, { recovery: { policy: "shrink", spares: 1 } }],
     ["random without kinds", [{ ...random, kinds: [] }], /^faults\[0\]\.kinds: required: a list of kinds/],
     ["random of a kind it cannot draw", [{ ...random, kinds: ["switch-crash"] }], /^faults\[0\]\.kinds\[0\]: "switch-crash" cannot be drawn at random/],
     ["random at a rate of 0", [{ ...random, ratePerStep: 0 }], /^faults\[0\]\.ratePerStep: required: faults per training step in \(0, 64\]/],
@@ -128,7 +128,7 @@ describe("faults: what loads", () => {
     // Without l1.n0.p2: 4 × 7 pairs from node 0 and 4 × 4 into it lose plane 2.
     expect(crash!.reroute).toBe("rerouted over 6 of 7 planes: 44 endpoint pairs keep 12 of 14 stripes");
     // Declared policy, with the modelled costs' defaults (process-faults.ts: 5 s + 25 s, hardware.md §7.1).
-    expect(l.faultPlan!.recovery).toEqual({ policy: "restart", detectMs: 5_000, restartMs: 25_000, maxRetries: 3, spares: [], spareMs: 5_000 });
+    expect(l.faultPlan!.recovery).toEqual({ policy: "restart", detectMs: 5_000, restartMs: 25_000, maxRetries: 3, spares: [], reformMs: 5_000 });
     expect((l.resolved as { recovery: unknown }).recovery).toEqual({ policy: "restart", detectMs: 5_000, restartMs: 25_000, maxRetries: 3 }); // the hash of a restart run is as before
     // Declared faults are part of the modelled run, hence of its hash.
     expect((l.resolved as { faults: unknown[] }).faults).toHaveLength(4);

@@ -85,9 +85,9 @@ describe("npu-crash and npu-hang with recovery: restart", () => {
     expect(r.steps!.slice(0, 1).map((s) => s.paramDigest)).toEqual(clean.steps!.slice(0, 1).map((s) => s.paramDigest));
   });
 
-  it("a plan whose policy is not implemented is refused at load, naming the field", async () => {
-    await expect(runSim(train({ faults: [{ kind: "npu-crash", target: "npu5", at: { step: 1 } }], recovery: { policy: "shrink" } })))
-      .rejects.toThrow(/recovery\.policy: shrink is not implemented yet/);
+  it("a bad process fault is refused at load, naming the field", async () => {
+    await expect(runSim(train({ faults: [{ kind: "npu-crash", target: "npu5", at: { step: 1 } }], recovery: { policy: "mend" } })))
+      .rejects.toThrow(/recovery\.policy/);
     await expect(runSim(train({ faults: [{ kind: "npu-crash", target: "npu5", at: { step: 1 }, duration: { steps: 1 } }] })))
       .rejects.toThrow(/faults\[0\]\.duration: npu-crash lasts until recovery: it takes no duration/);
     await expect(runSim(train({ faults: [{ kind: "npu-crash", target: "sw", at: { step: 1 } }] })))

@@ -14,14 +14,14 @@ const DENSE = { kind: "training", model: { base: "llama3-8b", layers: 4 }, paral
 const train = (extra: Record<string, unknown> = {}) => ({ topology: singleSwitch(8), workload: DENSE, engine: "sim", seed: 3, recovery: { policy: "spare" }, ...extra });
 
 describe("recovery: spare", () => {
-  it("a crashed member is replaced by the first spare: same parameters, same step times (one switch: every NPU alike), lost = detect + spareMs", async () => {
+  it("a crashed member is replaced by the first spare: same parameters, same step times (one switch: every NPU alike), lost = detect + reformMs", async () => {
     const clean = await runSim(train());
-    const recovery = { policy: "spare", detectMs: 2_000, spareMs: 3_000 };
+    const recovery = { policy: "spare", detectMs: 2_000, reformMs: 3_000 };
     const hurt = await runSim(train({ faults: [{ kind: "npu-crash", target: "npu2", at: { step: 1 } }], recovery }));
     expect(hurt.status).toBe("recovered");
     expect(hurt.steps!.map((s) => s.paramDigest)).toEqual(clean.steps!.map((s) => s.paramDigest));
     expect(hurt.steps!.map((s) => s.virtualTimeNs)).toEqual(clean.steps!.map((s) => s.virtualTimeNs));
-    // detectMs + spareMs = 2 s + 3 s = 5e9 ns (no restart: the spare was running all along).
+    // detectMs + reformMs = 2 s + 3 s = 5e9 ns (no restart: the spare was running all along).
     expect(hurt.steps![1]!.lostVirtualNs).toBe(5e9);
     const f = hurt.faults![0]!;
     expect(f.recovery).toMatch(/^spare: npu6 took npu2's place, npu2 retired \(its deliveries stopped\); retried at epoch 2/);

@@ -60,7 +60,9 @@ function countedName(c: StepCtx, l: number, dir: string): string {
 
 function* microStep(c: StepCtx, u: number, last: boolean, held: Bucket[]): Program<number> {
   const t = c.t, N = t.dp * t.microSteps * c.tokens;
-  const data = sampleTokens(t, t.step, u, c.place.dpRank);
+  // Sample s = u·dp + d of the step; in a run shrunk from sampleDp it is the declared plan's (⌊s/D0⌋, s mod D0).
+  const D0 = t.numerics.sampleDp ?? t.dp, s = u * t.dp + c.place.dpRank;
+  const data = sampleTokens(t, t.step, Math.floor(s / D0), s % D0);
   let x: Tokens = data.x;
   const caches: LayerCache[] = [];
   for (let l = 0; l < t.layers.length; l++) {

@@ -7,36 +7,38 @@ import { checkRun } from "../../services/coordinator/check.js";
 import { runSim } from "../helpers/run.js";
 
 /**
- * recovery: { policy: spare } on the NATS engine (docs/chaos.md §7.4), one process per actor: DP 6 on a
+ * recovery: { policy: spare } and { policy: shrink } on the NATS engine (docs/chaos.md §7.4), one
+ * process per actor. Spare: DP 6 on a
  * CM384 slice of 2 nodes × 4 leaves npu.n1.2 and npu.n1.3 standing by. A crash at a phase of step 1
  * (the NPU's process SIGKILLs itself) and a hang 50 ms into step 2 of the spare that replaced it
  * (SIGSTOP): each failed member is retired (its process killed, never restarted during the run) and
  * the next spare plays its rank. Everything virtual equals the sim engine's; the parameters equal the
- * fault-free run's bit for bit; the checker holds.
+ * fault-free run's bit for bit; the checker holds. Shrink: DP 8 loses an NPU inside step 1 and goes
+ * on at DP 7 with 8 micro-steps instead of 7; digests, step times and losses equal the sim engine's.
  */
 let server: EmbeddedServer;
 beforeAll(async () => { server = await startEmbeddedServer(); });
 afterAll(async () => { await server?.stop(); });
 
-describe("recovery: spare on the NATS engine", () => {
+async function onNats(raw: Record<string, unknown>) {
+  const loaded = loadScenario({ raw: { ...raw, engine: "nats", deployment: { nats: server.url, placement: "per-actor", heartbeatMs: 200, heartbeatTimeoutMs: 1_500 } } });
+  await using engine = await NatsEngine.start(loaded, silentLogger);
+  const pidsBefore = [...engine.hostPids];
+  const report = await runScenario(loaded, engine);
+  return { report, pidsBefore, pidsDuring: [...engine.hostPids] };
+}
+
+describe("recovery: spare and shrink on the NATS engine", () => {
   it("two failed members replaced by the two spares: same parameters as the fault-free run, same virtual times as the sim engine", async () => {
     const raw = {
-      topology: { preset: "cloudmatrix384", nodes: 2, npusPerNode: 4 }, seed: 5, recovery: { policy: "spare", detectMs: 3_000, spareMs: 4_000 },
+      topology: { preset: "cloudmatrix384", nodes: 2, npusPerNode: 4 }, seed: 5, recovery: { policy: "spare", detectMs: 3_000, reformMs: 4_000 },
       workload: { kind: "training", model: { base: "llama3-8b", layers: 4 }, parallel: { dp: 6 }, globalBatch: 6, seqLen: 1024, steps: 4, zero: 0, overlap: false, algorithms: { dp: "ring" } },
       faults: [
         { kind: "npu-crash", target: "npu.n0.1", at: { step: 1, phase: "optimizer" } },
         { kind: "npu-hang", target: "npu.n1.2", at: { step: 2, afterNs: 50_000_000 } },
       ],
     };
-    const loaded = loadScenario({ raw: { ...raw, engine: "nats", deployment: { nats: server.url, placement: "per-actor", heartbeatMs: 200, heartbeatTimeoutMs: 1_500 } } });
-    let pidsBefore: number[] = [], pidsDuring: number[] = [];
-    const nats = await (async () => {
-      await using engine = await NatsEngine.start(loaded, silentLogger);
-      pidsBefore = [...engine.hostPids];
-      const r = await runScenario(loaded, engine);
-      pidsDuring = [...engine.hostPids];
-      return r;
-    })();
+    const { report: nats, pidsBefore, pidsDuring } = await onNats(raw);
     const sim = await runSim({ ...raw, engine: "sim" });
     const clean = await runSim({ ...raw, faults: [], engine: "sim" });
     expect(nats.status, nats.stall).toBe("recovered");
@@ -62,5 +64,25 @@ describe("recovery: spare on the NATS engine", () => {
     const failed = checkRun(nats, clean).filter((c) => !c.ok);
     expect(failed, JSON.stringify(failed)).toEqual([]);
     console.log(`spare on NATS: ${rec.join(" | ")}; step times ${nats.steps!.map((s) => (s.virtualTimeNs / 1e6).toFixed(3)).join(", ")} ms`);
+  }, 120_000);
+
+  it("shrink: a crash at step 1's optimizer leaves DP 7 with 8 micro-steps; the NATS run equals the sim run", async () => {
+    const raw = {
+      topology: { preset: "cloudmatrix384", nodes: 2, npusPerNode: 4 }, seed: 5, recovery: { policy: "shrink", detectMs: 3_000, reformMs: 4_000 },
+      workload: { kind: "training", model: { base: "llama3-8b", layers: 4 }, parallel: { dp: 8 }, globalBatch: 56, seqLen: 1024, steps: 3, zero: 0, overlap: false, algorithms: { dp: "ring" } },
+      faults: [{ kind: "npu-crash", target: "npu.n1.2", at: { step: 1, phase: "optimizer" } }],
+    };
+    const { report: nats } = await onNats(raw);
+    const sim = await runSim({ ...raw, engine: "sim" });
+    const clean = await runSim({ ...raw, faults: [], engine: "sim" });
+    expect(nats.status, nats.stall).toBe("recovered");
+    expect(nats.steps!.map((s) => s.dp)).toEqual([undefined, 7, 7]);
+    expect(nats.steps!.map((s) => s.paramDigest)).toEqual(sim.steps!.map((s) => s.paramDigest));
+    expect(nats.steps!.map((s) => s.virtualTimeNs)).toEqual(sim.steps!.map((s) => s.virtualTimeNs));
+    expect(nats.steps!.map((s) => s.lostVirtualNs)).toEqual(sim.steps!.map((s) => s.lostVirtualNs));
+    expect(nats.faults![0]!.recovery).toMatch(/^shrink: DP 8 → 7, 8 micro-steps per rank \(global batch 56 kept\); npu\.n1\.2 retired \(its process killed \(SIGKILL, pid \d+\)\)/);
+    const failed = checkRun(nats, clean).filter((c) => !c.ok);
+    expect(failed, JSON.stringify(failed)).toEqual([]);
+    console.log(`shrink on NATS: ${nats.faults![0]!.recovery}; step times ${nats.steps!.map((s) => (s.virtualTimeNs / 1e6).toFixed(3)).join(", ")} ms`);
   }, 120_000);
 });

@@ -1,8 +1,9 @@
 import type { FaultRow } from "./faults.js";
 
-/** `step 2`, `op 1, 40000 ns in`, `step 3 at "EP dispatch"`, `wall 1500 ms`. */
+/** `step 2`, `op 1, 40000 ns in`, `step 3 at "EP dispatch"`, `wall 1500 ms`, `virtual 250000000 ns`. */
 export function whenText(at: FaultRow["at"]): string {
   if ("wallMs" in at) return `wall ${at.wallMs} ms`;
+  if ("virtualNs" in at) return `virtual ${at.virtualNs} ns`;
   const base = "step" in at ? `step ${at.step}` : `op ${at.op}`;
   return base + (at.afterNs !== undefined ? `, ${at.afterNs} ns in` : "") + (at.phase !== undefined ? ` at "${at.phase}"` : "");
 }

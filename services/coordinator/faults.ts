@@ -168,6 +168,18 @@ export class FaultInjector implements Engine {
     this.faults[f.index] = { ...f, fromIndex: from, untilIndex: n !== undefined && from + n < this.plan.ops ? from + n : undefined };
   }
 
+  /**
+   * at: { virtualNs: x } of a wire fault or partition: it starts with the first op that begins at or
+   * after x (the data path changes at op starts; docs/chaos.md §7.3). Crashes and hangs strike at x itself.
+   */
+  private startAtVirtual(index: number, startNs: number): void {
+    this.faults.forEach((f, i) => {
+      if (!("virtualNs" in f.decl.at) || f.fromIndex !== -1 || isProcessFault(f.decl.kind) || f.decl.at.virtualNs > startNs) return;
+      const n = f.decl.duration && "ops" in f.decl.duration ? f.decl.duration.ops : undefined;
+      this.faults[i] = { ...f, fromIndex: index, untilIndex: n !== undefined && index + n < this.plan.ops ? index + n : undefined };
+    });
+  }
+
   /** The run is over: wall-time faults not yet struck never will, and chips still out come back (faults belong to their run). */
   async close(): Promise<void> {
     for (const t of this.timers) clearTimeout(t);
@@ -196,6 +208,7 @@ export class FaultInjector implements Engine {
     this.indexOf.set(spec.op, index).set(opId, index);
     this.inner.cursor.nextOp = Math.max(this.inner.cursor.nextOp, opId + this.stride);
     epoch = this.recovery?.epoch ?? epoch;
+    this.startAtVirtual(index, startNs);
     const starting = this.faults.filter((f) => f.fromIndex === index && !isProcessFault(f.decl.kind));
     const back = await this.switchChips(index, starting);
     // A chip brought back has fresh state: it hears the faults still active again (as a restarted NPU does).
@@ -208,7 +221,8 @@ export class FaultInjector implements Engine {
     if (!this.recovery) this.history.add({ type: "begin", index, op: spec.op, epoch, attempt: 0, virtualNs: startNs, members: spec.group.length });
     for (const f of starting) this.history.add({ type: "fault", index, op: spec.op, fault: f.index, kind: f.decl.kind, target: f.decl.target, virtualNs: startNs });
     // Crashes, hangs and server losses to do, and partitions, whose stalls recovery accounts like theirs.
-    const stalling = this.faults.filter((f) => f.fromIndex === index && (isProcessFault(f.decl.kind) || f.decl.kind === FaultKind.Partition) && !this.recovery?.isExternal(f));
+    const stalling = this.faults.filter((f) => (f.fromIndex === index && (isProcessFault(f.decl.kind) || f.decl.kind === FaultKind.Partition) && !this.recovery?.isExternal(f))
+      || (isProcessFault(f.decl.kind) && "virtualNs" in f.decl.at && !this.recovery?.struck(f))); // armed in every op until it strikes
     const out = this.recovery
       ? await this.recovery.run(spec, startNs, index, stalling, signal, parts, [...before, ...control], replan)
       : await this.inner.runOp(spec, startNs, epoch, signal, parts, [...before, ...control]);

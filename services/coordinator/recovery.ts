@@ -38,9 +38,13 @@ interface Shrunk {
   readonly refused?: string;
 }
 
-/** A mid-op crash or hang (at: { …, afterNs | phase }) as the halt the NPU applies to itself in op `op`'s first attempt. */
-function haltOf(f: PlannedFault, op: number, epoch: number): ControlTo {
-  const at = f.decl.at as { afterNs?: number; phase?: string };
+/**
+ * A mid-op crash or hang (at: { …, afterNs | phase }, or { virtualNs }: that far into an op that
+ * starts at `startNs`) as the halt the NPU applies to itself in op `op`'s first attempt.
+ */
+function haltOf(f: PlannedFault, op: number, epoch: number, startNs: number): ControlTo {
+  const given = f.decl.at as { afterNs?: number; phase?: string; virtualNs?: number };
+  const at = given.virtualNs !== undefined ? { afterNs: Math.max(0, given.virtualNs - startNs) } : given;
   const actor = f.targets[0]!;
   return {
     to: actor,
@@ -146,7 +150,7 @@ export class Recovery {
       if (attempt === 0) {
         for (const f of faults) {
           const actor = f.targets[0]!;
-          if (isMidOp(f.decl.at)) { halts.push(haltOf(f, s.op, this.epoch)); continue; } // the NPU strikes itself: accounted when it says so
+          if (isMidOp(f.decl.at)) { halts.push(haltOf(f, s.op, this.epoch, start)); continue; } // the NPU strikes itself: accounted when it says so
           if (!isProcessFault(f.decl.kind)) { // a partition: the actors apply it; its stall is accounted here
             this.records.set(f.index, record(s.op, { virtualNs: start, wallMs: this.history.wallMs() }, "none"));
             injected.push(f);
@@ -165,7 +169,7 @@ export class Recovery {
       const failure = failureOf(out, s);
       // Where the failure happened: the last halt's virtual time, else the attempt's start (a fault at its start).
       const failedAtNs = Math.max(start, ...this.noteHalts(out.halted ?? [], s.op, index, faults, injected, down));
-      if (attempt === 0) for (const h of halts) if (!this.records.has(h.msg.fault)) this.unfired.set(h.msg.fault, `none: its trigger (${h.msg.afterNs !== undefined ? `${h.msg.afterNs} ns after the op's start` : `a span "${h.msg.phase}"`}) never came in op ${s.op}`);
+      if (attempt === 0) for (const h of halts) if (!this.records.has(h.msg.fault)) this.unfired.set(h.msg.fault, this.unfiredText(faults.find((f) => f.index === h.msg.fault)!, h.msg, s.op));
       // Done by someone else (docker) since the last failure: the first attempt that fails after it is charged with it.
       if (failure) {
         for (const f of this.external.splice(0)) {
@@ -245,6 +249,15 @@ export class Recovery {
       return [h.atNs];
     });
   }
+
+  /** A mid-op trigger that did not come in op `op` (at: { virtualNs } is armed again in the next op). */
+  private unfiredText(f: PlannedFault, h: { afterNs?: number; phase?: string }, op: number): string {
+    if ("virtualNs" in f.decl.at) return `none: its trigger (virtual time ${f.decl.at.virtualNs} ns) never came: the run ended first`;
+    return `none: its trigger (${h.afterNs !== undefined ? `${h.afterNs} ns after the op's start` : `a span "${h.phase}"`}) never came in op ${op}`;
+  }
+
+  /** Whether a fault has struck (a virtualNs trigger is armed op after op until it does). */
+  struck(f: PlannedFault): boolean { return this.records.has(f.index); }
 
   /** What recovery did after a failed attempt, for the fault rows: spares swapped in, actors restarted. */
   private recoveryText(swaps: readonly Swap[], restart: readonly number[], shrunk: Shrunk): string {

@@ -55,8 +55,8 @@ export function opRange(d: FaultDecl, ops: { total: number; steps: number[] }, a
     const n = d.duration && "steps" in d.duration ? d.duration.steps : undefined;
     // Past the last step, a fault of n steps ends with the training (later ops run clean).
     until = n === undefined ? undefined : ops.steps[k + n] ?? ops.steps[ops.steps.length - 1]! + 1;
-  } else if ("wallMs" in d.at) {
-    return [-1, undefined]; // bound to an op only when it strikes (FaultInjector.strikeAtWall)
+  } else if ("wallMs" in d.at || "virtualNs" in d.at) {
+    return [-1, undefined]; // bound to an op only when it strikes (FaultInjector.strikeAtWall, FaultInjector.runOp)
   } else {
     if (d.at.op >= ops.total) throw new ScenarioError(`${at}.at.op`, `op ${d.at.op}, but the run has ${ops.total} ops (0 … ${ops.total - 1})`);
     from = d.at.op;

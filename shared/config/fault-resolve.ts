@@ -8,8 +8,8 @@ import { flapParams, lossParams, pickParams, type DrawParams } from "./fault-par
 export const NOT_YET_KINDS: readonly string[] = [];
 
 /** Trigger keys of the issue that this slice does not support yet. */
-const NOT_YET_AT = ["virtualNs", "collective"] as const;
-const AT_HELP = "at: { step: k } or { op: k }; with npu-crash or npu-hang also afterNs: x or phase: text; or at: { wallMs: x }";
+const NOT_YET_AT = ["collective"] as const;
+const AT_HELP = "at: { step: k } or { op: k }; with npu-crash or npu-hang also afterNs: x or phase: text; or at: { wallMs: x } or { virtualNs: x }";
 /** at: { wallMs } at most a day after the run started (the bounds of afterNs and phase are the wire's, FAULT_LIMITS). */
 const WALL_MS_LIMIT = 86_400_000;
 /** link-degrade keys of the issue that this slice does not support yet. */
@@ -20,15 +20,18 @@ const NOT_YET_DEGRADE = [] as const;
  * 0-based. A crash or hang may strike inside it (docs/chaos.md §3): `afterNs` of virtual time after
  * the op's start, or where the NPU's program opens a span whose name contains `phase`. `wallMs`: that
  * long after the run started, on the coordinator's clock, into whatever op is running (as `supernode
- * chaos` would; a wire fault then starts at the next op).
+ * chaos` would; a wire fault then starts at the next op). `virtualNs`: at that virtual time of the run
+ * — a crash or hang strikes there, inside whatever op runs then; a wire fault starts with the first op
+ * that begins at or after it.
  */
 export type FaultAt =
   | { readonly step: number; readonly afterNs?: number; readonly phase?: string }
   | { readonly op: number; readonly afterNs?: number; readonly phase?: string }
-  | { readonly wallMs: number };
+  | { readonly wallMs: number }
+  | { readonly virtualNs: number };
 
 /** A trigger inside its op (a halt on the wire), not at its start. */
-export const isMidOp = (at: FaultAt): boolean => "afterNs" in at || "phase" in at;
+export const isMidOp = (at: FaultAt): boolean => "afterNs" in at || "phase" in at || "virtualNs" in at;
 /** For how long (absent: to the end of the run), in the trigger's unit. */
 export type FaultDuration = { readonly steps: number } | { readonly ops: number };
 
@@ -91,7 +94,7 @@ function atOf(x: unknown, path: string, kind: FaultKind | ProcessFaultKind): Fau
   if (!isMap(x)) throw new ScenarioError(path, `must be a map (${AT_HELP})`);
   for (const k of Object.keys(x)) {
     if ((NOT_YET_AT as readonly string[]).includes(k)) throw new ScenarioError(`${path}.${k}`, `not implemented yet (${AT_HELP}; a collective: phase: a text of its span's name, e.g. "all-reduce")`);
-    if (!["step", "op", "afterNs", "phase", "wallMs"].includes(k)) throw new ScenarioError(`${path}.${k}`, `unknown key (${AT_HELP})`);
+    if (!["step", "op", "afterNs", "phase", "wallMs", "virtualNs"].includes(k)) throw new ScenarioError(`${path}.${k}`, `unknown key (${AT_HELP})`);
   }
   if ("wallMs" in x) {
     const other = Object.keys(x).find((k) => k !== "wallMs");
@@ -99,6 +102,14 @@ function atOf(x: unknown, path: string, kind: FaultKind | ProcessFaultKind): Fau
     const ms = x.wallMs;
     if (typeof ms !== "number" || !Number.isFinite(ms) || ms < 0 || ms > WALL_MS_LIMIT) throw new ScenarioError(`${path}.wallMs`, `ms after the run started, in [0, ${WALL_MS_LIMIT}], got ${JSON.stringify(ms)}`);
     return { wallMs: ms };
+  }
+  if ("virtualNs" in x) {
+    const other = Object.keys(x).find((k) => k !== "virtualNs");
+    if (other) throw new ScenarioError(`${path}.${other}`, "at: { virtualNs: x } stands alone: it strikes whatever op runs at that virtual time");
+    if (kind === "nats-server-loss") throw new ScenarioError(`${path}.virtualNs`, "a server loss is the coordinator's, in wall time: use at: { step | op: k } or { wallMs: x }");
+    const ns = x.virtualNs;
+    if (typeof ns !== "number" || !Number.isFinite(ns) || ns < 0 || ns > FAULT_LIMITS.afterNs) throw new ScenarioError(`${path}.virtualNs`, `virtual ns of the run, in [0, ${FAULT_LIMITS.afterNs}], got ${JSON.stringify(ns)}`);
+    return { virtualNs: ns };
   }
   if ("step" in x && "op" in x) throw new ScenarioError(path, "give one of step and op");
   if (!("step" in x) && !("op" in x)) throw new ScenarioError(path, `must name a step or an op (${AT_HELP})`);
@@ -122,7 +133,7 @@ function durationOf(x: unknown, path: string, at: FaultAt): FaultDuration | unde
   const want = "step" in at ? "steps" : "ops";
   for (const k of Object.keys(x)) {
     if (k !== "steps" && k !== "ops") throw new ScenarioError(`${path}.${k}`, "unknown key (duration: { steps: n } or { ops: n })");
-    if (k !== want) throw new ScenarioError(`${path}.${k}`, `at: { ${"step" in at ? "step" : "wallMs" in at ? "wallMs" : "op"}: … } counts ${want}: give duration: { ${want}: n }`);
+    if (k !== want) throw new ScenarioError(`${path}.${k}`, `at: { ${"step" in at ? "step" : "wallMs" in at ? "wallMs" : "virtualNs" in at ? "virtualNs" : "op"}: … } counts ${want}: give duration: { ${want}: n }`);
   }
   return want === "steps" ? { steps: count(x.steps, `${path}.steps`, 1) } : { ops: count(x.ops, `${path}.ops`, 1) };
 }

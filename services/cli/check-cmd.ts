@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import type { Command } from "commander";
 import { loadScenario } from "../../shared/config/index.js";
 import { checkRun, runScenario, type Finding, type Report } from "../coordinator/index.js";
+import { shrinksOf } from "../coordinator/shrink.js";
 import { makeEngine } from "./engines.js";
 import { pino } from "pino";
 
@@ -13,7 +14,8 @@ async function faultFree(r: Report): Promise<Report> {
   const { faults: _f, ...rest } = r.source as Record<string, unknown>;
   const loaded = loadScenario({ raw: { ...rest, engine: "sim" } });
   await using engine = await makeEngine(loaded, pino({ level: "warn" }, pino.destination(2)));
-  return await runScenario(loaded, engine); // awaited here: the engine is disposed when this returns
+  // A run that shrank (recovery policy shrink) is compared with one that switches to its shrunk plans at the same steps.
+  return await runScenario(loaded, engine, undefined, undefined, { shrinks: shrinksOf(r.history ?? []) }); // awaited here: the engine is disposed when this returns
 }
 
 export function formatFindings(findings: readonly Finding[]): string {

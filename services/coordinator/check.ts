@@ -94,10 +94,14 @@ export function checkRun(r: Report, reference?: Report): Finding[] {
     const a = (r.steps ?? []).map((s) => s.paramDigest), b = (reference.steps ?? []).map((s) => s.paramDigest);
     if (reference.status !== "ok") same.push(`the fault-free run ended ${reference.status}${reference.stall ? `: ${reference.stall}` : ""}`);
     if (a.length !== b.length) same.push(`${a.length} steps, the fault-free run has ${b.length}`);
-    // After a shrink (policy shrink) the gradient is summed over fewer ranks, in another order: from that
-    // step on the same samples give parameters equal to rounding only, so the losses are held to 1e-9
-    // relative (docs/training.md §1.5; the test against the reference trainer holds the parameters).
-    const shrunkAt = (r.steps ?? []).findIndex((s) => s.dp !== undefined);
+    // After a shrink (policy shrink) the gradient is summed over fewer ranks, in another order. Against a
+    // fault-free run that shrank at the same steps (supernode check's re-run) the digests must still be
+    // equal bit for bit; against one that did not, the same samples give parameters equal to rounding
+    // only, so from the shrink on the losses are held to 1e-9 relative (docs/training.md §1.5).
+    const plans = (x: Report) => (x.steps ?? []).map((s) => s.dp ?? 0).join(",");
+    const switched = plans(r) === plans(reference);
+    const shrunkAt = switched ? -1 : (r.steps ?? []).findIndex((s) => s.dp !== undefined);
+    const firstShrink = (r.steps ?? []).findIndex((s) => s.dp !== undefined);
     a.forEach((d, i) => {
       if (b[i] === undefined) return;
       if (shrunkAt < 0 || i < shrunkAt) { if (d !== b[i]) same.push(`step ${i}: ${d}, fault-free ${b[i]}`); return; }
@@ -109,7 +113,8 @@ export function checkRun(r: Report, reference?: Report): Finding[] {
     const rm = r.moe.length, fm = reference.moe.length;
     if (rm !== fm) same.push(`${rm} MoE layers, the fault-free run has ${fm}`);
     const ops = ra.length + rm ? `; ${ra.length} collective and ${rm} MoE result(s) verified, as many as the fault-free run's` : "";
-    const good = shrunkAt < 0 ? (a.length ? `${a.length} step digests equal (last ${a[a.length - 1]})` : "no training steps") : `${shrunkAt} step digests equal, then ${a.length - shrunkAt} shrunk steps' losses to 1e-9`;
+    const as = firstShrink >= 0 && switched ? `; the fault-free run shrank at step ${firstShrink} as this one did` : "";
+    const good = shrunkAt < 0 ? (a.length ? `${a.length} step digests equal (last ${a[a.length - 1]}${as})` : "no training steps") : `${shrunkAt} step digests equal, then ${a.length - shrunkAt} shrunk steps' losses to 1e-9`;
     out.push(finding(shrunkAt < 0 ? "parameters equal the fault-free run's, bit for bit" : "parameters equal the fault-free run's (bit for bit until the shrink, then losses to 1e-9)", same, good + ops));
   }
   return out;

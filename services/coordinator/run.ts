@@ -15,7 +15,7 @@ import { withFaults } from "./faults.js";
 import type { ChaosPort } from "./chaos-port.js";
 import type { CommitStore } from "./commit-store.js";
 import { resumption } from "./resume.js";
-import { shrinkCollective } from "./shrink.js";
+import { shrinkCollective, type ShrinkAt } from "./shrink.js";
 
 export { FIRST_EPOCH };
 
@@ -54,6 +54,12 @@ function unitsOf(plan: readonly Work[]): { total: number; unit: ProgressUnit; la
 export interface RunOptions {
   readonly store?: CommitStore | undefined;
   readonly chaos?: ChaosPort | undefined;
+  /**
+   * Training only: leave these NPUs out from these steps on, as recovery policy shrink does — the
+   * fault-free run that switches to a shrunk plan at the same steps, which `supernode check` compares
+   * a shrunk run with bit for bit (docs/chaos.md §8).
+   */
+  readonly shrinks?: readonly ShrinkAt[] | undefined;
 }
 
 export async function runScenario(loaded: Loaded, real: Engine, signal?: AbortSignal, progress: Progress = NO_PROGRESS, opts: RunOptions = {}): Promise<Report> {
@@ -80,7 +86,7 @@ export async function runScenario(loaded: Loaded, real: Engine, signal?: AbortSi
     for (const work of plan) {
       signal?.throwIfAborted(); // a stop request ends a sweep between ops, not only inside a slow one
       if ("training" in work) {
-        const r = await runTraining(work.training, loaded.topology, engine, loaded.scenario.seed, startNs, signal, offsetProgress(progress, 0), injector ? history : undefined, state);
+        const r = await runTraining(work.training, loaded.topology, engine, loaded.scenario.seed, startNs, signal, offsetProgress(progress, 0), injector ? history : undefined, state, opts.shrinks);
         done = work.training.steps;
         rows.training = r.report;
         startNs = engine.cursor.clockNs = r.endNs;

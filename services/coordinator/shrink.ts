@@ -3,6 +3,21 @@ import { Algorithm, type OpSpec } from "../../shared/protocol/index.js";
 import { groupByNode, type Topology } from "../../shared/topology/index.js";
 import type { NpuId } from "../../shared/units/index.js";
 
+/** A shrink as a run did it: from training step `step` on, without the NPUs `removed` (names). */
+export interface ShrinkAt {
+  readonly step: number;
+  readonly removed: readonly string[];
+}
+
+/** The shrinks of a run, from its history: each shrink membership event, at the step its op committed. */
+export function shrinksOf(history: readonly { type: string; index?: number; policy?: string; removed?: readonly string[]; step?: number }[]): ShrinkAt[] {
+  return history.flatMap((e) => {
+    if (e.type !== "membership" || e.policy !== "shrink") return [];
+    const commit = history.find((c) => c.type === "commit" && c.index === e.index && c.step !== undefined);
+    return commit ? [{ step: commit.step!, removed: e.removed ?? [] }] : [];
+  });
+}
+
 /** The training plan a run is on: its parallel plan (dp may have shrunk) and the NPUs of its ranks. */
 export interface TrainingPlan {
   readonly w: TrainingWorkload;

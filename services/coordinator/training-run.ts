@@ -11,7 +11,7 @@ import { round } from "./collect.js";
 import { FIRST_EPOCH } from "./epoch.js";
 import type { History } from "./history.js";
 import { NO_PROGRESS, type Progress } from "./progress.js";
-import { shrinkTraining, type TrainingPlan } from "./shrink.js";
+import { shrinkTraining, type ShrinkAt, type TrainingPlan } from "./shrink.js";
 
 /** One training step as the report gives it (docs/training.md §3). Times are virtual ns of the slowest rank. */
 export interface TrainingStepRow {
@@ -88,7 +88,7 @@ const digest = (p: Float64Array): string => createHash("sha256").update(new Uint
  * must agree bit for bit), and times the step from the slowest rank's tally. `progress` hears of each
  * step (its `done` counts this workload's steps; the caller starts and stops it).
  */
-export async function runTraining(w: TrainingWorkload, t: Topology, engine: Engine, seed: number, startNs: number, signal?: AbortSignal, progress: Progress = NO_PROGRESS, history?: History, state?: TrainingState): Promise<{ report: TrainingReport; endNs: number; stalled?: string }> {
+export async function runTraining(w: TrainingWorkload, t: Topology, engine: Engine, seed: number, startNs: number, signal?: AbortSignal, progress: Progress = NO_PROGRESS, history?: History, state?: TrainingState, shrinks: readonly ShrinkAt[] = []): Promise<{ report: TrainingReport; endNs: number; stalled?: string }> {
   let plan: TrainingPlan = { w, group: t.endpoints.slice(0, w.parallel.dp * w.parallel.tp) };
   const tokensPerStep = w.globalBatch * w.seqLen;
   const flopsPerStep = stepModelFlops(w.model, tokensPerStep, w.seqLen);
@@ -98,6 +98,13 @@ export async function runTraining(w: TrainingWorkload, t: Topology, engine: Engi
   let now = startNs, stalled: string | undefined;
   for (let k = rows.length; k < w.steps && !stalled; k++) {
     signal?.throwIfAborted();
+    // A fault-free run that shrinks where a faulted one did (supernode check's reference).
+    for (const sh of shrinks.filter((x) => x.step === k)) {
+      const ids = sh.removed.map((n) => t.devices.findIndex((d) => d.name === n));
+      const r = shrinkTraining(plan, ids, t);
+      if ("refused" in r) throw new Error(`step ${k}: cannot shrink without ${sh.removed.join(", ")}: ${r.refused}`);
+      plan = r.plan;
+    }
     let { spec, blocks, op } = stepOp(plan, seed, k, w.parallel.dp, engine.cursor.nextOp++, t);
     // Recovery policy shrink re-plans the step without its failed members (docs/chaos.md §7.4); later steps stay shrunk.
     const replan: Replan = (failed) => {

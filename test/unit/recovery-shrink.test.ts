@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { loadScenario } from "../../shared/config/index.js";
-import { checkRun, FaultInjector, History } from "../../services/coordinator/index.js";
+import { checkRun, FaultInjector, History, runScenario } from "../../services/coordinator/index.js";
+import { shrinksOf } from "../../services/coordinator/shrink.js";
 import { runTraining, trainingSpec } from "../../services/coordinator/training-run.js";
 import { NO_PROGRESS } from "../../services/coordinator/progress.js";
 import { flatten, train, type RefConfig } from "../reference/trainer.js";
@@ -68,6 +69,17 @@ describe("recovery: shrink", () => {
     const findings = checkRun(hurt, clean);
     expect(findings.filter((f) => !f.ok)).toEqual([]);
     expect(findings.find((f) => f.check.startsWith("parameters equal"))!.detail).toBe("2 step digests equal, then 2 shrunk steps' losses to 1e-9");
+    // supernode check's reference: the fault-free run that switches to the shrunk plan at the same step
+    // (from the history: npu2 out from step 2). Then the parameters are equal bit for bit.
+    expect(shrinksOf(hurt.history!)).toEqual([{ step: 2, removed: ["npu2"] }]);
+    const loaded = loadScenario({ raw: train8() });
+    await using engine = simEngine(loaded);
+    const switching = await runScenario(loaded, engine, undefined, undefined, { shrinks: shrinksOf(hurt.history!) });
+    expect(switching.steps!.map((s) => s.dp)).toEqual([undefined, undefined, 7, 7]);
+    expect(hurt.steps!.map((s) => s.paramDigest)).toEqual(switching.steps!.map((s) => s.paramDigest));
+    const strict = checkRun(hurt, switching);
+    expect(strict.filter((f) => !f.ok)).toEqual([]);
+    expect(strict.find((f) => f.check === "parameters equal the fault-free run's, bit for bit")!.detail).toMatch(/^4 step digests equal \(last [0-9a-f]{16}; the fault-free run shrank at step 2 as this one did\)/);
   });
 
   it("keeps whole EP groups and the global batch: DP 8 × EP 2 with globalBatch 8 shrinks to DP 4 (3 healthy NPUs idle)", async () => {

@@ -24,7 +24,24 @@ export function typicalDataMessageBytes(): number {
   return encode(m).byteLength;
 }
 
-export interface RingComparison { processes: number; payloadBytes: number; rawHopsPerSec: number; emulatorHopsPerSec: number; ratio: number; verified: boolean }
+export interface RingComparison {
+  processes: number; payloadBytes: number; rawHopsPerSec: number; emulatorHopsPerSec: number; ratio: number; verified: boolean;
+  /** CPU µs per hop, every process of the side (this one, its actors or ring nodes, nats-server), over its whole run. */
+  rawCpuUsPerHop: number; emulatorCpuUsPerHop: number;
+}
+
+/** CPU ms (user + system) of this process and all its descendants, from /proc (clock ticks of 10 ms). */
+export function treeCpuMs(root = process.pid): number {
+  let ticks = 0;
+  for (const pid of [root, ...descendantsOf(root)]) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      ticks += Number(f[11]) + Number(f[12]); // utime, stime (fields 14, 15 of proc(5))
+    } catch { /* gone */ }
+  }
+  return ticks * 10;
+}
 
 /**
  * (a) raw ring: `processes` processes pass messages of the emulator's data-message size around a ring;
@@ -39,20 +56,26 @@ export async function compareRing(topology: Readonly<Record<string, unknown>> = 
     engine: "nats", deployment: { nats: server.url, placement: "per-actor" },
   } });
   const payloadBytes = typicalDataMessageBytes();
-  let emulator: { hops: number; ms: number; verified: boolean };
+  let emulator: { hops: number; ms: number; verified: boolean; cpuMs: number };
   {
     await using engine = await NatsEngine.start(raw, silentLogger);
+    const cpu0 = treeCpuMs();
     const report = await runScenario(raw, engine);
+    const cpuMs = treeCpuMs() - cpu0; // the whole run: data, per-op control and status, heartbeats
     emulator = {
       hops: report.results.reduce((s, r) => s + r.messages, 0),
       ms: report.results.reduce((s, r) => s + (r.messages / r.wallHopsPerSec) * 1000, 0),
-      verified: report.status === "ok",
+      verified: report.status === "ok", cpuMs,
     };
   }
   const processes = raw.topology.devices.length;
-  const ring = await runRawRing({ url: server.url, processes, payloadBytes, hops: 200_000, timeoutMs: 120_000 });
+  let ringCpu0 = 0, ringCpuMs = 0;
+  const ring = await runRawRing({ url: server.url, processes, payloadBytes, hops: 200_000, timeoutMs: 120_000, onWindow: (phase) => { if (phase === "start") ringCpu0 = treeCpuMs(); else ringCpuMs = treeCpuMs() - ringCpu0; } });
   const emulatorHopsPerSec = emulator.hops / (emulator.ms / 1000);
-  return { processes, payloadBytes, rawHopsPerSec: ring.wallHopsPerSec, emulatorHopsPerSec, ratio: emulatorHopsPerSec / ring.wallHopsPerSec, verified: emulator.verified };
+  return {
+    processes, payloadBytes, rawHopsPerSec: ring.wallHopsPerSec, emulatorHopsPerSec, ratio: emulatorHopsPerSec / ring.wallHopsPerSec, verified: emulator.verified,
+    rawCpuUsPerHop: (ringCpuMs * 1000) / ring.hops, emulatorCpuUsPerHop: (emulator.cpuMs * 1000) / emulator.hops,
+  };
 }
 
 /** Sum of VmRSS over a process and all its descendants, in MB (from /proc). */

@@ -25,6 +25,8 @@ export interface RawRingOptions {
   /** Wall-clock limit for start-up plus the run, in ms. */
   readonly timeoutMs: number;
   readonly signal?: AbortSignal;
+  /** Called as the first message is injected and as the last is done (to sample CPU around the run). */
+  readonly onWindow?: (phase: "start" | "end") => void;
 }
 
 /** What one ring run measured. `wallMs` runs from the first injection to the last message done. */
@@ -53,10 +55,12 @@ export async function runRawRing(opts: RawRingOptions): Promise<RawRingResult> {
     const failure = firstEarlyExit(nodes);
     failure.catch(() => undefined); // exits after the stop are normal; only a race in guard() reports one
     await guard(ready, failure, deadline, "ring nodes ready");
+    opts.onWindow?.("start");
     const t0 = performance.now();
     for (let i = 0; i < n; i++) nc.publish(ringSubjects.node(i), initialPayload(opts.payloadBytes));
     await guard(done, failure, deadline, "ring messages done");
     const wallMs = performance.now() - t0;
+    opts.onWindow?.("end");
     const hops = hopsPerMessage * n;
     return { wallHopsPerSec: hops / (wallMs / 1000), wallMs, hops };
   } finally {

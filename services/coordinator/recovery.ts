@@ -1,13 +1,16 @@
 import { isMidOp, isProcessFault, ProcessFaultKind, type PlannedFault, type RecoveryPolicy } from "../../shared/config/index.js";
 import { performance } from "node:perf_hooks";
 import { RunError } from "../../shared/errors/index.js";
-import { COORDINATOR, FaultKind, PROTOCOL_VERSION, type OpSpec } from "../../shared/protocol/index.js";
+import type { OpSpec } from "../../shared/protocol/index.js";
 import type { ControlTo, Engine, HaltNote, OpOutcome, ProcessControl, RankParts, Replan } from "../../shared/runtime/index.js";
 import type { Topology } from "../../shared/topology/index.js";
 import { simNs, type SimNs } from "../../shared/units/index.js";
 import { FIRST_EPOCH, Incarnations } from "./epoch.js";
 import type { History } from "./history.js";
 import { Membership, type Swap } from "./membership.js";
+import { failureOf, haltOf, strike } from "./attempt.js";
+
+export { strike };
 
 /** A virtual and a wall instant of the run (wall: ms since the run started). */
 export interface FaultInstant {
@@ -36,40 +39,6 @@ interface Shrunk {
   readonly hows: readonly string[];
   readonly plan?: Extract<ReturnType<Replan>, { spec: OpSpec }>;
   readonly refused?: string;
-}
-
-/**
- * A mid-op crash or hang (at: { …, afterNs | phase }, or { virtualNs }: that far into an op that
- * starts at `startNs`) as the halt the NPU applies to itself in op `op`'s first attempt.
- */
-function haltOf(f: PlannedFault, op: number, epoch: number, startNs: number): ControlTo {
-  const given = f.decl.at as { afterNs?: number; phase?: string; virtualNs?: number };
-  const at = given.virtualNs !== undefined ? { afterNs: Math.max(0, given.virtualNs - startNs) } : given;
-  const actor = f.targets[0]!;
-  return {
-    to: actor,
-    msg: {
-      v: PROTOCOL_VERSION, type: "fault", from: COORDINATOR, epoch, inc: 0, fault: f.index, kind: FaultKind.Halt, targets: [actor], fromOp: op, untilOp: op + 1,
-      mode: f.decl.kind === ProcessFaultKind.NpuHang ? "hang" : "crash", ...(at.afterNs !== undefined ? { afterNs: at.afterNs } : { phase: at.phase! }),
-    },
-  };
-}
-
-/** Does a crash, hang or server loss to its target now (the engine's process layer). */
-export function strike(proc: ProcessControl, f: PlannedFault): Promise<void> {
-  const target = f.targets[0]!;
-  if (f.decl.kind === ProcessFaultKind.NatsServerLoss) return proc.killServer!(target);
-  return f.decl.kind === ProcessFaultKind.NpuCrash ? proc.crash(target) : proc.hang(target);
-}
-
-/** Why an attempt failed, and whether trying again can help; undefined when it succeeded. */
-function failureOf(out: OpOutcome, spec: OpSpec): { reason: string; retry: boolean } | undefined {
-  if (out.stalled) return { reason: out.stalled, retry: true };
-  const err = out.done.find((d) => d.error);
-  if (err) return { reason: `rank ${err.rank}: ${err.error!.message}`, retry: false }; // the same inputs fail the same way
-  if (out.failedActors.length) return { reason: `actor logic failed: ${out.failedActors.join(", ")}`, retry: true };
-  if (out.done.length < spec.group.length) return { reason: `${spec.group.length - out.done.length} of ${spec.group.length} ranks did not report`, retry: true };
-  return undefined;
 }
 
 /**
@@ -146,23 +115,7 @@ export class Recovery {
       const planned: OpSpec = attempt === 0 ? spec : { ...spec, op: spec.op + attempt };
       const s = this.members.map(planned); // who plays each rank now (policy spare)
       this.history.add({ type: "begin", index, op: s.op, epoch: this.epoch, attempt, virtualNs: start, members: s.group.length });
-      const halts: ControlTo[] = [];
-      if (attempt === 0) {
-        for (const f of faults) {
-          const actor = f.targets[0]!;
-          if (isMidOp(f.decl.at)) { halts.push(haltOf(f, s.op, this.epoch, start)); continue; } // the NPU strikes itself: accounted when it says so
-          if (!isProcessFault(f.decl.kind)) { // a partition: the actors apply it; its stall is accounted here
-            this.records.set(f.index, record(s.op, { virtualNs: start, wallMs: this.history.wallMs() }, "none"));
-            injected.push(f);
-            continue;
-          }
-          await strike(proc!, f);
-          this.records.set(f.index, record(s.op, { virtualNs: start, wallMs: this.history.wallMs() }, "not recovered: the run ended first"));
-          this.history.add({ type: "fault", index, op: s.op, fault: f.index, kind: f.decl.kind, target: f.decl.target, virtualNs: start });
-          if (f.decl.kind !== ProcessFaultKind.NatsServerLoss) down.push(actor); // a server is not restarted: its clients moved on
-          injected.push(f);
-        }
-      }
+      const halts = attempt === 0 ? await this.injectAtStart(faults, s.op, start, index, injected, down) : [];
       const control = attempt === 0 ? [...before, ...halts] : this.resend(this.restartedSoFar, index, s.op);
       this.currentStartNs = start; this.currentOp = s.op;
       const out = await this.inner.runOp(s, simNs(start), this.epoch, signal, parts, control);
@@ -195,22 +148,10 @@ export class Recovery {
         return { ...out, stalled: `${failure.reason} (${why})` };
       }
       const failed = [...new Set([...down, ...out.failedActors.map((n) => this.idOf.get(n)).filter((id): id is number => id !== undefined)])];
-      // policy spare: failed members are replaced by spares (while they last); the rest are restarted.
-      const { swaps, restart: left } = await this.members.swap(failed, s, proc);
-      if (swaps.length) this.history.add({ type: "membership", index, policy: "spare", removed: swaps.map((w) => this.t.devices[w.failed]!.name), added: swaps.map((w) => this.t.devices[w.spare]!.name), virtualNs: detectedNs });
-      // policy shrink: the op's owner re-plans it without the failed members, who are retired; if it cannot, they are restarted.
-      const shrunk = await this.shrink(left, s, replan, proc);
-      const restart = shrunk.restart;
+      const { swaps, shrunk, restart } = await this.reform(failed, s, replan, proc, index, detectedNs);
       if (shrunk.plan) {
         spec = { ...shrunk.plan.spec, op: spec.op };
         parts = shrunk.plan.parts ?? parts;
-        this.history.add({ type: "membership", index, policy: "shrink", removed: shrunk.retired.map((id) => this.t.devices[id]!.name), added: [], virtualNs: detectedNs });
-      }
-      if (restart.length) {
-        this.inc = this.incs.next();
-        await proc.restart(restart, this.inc);
-        for (const id of restart) this.restartedSoFar.add(id);
-        this.history.add({ type: "restart", actors: restart.map((id) => this.t.devices[id]!.name), inc: this.inc, virtualNs: detectedNs });
       }
       this.history.add({ type: "epoch", from: this.epoch, to: this.epoch + 1, members: this.members.map(planned).group.map((id) => this.t.devices[id]!.name) });
       this.epoch++;
@@ -269,6 +210,49 @@ export class Recovery {
     if (restart.length) parts.push(`${restart.map(name).join(", ")} restarted as incarnation ${this.inc}`);
     const text = parts.join("; ") || "nothing to restart";
     return `${swaps.length ? "spare" : "restart"}: ${text}`;
+  }
+
+  /**
+   * The crashes, hangs and server losses that start op `op` (its first attempt, at `start`): done now;
+   * partitions accounted (the actors apply them); mid-op triggers returned as the halts to send.
+   */
+  private async injectAtStart(faults: readonly PlannedFault[], op: number, start: number, index: number, injected: PlannedFault[], down: number[]): Promise<ControlTo[]> {
+    const halts: ControlTo[] = [];
+    for (const f of faults) {
+      if (isMidOp(f.decl.at)) { halts.push(haltOf(f, op, this.epoch, start)); continue; } // the NPU strikes itself: accounted when it says so
+      if (!isProcessFault(f.decl.kind)) { // a partition: the actors apply it; its stall is accounted here
+        this.records.set(f.index, record(op, { virtualNs: start, wallMs: this.history.wallMs() }, "none"));
+        injected.push(f);
+        continue;
+      }
+      await strike(this.inner.process!, f);
+      this.records.set(f.index, record(op, { virtualNs: start, wallMs: this.history.wallMs() }, "not recovered: the run ended first"));
+      this.history.add({ type: "fault", index, op, fault: f.index, kind: f.decl.kind, target: f.decl.target, virtualNs: start });
+      if (f.decl.kind !== ProcessFaultKind.NatsServerLoss) down.push(f.targets[0]!); // a server is not restarted: its clients moved on
+      injected.push(f);
+    }
+    return halts;
+  }
+
+  /**
+   * After a failed attempt, brings the communicator back by the policy: spares swapped in for failed
+   * members (spare, while they last), the op re-planned without them (shrink), and whoever is left
+   * restarted as a new incarnation; each step in the history.
+   */
+  private async reform(failed: readonly number[], s: OpSpec, replan: Replan | undefined, proc: ProcessControl, index: number, atNs: number): Promise<{ swaps: Swap[]; shrunk: Shrunk; restart: readonly number[] }> {
+    const name = (id: number) => this.t.devices[id]!.name;
+    const { swaps, restart: left } = await this.members.swap(failed, s, proc);
+    if (swaps.length) this.history.add({ type: "membership", index, policy: "spare", removed: swaps.map((w) => name(w.failed)), added: swaps.map((w) => name(w.spare)), virtualNs: atNs });
+    const shrunk = await this.shrink(left, s, replan, proc);
+    if (shrunk.plan) this.history.add({ type: "membership", index, policy: "shrink", removed: shrunk.retired.map(name), added: [], virtualNs: atNs });
+    const restart = shrunk.restart;
+    if (restart.length) {
+      this.inc = this.incs.next();
+      await proc.restart(restart, this.inc);
+      for (const id of restart) this.restartedSoFar.add(id);
+      this.history.add({ type: "restart", actors: restart.map(name), inc: this.inc, virtualNs: atNs });
+    }
+    return { swaps, shrunk, restart };
   }
 
   /** policy shrink: asks the op's owner to re-plan it without the failed members and retires them; the rest are restarted. */

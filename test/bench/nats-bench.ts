@@ -87,19 +87,22 @@ export function treeRssMB(root: number): number {
   return kb / 1024;
 }
 
-export interface FullScale { algorithm: string; wallS: number; peakRssMB: number; processes: number; virtualUs: number; verified: boolean; messages: number }
+export interface FullScale { algorithm: string; localDelivery: boolean; wallS: number; peakRssMB: number; processes: number; virtualUs: number; verified: boolean; messages: number }
 
-/** (c) full CloudMatrix384, aggregated switches, grouped placement, through the CLI: wall time and peak RSS of the whole process tree. */
-export async function fullScale(algorithm: string): Promise<FullScale> {
+/**
+ * (c) full CloudMatrix384, aggregated switches, grouped placement, through the CLI: wall time and peak
+ * RSS of the whole process tree; `localDelivery: false` sends co-located actors' messages over NATS too.
+ */
+export async function fullScale(algorithm: string, localDelivery = true): Promise<FullScale> {
   const t0 = Date.now();
   let peak = 0;
   const out = await new Promise<string>((resolve, reject) => {
     const child = execFile(process.execPath, ["--max-semi-space-size=64", CLI, "run", "--engine", "nats", "--preset", "cloudmatrix384", "--placement", "grouped",
-      "--set", `workload.algorithm=${algorithm}`, "--set", "workload.sizes=[1GiB]", "--json", "--out", "/tmp/supernode-bench"],
+      "--set", `workload.algorithm=${algorithm}`, "--set", "workload.sizes=[1GiB]", "--set", `deployment.localDelivery=${localDelivery}`, "--json", "--out", "/tmp/supernode-bench"],
       { maxBuffer: 64 << 20 }, (err, stdout) => (err ? reject(err) : resolve(stdout)));
     const timer = setInterval(() => { if (child.pid) peak = Math.max(peak, treeRssMB(child.pid)); }, 250);
     child.on("exit", () => clearInterval(timer));
   });
   const r = JSON.parse(out) as { status: string; processes: number; results: { virtualTimeNs: number; messages: number }[] };
-  return { algorithm, wallS: (Date.now() - t0) / 1000, peakRssMB: peak, processes: r.processes, virtualUs: r.results[0]!.virtualTimeNs / 1000, verified: r.status === "ok", messages: r.results[0]!.messages };
+  return { algorithm, localDelivery, wallS: (Date.now() - t0) / 1000, peakRssMB: peak, processes: r.processes, virtualUs: r.results[0]!.virtualTimeNs / 1000, verified: r.status === "ok", messages: r.results[0]!.messages };
 }

@@ -52,12 +52,33 @@ export class Membership {
     for (const id of failed) {
       const spare = members.has(id) ? this.pool.shift() : undefined;
       if (spare === undefined) { restart.push(id); continue; }
-      for (const [planned, now] of this.playing) if (now === id) this.playing.set(planned, spare);
-      if (![...this.playing.values()].includes(spare)) this.playing.set(id, spare); // a planned NPU's first swap
+      this.play(id, spare);
       const [how] = await this.retire([id], proc);
       swaps.push({ failed: id, spare, how: how! });
     }
     return { swaps, restart };
+  }
+
+  /**
+   * A restarted coordinator resuming the run: the swaps of its history again (spare events), so the
+   * spares go on playing the ranks they took. The actors are fresh, so nothing is retired.
+   */
+  replay(events: readonly { type: string; policy?: string; removed?: readonly string[]; added?: readonly string[] }[]): void {
+    const idOf = new Map(this.t.devices.map((d) => [d.name, d.id as number]));
+    for (const e of events) {
+      if (e.type !== "membership" || e.policy !== "spare") continue;
+      (e.removed ?? []).forEach((name, i) => {
+        const failed = idOf.get(name)!, spare = npuId(idOf.get(e.added![i]!)!);
+        this.pool.splice(this.pool.indexOf(spare), 1);
+        this.play(failed, spare);
+      });
+    }
+  }
+
+  /** `spare` plays what `failed` played (a planned NPU, or an earlier spare). */
+  private play(failed: number, spare: NpuId): void {
+    for (const [planned, now] of this.playing) if (now === failed) this.playing.set(planned, spare);
+    if (![...this.playing.values()].includes(spare)) this.playing.set(failed, spare); // a planned NPU's first swap
   }
 
   /** Takes failed NPUs out for the rest of the run (policy shrink); returns what was done to each. */

@@ -271,6 +271,7 @@ export class Recovery {
   resumeAt(epoch: number, losses: readonly { readonly virtualNs: number; readonly wallMs: number }[]): void {
     this.epoch = epoch + 1; // a new coordinator is a new epoch: whatever the old one had in flight is fenced
     this.losses.push(...losses);
+    this.members.replay(this.history.events); // spares swapped in before go on playing their ranks
   }
 
   /** A crash or hang someone else did just now (`supernode chaos --docker`): the op in progress is charged with it. */

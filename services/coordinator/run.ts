@@ -15,7 +15,7 @@ import { withFaults } from "./faults.js";
 import type { ChaosPort } from "./chaos-port.js";
 import type { CommitStore } from "./commit-store.js";
 import { resumption } from "./resume.js";
-import { shrinkCollective, type ShrinkAt } from "./shrink.js";
+import { shrinkCollective, shrinksOf, type ShrinkAt } from "./shrink.js";
 
 export { FIRST_EPOCH };
 
@@ -86,7 +86,9 @@ export async function runScenario(loaded: Loaded, real: Engine, signal?: AbortSi
     for (const work of plan) {
       signal?.throwIfAborted(); // a stop request ends a sweep between ops, not only inside a slow one
       if ("training" in work) {
-        const r = await runTraining(work.training, loaded.topology, engine, loaded.scenario.seed, startNs, signal, offsetProgress(progress, 0), injector ? history : undefined, state, opts.shrinks);
+        // A resumed run goes on with the membership its committed steps had (shrinks in its history).
+        const shrinks = opts.shrinks ?? (resumed.from ? shrinksOf(history.events) : undefined);
+        const r = await runTraining(work.training, loaded.topology, engine, loaded.scenario.seed, startNs, signal, offsetProgress(progress, 0), injector ? history : undefined, state, shrinks);
         done = work.training.steps;
         rows.training = r.report;
         startNs = engine.cursor.clockNs = r.endNs;

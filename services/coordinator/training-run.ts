@@ -95,11 +95,14 @@ export async function runTraining(w: TrainingWorkload, t: Topology, engine: Engi
   const peakFlopsPerNs = t.endpoint.peakTflops * 1e3;
   let params = state?.resume?.params ?? initialParams(trainingSpec(w, seed, 0));
   const rows: TrainingStepRow[] = [...(state?.resume?.rows ?? [])];
+  const applied = new Set<ShrinkAt>();
   let now = startNs, stalled: string | undefined;
   for (let k = rows.length; k < w.steps && !stalled; k++) {
     signal?.throwIfAborted();
-    // A fault-free run that shrinks where a faulted one did (supernode check's reference).
-    for (const sh of shrinks.filter((x) => x.step === k)) {
+    // Shrinks done before: by the run a restarted coordinator resumes, or (supernode check's reference)
+    // by the faulted run this fault-free one must equal.
+    for (const sh of shrinks.filter((x) => x.step <= k && !applied.has(x))) {
+      applied.add(sh);
       const ids = sh.removed.map((n) => t.devices.findIndex((d) => d.name === n));
       const r = shrinkTraining(plan, ids, t);
       if ("refused" in r) throw new Error(`step ${k}: cannot shrink without ${sh.removed.join(", ")}: ${r.refused}`);

@@ -4,7 +4,7 @@ import type { FaultRow } from "./faults.js";
 export function whenText(at: FaultRow["at"]): string {
   if ("wallMs" in at) return `wall ${at.wallMs} ms`;
   if ("virtualNs" in at) return `virtual ${at.virtualNs} ns`;
-  const base = "step" in at ? `step ${at.step}` : `op ${at.op}`;
+  const base = "step" in at ? `step ${at.step}` : "op" in at ? `op ${at.op}` : `${at.collective} ${at.index}`;
   return base + (at.afterNs !== undefined ? `, ${at.afterNs} ns in` : "") + (at.phase !== undefined ? ` at "${at.phase}"` : "");
 }
 

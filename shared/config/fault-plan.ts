@@ -32,20 +32,32 @@ export interface FaultPlan {
   readonly recoveryDeclared: boolean;
 }
 
-/** The run's ops in order: which of them are training steps (the k-th step is op `steps[k]`). */
-export function runOps(workloads: readonly Workload[]): { total: number; steps: number[] } {
+/** The run's ops in order: which of them are training steps (the k-th step is op `steps[k]`), and each op's collective. */
+export function runOps(workloads: readonly Workload[]): { total: number; steps: number[]; collectives: string[] } {
   let total = 0;
-  const steps: number[] = [];
+  const steps: number[] = [], collectives: string[] = [];
   for (const w of workloads) {
     const n = w.kind === "collective" ? w.sizes.length : w.kind === "moe-layer" ? 1 : w.steps;
     if (w.kind === "training") for (let k = 0; k < n; k++) steps.push(total + k);
+    for (let k = 0; k < n; k++) collectives.push(w.kind === "collective" ? w.collective : w.kind === "moe-layer" ? "moe-layer" : "training-step");
     total += n;
   }
-  return { total, steps };
+  return { total, steps, collectives };
+}
+
+/** Op index of at: { collective, index }: the index-th op of the run that is that collective. */
+function collectiveOp(c: { collective: string; index: number }, collectives: readonly string[], at: string): number {
+  const ops = collectives.flatMap((x, i) => (x === c.collective ? [i] : []));
+  if (ops.length === 0) {
+    const have = [...new Set(collectives)].map((x) => `${x} ×${collectives.filter((y) => y === x).length}`).join(", ");
+    throw new ScenarioError(`${at}.at.collective`, `the run has no ${c.collective} op (its ops: ${have}${c.collective === "all-reduce" || c.collective === "all-to-all" ? `; inside a training step, use at: { step: k, phase: "${c.collective}" }` : ""})`);
+  }
+  if (c.index >= ops.length) throw new ScenarioError(`${at}.at.index`, `${c.collective} op ${c.index}, but the run has ${ops.length} (0 … ${ops.length - 1})`);
+  return ops[c.index]!;
 }
 
 /** [fromIndex, untilIndex) of a declaration, checked against the run's length; at: { wallMs } gives [-1, undefined) until it strikes. */
-export function opRange(d: FaultDecl, ops: { total: number; steps: number[] }, at: string): [number, number | undefined] {
+export function opRange(d: FaultDecl, ops: { total: number; steps: number[]; collectives: string[] }, at: string): [number, number | undefined] {
   let from: number, until: number | undefined;
   if ("step" in d.at) {
     const k = d.at.step;
@@ -57,6 +69,9 @@ export function opRange(d: FaultDecl, ops: { total: number; steps: number[] }, a
     until = n === undefined ? undefined : ops.steps[k + n] ?? ops.steps[ops.steps.length - 1]! + 1;
   } else if ("wallMs" in d.at || "virtualNs" in d.at) {
     return [-1, undefined]; // bound to an op only when it strikes (FaultInjector.strikeAtWall, FaultInjector.runOp)
+  } else if ("collective" in d.at) {
+    from = collectiveOp(d.at, ops.collectives, at);
+    until = d.duration && "ops" in d.duration ? from + d.duration.ops : undefined;
   } else {
     if (d.at.op >= ops.total) throw new ScenarioError(`${at}.at.op`, `op ${d.at.op}, but the run has ${ops.total} ops (0 … ${ops.total - 1})`);
     from = d.at.op;

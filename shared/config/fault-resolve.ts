@@ -7,9 +7,7 @@ import { flapParams, lossParams, pickParams, type DrawParams } from "./fault-par
 /** Kinds of the issue's catalogue that this slice does not inject yet: refused at load, never ignored. */
 export const NOT_YET_KINDS: readonly string[] = [];
 
-/** Trigger keys of the issue that this slice does not support yet. */
-const NOT_YET_AT = ["collective"] as const;
-const AT_HELP = "at: { step: k } or { op: k }; with npu-crash or npu-hang also afterNs: x or phase: text; or at: { wallMs: x } or { virtualNs: x }";
+const AT_HELP = "at: { step: k }, { op: k } or { collective: name, index: k }; with npu-crash or npu-hang also afterNs: x or phase: text; or at: { wallMs: x } or { virtualNs: x }";
 /** at: { wallMs } at most a day after the run started (the bounds of afterNs and phase are the wire's, FAULT_LIMITS). */
 const WALL_MS_LIMIT = 86_400_000;
 /** link-degrade keys of the issue that this slice does not support yet. */
@@ -27,6 +25,7 @@ const NOT_YET_DEGRADE = [] as const;
 export type FaultAt =
   | { readonly step: number; readonly afterNs?: number; readonly phase?: string }
   | { readonly op: number; readonly afterNs?: number; readonly phase?: string }
+  | { readonly collective: string; readonly index: number; readonly afterNs?: number; readonly phase?: string }
   | { readonly wallMs: number }
   | { readonly virtualNs: number };
 
@@ -93,8 +92,7 @@ function atOf(x: unknown, path: string, kind: FaultKind | ProcessFaultKind): Fau
   if (x === undefined) throw new ScenarioError(path, "required: { step: k } (training) or { op: k } (the run's k-th op), 0-based, or { wallMs: x }");
   if (!isMap(x)) throw new ScenarioError(path, `must be a map (${AT_HELP})`);
   for (const k of Object.keys(x)) {
-    if ((NOT_YET_AT as readonly string[]).includes(k)) throw new ScenarioError(`${path}.${k}`, `not implemented yet (${AT_HELP}; a collective: phase: a text of its span's name, e.g. "all-reduce")`);
-    if (!["step", "op", "afterNs", "phase", "wallMs", "virtualNs"].includes(k)) throw new ScenarioError(`${path}.${k}`, `unknown key (${AT_HELP})`);
+    if (!["step", "op", "collective", "index", "afterNs", "phase", "wallMs", "virtualNs"].includes(k)) throw new ScenarioError(`${path}.${k}`, `unknown key (${AT_HELP})`);
   }
   if ("wallMs" in x) {
     const other = Object.keys(x).find((k) => k !== "wallMs");
@@ -111,9 +109,11 @@ function atOf(x: unknown, path: string, kind: FaultKind | ProcessFaultKind): Fau
     if (typeof ns !== "number" || !Number.isFinite(ns) || ns < 0 || ns > FAULT_LIMITS.afterNs) throw new ScenarioError(`${path}.virtualNs`, `virtual ns of the run, in [0, ${FAULT_LIMITS.afterNs}], got ${JSON.stringify(ns)}`);
     return { virtualNs: ns };
   }
-  if ("step" in x && "op" in x) throw new ScenarioError(path, "give one of step and op");
-  if (!("step" in x) && !("op" in x)) throw new ScenarioError(path, `must name a step or an op (${AT_HELP})`);
-  const base = "step" in x ? { step: count(x.step, `${path}.step`, 0) } : { op: count(x.op, `${path}.op`, 0) };
+  const named = ["step", "op", "collective"].filter((k) => k in x);
+  if (named.length > 1) throw new ScenarioError(path, `give one of step, op and collective (got ${named.join(", ")})`);
+  if ("index" in x && !("collective" in x)) throw new ScenarioError(`${path}.index`, "counts the ops of one collective: give collective: name with it");
+  if (named.length === 0) throw new ScenarioError(path, `must name a step, an op or a collective (${AT_HELP})`);
+  const base = "step" in x ? { step: count(x.step, `${path}.step`, 0) } : "op" in x ? { op: count(x.op, `${path}.op`, 0) } : collectiveAt(x, path);
   if (!("afterNs" in x) && !("phase" in x)) return base;
   if ("afterNs" in x && "phase" in x) throw new ScenarioError(path, "give one of afterNs and phase");
   if (kind !== "npu-crash" && kind !== "npu-hang") throw new ScenarioError(`${path}.${"afterNs" in x ? "afterNs" : "phase"}`, `only npu-crash and npu-hang strike inside an op; ${kind} starts at its op or step`);
@@ -127,13 +127,20 @@ function atOf(x: unknown, path: string, kind: FaultKind | ProcessFaultKind): Fau
   return { ...base, phase: p };
 }
 
+/** at: { collective: "all-to-all", index: k }: the k-th op (0-based, default 0) of the run that is that collective. */
+function collectiveAt(x: Record<string, unknown>, path: string): { collective: string; index: number } {
+  const c = x.collective;
+  if (typeof c !== "string" || c.trim() === "") throw new ScenarioError(`${path}.collective`, `the name of a collective of the run (all-reduce, all-to-all, moe-layer, training-step, …), got ${JSON.stringify(c)}`);
+  return { collective: c, index: x.index === undefined ? 0 : count(x.index, `${path}.index`, 0) };
+}
+
 function durationOf(x: unknown, path: string, at: FaultAt): FaultDuration | undefined {
   if (x === undefined) return undefined;
   if (!isMap(x)) throw new ScenarioError(path, "must be { steps: n } or { ops: n }");
   const want = "step" in at ? "steps" : "ops";
   for (const k of Object.keys(x)) {
     if (k !== "steps" && k !== "ops") throw new ScenarioError(`${path}.${k}`, "unknown key (duration: { steps: n } or { ops: n })");
-    if (k !== want) throw new ScenarioError(`${path}.${k}`, `at: { ${"step" in at ? "step" : "wallMs" in at ? "wallMs" : "virtualNs" in at ? "virtualNs" : "op"}: … } counts ${want}: give duration: { ${want}: n }`);
+    if (k !== want) throw new ScenarioError(`${path}.${k}`, `at: { ${"step" in at ? "step" : "wallMs" in at ? "wallMs" : "virtualNs" in at ? "virtualNs" : "collective" in at ? "collective" : "op"}: … } counts ${want}: give duration: { ${want}: n }`);
   }
   return want === "steps" ? { steps: count(x.steps, `${path}.steps`, 1) } : { ops: count(x.ops, `${path}.ops`, 1) };
 }

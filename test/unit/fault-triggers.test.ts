@@ -111,7 +111,7 @@ describe("trigger declarations", () => {
     await expect(bad({ kind: "npu-crash", target: "npu3", at: { wallMs: 100, step: 1 } }))
       .rejects.toThrow(/faults\[0\]\.at\.step: at: \{ wallMs: x \} stands alone/);
     await expect(bad({ kind: "npu-crash", target: "npu3", at: { afterNs: 100 } }))
-      .rejects.toThrow(/faults\[0\]\.at: must name a step or an op/);
+      .rejects.toThrow(/faults\[0\]\.at: must name a step, an op or a collective/);
     await expect(bad({ kind: "npu-crash", target: "npu3", at: { virtualNs: 100, afterNs: 5 } }))
       .rejects.toThrow(/faults\[0\]\.at\.afterNs: at: \{ virtualNs: x \} stands alone/);
     await expect(bad({ kind: "halt", target: "npu3", at: { step: 1 } }))

@@ -55,3 +55,38 @@ describe("at: { virtualNs }", () => {
     expect(() => load({ virtualNs: 5 }, "nats-server-loss", "nats-1")).toThrow(/^faults\[0\]\.at\.virtualNs: a server loss is the coordinator's/);
   });
 });
+
+describe("at: { collective, index }", () => {
+  const sweep = (extra: Record<string, unknown> = {}) => ({
+    topology: singleSwitch(8), engine: "sim", seed: 3,
+    workload: [
+      { kind: "collective", collective: "all-reduce", algorithm: "ring", ranks: "all", sizes: ["1MiB", "4MiB"] },
+      { kind: "collective", collective: "all-to-all", ranks: "all", sizes: ["1MiB", "2MiB"] },
+    ], ...extra,
+  });
+  it("names the index-th op of that collective in the run: a crash at all-to-all 1 is the crash at op 3, to the ns", async () => {
+    const byName = await runSim(sweep({ faults: [{ kind: "npu-crash", target: "npu3", at: { collective: "all-to-all", index: 1, afterNs: 1_000 } }], recovery: RECOVERY }));
+    const byOp = await runSim(sweep({ faults: [{ kind: "npu-crash", target: "npu3", at: { op: 3, afterNs: 1_000 } }], recovery: RECOVERY }));
+    expect(byName.status).toBe("recovered");
+    expect(byName.faults![0]!.injectedAt).toBeDefined();
+    expect(byName.faults![0]!.injectedAt!.virtualNs).toBe(byOp.faults![0]!.injectedAt!.virtualNs);
+    expect(byName.results.map((r) => r.startNs)).toEqual(byOp.results.map((r) => r.startNs));
+    expect(byName.faults![0]!.op).toBe(byOp.faults![0]!.op);
+    // A link-degrade at all-reduce 0 for one op: only op 0 is slower.
+    const clean = await runSim(sweep());
+    const slow = await runSim(sweep({ faults: [{ kind: "link-degrade", target: "npu3->sw", bandwidthFactor: 0.5, at: { collective: "all-reduce" }, duration: { ops: 1 } }] }));
+    expect(slow.results[0]!.virtualTimeNs).toBeGreaterThan(clean.results[0]!.virtualTimeNs);
+    expect(slow.results.slice(1).map((r) => r.virtualTimeNs)).toEqual(clean.results.slice(1).map((r) => r.virtualTimeNs));
+  });
+
+  it("refuses a collective the run does not have, an index past its ops, and an index alone, naming the field", () => {
+    const load = (at: unknown) => loadScenario({ raw: sweep({ faults: [{ kind: "npu-crash", target: "npu1", at }], recovery: RECOVERY }) });
+    expect(() => load({ collective: "broadcast" })).toThrow(/^faults\[0\]\.at\.collective: the run has no broadcast op \(its ops: all-reduce ×2, all-to-all ×2\)/);
+    expect(() => load({ collective: "all-to-all", index: 2 })).toThrow(/^faults\[0\]\.at\.index: all-to-all op 2, but the run has 2 \(0 … 1\)/);
+    expect(() => load({ index: 1 })).toThrow(/^faults\[0\]\.at\.index: counts the ops of one collective/);
+    expect(() => load({ collective: "all-reduce", op: 1 })).toThrow(/^faults\[0\]\.at: give one of step, op and collective/);
+    // In a training run the all-reduce is inside the step: the error says how to reach it.
+    expect(() => loadScenario({ raw: train({ faults: [{ kind: "npu-crash", target: "npu1", at: { collective: "all-reduce" } }], recovery: RECOVERY }) }))
+      .toThrow(/the run has no all-reduce op \(its ops: training-step ×4; inside a training step, use at: \{ step: k, phase: "all-reduce" \}\)/);
+  });
+});

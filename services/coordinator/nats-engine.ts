@@ -267,14 +267,15 @@ export class NatsEngine implements Engine {
     const total = statuses.reduce((s, m) => s + m.dataHandled, 0);
     const messages = total - this.dataHandledTotal;
     this.dataHandledTotal = total;
-    const failed = this.silent(this.process.liveIds()).map((r) => this.names([r.id]));
+    const failed = this.silent(this.opActors(spec)).map((r) => this.names([r.id]));
     return { done: [...done.values()], messages, activeWallMs, failedActors: failed, ...(stalled ? { stalled } : {}), ...(halted.size ? { halted: [...halted.values()] } : {}) };
   }
 
   /** Resolves when the op finishes (undefined) or the watchdog gives up (a description of the stall). */
   private async watch(finished: Promise<void>, signal?: AbortSignal): Promise<string | undefined> {
     const dep = this.loaded.scenario.deployment;
-    const all = this.process.liveIds();
+    const all = this.opActors(this.current!.spec);
+    const inOp = new Set(all);
     let isDone = false;
     void finished.then(() => { isDone = true; });
     let mark = this.registry.progress, since = Date.now();
@@ -283,7 +284,7 @@ export class NatsEngine implements Engine {
       if (isDone) break;
       if (signal?.aborted) throw signal.reason;
       const dead = this.silent(all);
-      const exited = this.process.exitedLive();
+      const exited = this.process.exitedLive().filter((h) => h.actors.some((a) => inOp.has(a)));
       if (dead.length || exited.length) {
         const reason = exited.length
           ? `actor host exited (pid ${exited.map((h) => `${h.child.pid}: ${this.names(h.actors)}`).join("; ")})`
@@ -315,6 +316,16 @@ export class NatsEngine implements Engine {
       .filter((h) => h.exit === undefined && h.actors.some((a) => ids.has(a)) && isRunnable(procState(h.child.pid)))
       .flatMap((h) => h.actors));
     return quiet.filter((d) => d.phase === "failed" || !runnable.has(d.id));
+  }
+
+  /**
+   * The actors an op depends on: its ranks and every switch (routes may cross any). An NPU outside the
+   * op (a spare standing by, one a shrink left idle) that dies or goes silent fails nothing, as on the
+   * sim engine; recovery restarts it when the run ends.
+   */
+  private opActors(spec: OpSpec): number[] {
+    const mine = new Set<number>([...spec.group, ...this.loaded.topology.switches]);
+    return this.process.liveIds().filter((id) => mine.has(id));
   }
 
   /** Asks every live actor what it waits for; returns the replies that arrive within STATUS_WAIT_MS. */

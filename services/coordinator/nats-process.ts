@@ -70,14 +70,15 @@ export class NatsProcesses implements ProcessControl {
     const external = ids.filter((id) => !launcher.hostOf(id));
     const since = Date.now();
     const hosts = [...new Set(ids.filter((id) => launcher.hostOf(id)).map((id) => this.hostFor(id)))];
-    await Promise.all(hosts.map((h) => launcher.respawn(h, inc)));
+    const fresh = await Promise.all(hosts.map((h) => launcher.respawn(h, inc)));
     const want = hosts.flatMap((h) => h.actors);
     const deadline = Date.now() + this.o.startTimeoutMs;
     for (;;) {
       const back = (id: number) => { const r = registry.get(id); return r !== undefined && r.phase === "running" && r.lastSeenMs > since; };
       const waiting = [...want.filter((id) => { const r = registry.get(id); return !r || r.inc !== inc || r.phase !== "running"; }), ...external.filter((id) => !back(id))];
       if (waiting.length === 0) break;
-      const crashed = this.exitedLive();
+      // Only the hosts started here count: another that exited (an idle NPU a fault killed) is not this restart's failure.
+      const crashed = fresh.filter((h) => h.exit !== undefined);
       if (crashed.length) throw new RunError(`restarted host exited (pid ${crashed[0]!.child.pid}, code ${crashed[0]!.exit?.code}); actors ${names(crashed[0]!.actors)}`);
       if (Date.now() > deadline) throw new RunError(`restarted actors did not register within ${this.o.startTimeoutMs} ms: ${names(waiting)}`);
       await new Promise<void>((r) => setTimeout(r, this.o.pollMs));

@@ -68,6 +68,8 @@ export class Recovery {
   private currentOp = 0;
   /** Who plays which rank: spares swapped in for failed NPUs (policy spare). */
   readonly members: Membership;
+  /** NPUs crashed or hung and not restarted since (restarted when the run ends, if no failure did it first). */
+  private readonly stillDown = new Set<number>();
 
   constructor(
     private readonly inner: Engine,
@@ -82,8 +84,18 @@ export class Recovery {
     this.members = new Membership(policy, t);
   }
 
-  /** The run is over: NPUs retired for spares come back (as new incarnations). */
-  close(): Promise<void> { return this.members.close(this.inner.process, this.incs); }
+  /**
+   * The run is over: NPUs crashed or hung outside every op that failed after it (a spare standing by,
+   * an NPU a shrink left idle: nothing noticed them) and NPUs retired for spares or shrinks come back
+   * as new incarnations, so the engine holds a whole supernode again.
+   */
+  async close(): Promise<void> {
+    const proc = this.inner.process;
+    const left = [...this.stillDown].filter((id) => !this.members.retired.includes(id));
+    this.stillDown.clear();
+    if (left.length && proc) await proc.restart(left, this.incs.next());
+    await this.members.close(proc, this.incs);
+  }
 
   /** Checks, before the run starts, that the engine can do what the plan's process faults ask. */
   static check(engine: Engine, faults: readonly PlannedFault[]): void {
@@ -187,6 +199,7 @@ export class Recovery {
       this.history.add({ type: "fault", index, op, fault: f.index, kind: f.decl.kind, target: f.decl.target, virtualNs: h.atNs });
       injected.push(f);
       down.push(h.actor);
+      this.stillDown.add(h.actor);
       return [h.atNs];
     });
   }
@@ -228,7 +241,7 @@ export class Recovery {
       await strike(this.inner.process!, f);
       this.records.set(f.index, record(op, { virtualNs: start, wallMs: this.history.wallMs() }, "not recovered: the run ended first"));
       this.history.add({ type: "fault", index, op, fault: f.index, kind: f.decl.kind, target: f.decl.target, virtualNs: start });
-      if (f.decl.kind !== ProcessFaultKind.NatsServerLoss) down.push(f.targets[0]!); // a server is not restarted: its clients moved on
+      if (f.decl.kind !== ProcessFaultKind.NatsServerLoss) { down.push(f.targets[0]!); this.stillDown.add(f.targets[0]!); } // a server is not restarted: its clients moved on
       injected.push(f);
     }
     return halts;
@@ -246,10 +259,12 @@ export class Recovery {
     const shrunk = await this.shrink(left, s, replan, proc);
     if (shrunk.plan) this.history.add({ type: "membership", index, policy: "shrink", removed: shrunk.retired.map(name), added: [], virtualNs: atNs });
     const restart = shrunk.restart;
+    for (const w of swaps) this.stillDown.delete(w.failed);
+    for (const id of shrunk.retired) this.stillDown.delete(id);
     if (restart.length) {
       this.inc = this.incs.next();
       await proc.restart(restart, this.inc);
-      for (const id of restart) this.restartedSoFar.add(id);
+      for (const id of restart) { this.restartedSoFar.add(id); this.stillDown.delete(id); }
       this.history.add({ type: "restart", actors: restart.map(name), inc: this.inc, virtualNs: atNs });
     }
     return { swaps, shrunk, restart };

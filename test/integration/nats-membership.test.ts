@@ -85,4 +85,21 @@ describe("recovery: spare and shrink on the NATS engine", () => {
     expect(failed, JSON.stringify(failed)).toEqual([]);
     console.log(`shrink on NATS: ${nats.faults![0]!.recovery}; step times ${nats.steps!.map((s) => (s.virtualTimeNs / 1e6).toFixed(3)).join(", ")} ms`);
   }, 120_000);
+
+  it("an NPU outside the op (an idle spare) killed mid-run fails nothing, as on the sim engine, and is back when the run ends", async () => {
+    const raw = {
+      topology: { preset: "cloudmatrix384", nodes: 2, npusPerNode: 4 }, seed: 5, recovery: { policy: "spare", detectMs: 3_000, reformMs: 4_000 },
+      workload: { kind: "training", model: { base: "llama3-8b", layers: 4 }, parallel: { dp: 6 }, globalBatch: 6, seqLen: 1024, steps: 3, zero: 0, overlap: false, algorithms: { dp: "ring" } },
+      faults: [{ kind: "npu-crash", target: "npu.n1.3", at: { step: 1 } }],
+    };
+    const { report: nats, pidsBefore, pidsDuring } = await onNats(raw);
+    const sim = await runSim({ ...raw, engine: "sim" });
+    expect(nats.status, nats.stall).toBe("ok");
+    expect(nats.faults![0]!.recovery).toBe(sim.faults![0]!.recovery);
+    expect(nats.faults![0]!.recovery).toMatch(/^none: the op completed before it could notice/);
+    expect(nats.steps!.map((s) => s.virtualTimeNs)).toEqual(sim.steps!.map((s) => s.virtualTimeNs));
+    expect(nats.history!.filter((e) => e.type === "abort")).toHaveLength(0);
+    // Its host was really killed, and started again as the run ended: one new pid.
+    expect(pidsDuring.filter((p) => !pidsBefore.includes(p))).toHaveLength(1);
+  }, 120_000);
 });

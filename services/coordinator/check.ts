@@ -100,8 +100,8 @@ export function checkRun(r: Report, reference?: Report): Finding[] {
     // only, so from the shrink on the losses are held to 1e-9 relative (docs/training.md §1.5).
     const plans = (x: Report) => (x.steps ?? []).map((s) => s.dp ?? 0).join(",");
     const switched = plans(r) === plans(reference);
-    const shrunkAt = switched ? -1 : (r.steps ?? []).findIndex((s) => s.dp !== undefined);
     const firstShrink = (r.steps ?? []).findIndex((s) => s.dp !== undefined);
+    const shrunkAt = switched ? -1 : firstShrink;
     a.forEach((d, i) => {
       if (b[i] === undefined) return;
       if (shrunkAt < 0 || i < shrunkAt) { if (d !== b[i]) same.push(`step ${i}: ${d}, fault-free ${b[i]}`); return; }

@@ -164,6 +164,11 @@ export class FaultInjector implements Engine {
       return;
     }
     if (from >= this.plan.ops) return; // the run is over: never injected
+    this.bindAt(f, from);
+  }
+
+  /** A fault whose trigger was a time (wall or virtual) starts at op `from`, for its duration in ops. */
+  private bindAt(f: PlannedFault, from: number): void {
     const n = f.decl.duration && "ops" in f.decl.duration ? f.decl.duration.ops : undefined;
     this.faults[f.index] = { ...f, fromIndex: from, untilIndex: n !== undefined && from + n < this.plan.ops ? from + n : undefined };
   }
@@ -173,11 +178,9 @@ export class FaultInjector implements Engine {
    * after x (the data path changes at op starts; docs/chaos.md §7.3). Crashes and hangs strike at x itself.
    */
   private startAtVirtual(index: number, startNs: number): void {
-    this.faults.forEach((f, i) => {
-      if (!("virtualNs" in f.decl.at) || f.fromIndex !== -1 || isProcessFault(f.decl.kind) || f.decl.at.virtualNs > startNs) return;
-      const n = f.decl.duration && "ops" in f.decl.duration ? f.decl.duration.ops : undefined;
-      this.faults[i] = { ...f, fromIndex: index, untilIndex: n !== undefined && index + n < this.plan.ops ? index + n : undefined };
-    });
+    for (const f of this.faults) {
+      if ("virtualNs" in f.decl.at && f.fromIndex === -1 && !isProcessFault(f.decl.kind) && f.decl.at.virtualNs <= startNs) this.bindAt(f, index);
+    }
   }
 
   /** The run is over: wall-time faults not yet struck never will, and chips still out come back (faults belong to their run). */

@@ -27,8 +27,8 @@ export class Membership {
   private readonly pool: NpuId[];
   readonly retired: number[] = [];
 
-  constructor(private readonly policy: RecoveryPolicy, private readonly t: Topology) {
-    const idOf = new Map(t.devices.map((d) => [d.name, d.id as number]));
+  /** `idOf`: device ids by name (the caller's map of the topology). */
+  constructor(private readonly policy: RecoveryPolicy, private readonly t: Topology, private readonly idOf: ReadonlyMap<string, number>) {
     this.pool = policy.spares.map((n) => npuId(idOf.get(n)!));
   }
 
@@ -64,7 +64,7 @@ export class Membership {
    * spares go on playing the ranks they took. The actors are fresh, so nothing is retired.
    */
   replay(events: readonly { type: string; policy?: string; removed?: readonly string[]; added?: readonly string[] }[]): void {
-    const idOf = new Map(this.t.devices.map((d) => [d.name, d.id as number]));
+    const idOf = this.idOf;
     for (const e of events) {
       if (e.type !== "membership" || e.policy !== "spare") continue;
       (e.removed ?? []).forEach((name, i) => {

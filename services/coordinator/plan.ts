@@ -1,4 +1,4 @@
-import { defaultEp, DTYPE_BYTES, TARGET_REAL_ELEMENTS, type CollectiveWorkload, type MoeWorkload, type Scenario, type TrainingWorkload } from "../../shared/config/index.js";
+import { epOf, DTYPE_BYTES, TARGET_REAL_ELEMENTS, type CollectiveWorkload, type MoeWorkload, type Scenario, type TrainingWorkload } from "../../shared/config/index.js";
 import { ScenarioError } from "../../shared/errors/index.js";
 import { chooseExperts, placeExperts, rankNodeOf, type MoeShape, type ReplicaSpec } from "../../shared/moe/index.js";
 import { Algorithm, Collective, type OpSpec } from "../../shared/protocol/index.js";
@@ -72,7 +72,7 @@ function collectiveOps(w: CollectiveWorkload, t: Topology, at: string, next: Nex
 /** One MoE layer on the first `ep` endpoints; `sizeBytes` is a rank's nominal dispatch (tokens × topK × bytes). */
 function moeOp(w: MoeWorkload, t: Topology, id: { op: number; seed: number }): OpSpec {
   // loadScenario has checked the layer (shared/config/check.ts) and fixed `ep`.
-  const ep = w.shape.ep === "all" ? defaultEp(w.shape.experts, t.endpoints.length) : w.shape.ep;
+  const ep = epOf(w, t.endpoints.length);
   const group = t.endpoints.slice(0, ep);
   const groups = groupByNode(group, t);
   const base: MoeShape = { ...w.shape, ep };

@@ -81,7 +81,7 @@ export class Recovery {
     private readonly incs: Incarnations = new Incarnations(),
   ) {
     this.idOf = new Map(t.devices.map((d) => [d.name, d.id as number]));
-    this.members = new Membership(policy, t);
+    this.members = new Membership(policy, t, this.idOf);
   }
 
   /**
@@ -259,8 +259,6 @@ export class Recovery {
     const shrunk = await this.shrink(left, s, replan, proc);
     if (shrunk.plan) this.history.add({ type: "membership", index, policy: "shrink", removed: shrunk.retired.map(name), added: [], virtualNs: atNs });
     const restart = shrunk.restart;
-    for (const w of swaps) this.stillDown.delete(w.failed);
-    for (const id of shrunk.retired) this.stillDown.delete(id);
     if (restart.length) {
       this.inc = this.incs.next();
       await proc.restart(restart, this.inc);

@@ -31,7 +31,7 @@ export function checkCollective(w: CollectiveWorkload, at: string, topology: Top
 export function checkMoe(w: MoeWorkload, at: string, topology: Topology, scenarioFile: string | undefined): MoeWorkload {
   const npus = topology.endpoints.length;
   if (w.shape.ep !== "all" && w.shape.ep > npus) throw new ScenarioError(`${at}.ep`, `${w.shape.ep} EP ranks but the topology has ${npus} endpoints`);
-  const ep = w.shape.ep === "all" ? defaultEp(w.shape.experts, npus) : w.shape.ep;
+  const ep = epOf(w, npus);
   if (w.replicas.kind === "hottest" && w.replicas.hottest > w.shape.experts) {
     throw new ScenarioError(`${at}.replicas.hottest`, `${w.replicas.hottest} hottest experts, but there are ${w.shape.experts}`);
   }
@@ -84,6 +84,9 @@ function checkHierarchical(w: MoeWorkload, at: string, topology: Topology, ep: n
 }
 
 /** `ep` omitted: the most ranks, up to every endpoint, that divide the experts evenly (CM384: 256 of 384). */
+/** An MoE layer's EP degree on `endpoints` NPUs: as declared, or for `ep: all` the default. */
+export const epOf = (w: Pick<MoeWorkload, "shape">, endpoints: number): number => (w.shape.ep === "all" ? defaultEp(w.shape.experts, endpoints) : w.shape.ep);
+
 export function defaultEp(experts: number, endpoints: number): number {
   for (let d = Math.min(experts, endpoints); d > 1; d--) if (experts % d === 0) return d;
   return 1;

@@ -5,6 +5,7 @@ import { resolveFaultDecl } from "./fault-resolve.js";
 import { checkRoutes } from "./fault-routes.js";
 import { describeFlaps } from "./fault-flaps.js";
 import { expandRandom } from "./fault-random.js";
+import { epOf } from "./check.js";
 import { DEFAULT_RECOVERY, isProcessFault, type RecoveryDecl, type RecoveryPolicy } from "./process-faults.js";
 import type { Workload } from "./resolve.js";
 
@@ -32,7 +33,7 @@ export function compileFaults(raw: readonly Record<string, unknown>[], recovery:
 function ranksOf(w: Workload, t: Topology): number {
   if (w.kind === "training") return w.parallel.dp * w.parallel.tp;
   if (w.kind === "collective") return w.ranks === "all" ? t.endpoints.length : w.ranks;
-  return w.shape.ep === "all" ? t.endpoints.length : w.shape.ep;
+  return epOf(w, t.endpoints.length);
 }
 
 /**

@@ -3,7 +3,7 @@ export { resolveScenario, DEFAULT_DEPLOYMENT, type Deployment, DTYPE_BYTES, DEFA
 export { scenarioSchema, type RawScenario } from "./schema.js";
 export { HW_KEYS } from "./hardware-keys.js";
 export { MOE_DEFAULTS, type MoeWorkload, type ReplicaChoice } from "./moe-resolve.js";
-export { defaultEp, MESSAGE_BUDGET_BYTES } from "./check.js";
+export { defaultEp, epOf, MESSAGE_BUDGET_BYTES } from "./check.js";
 export { TRAINING_DEFAULTS, type TrainingWorkload } from "./training-resolve.js";
 export { checkTraining } from "./training-check.js";
 export { compileFaults } from "./faults.js";

@@ -108,7 +108,7 @@ export class StripeWindow {
     for (let i = 0; i < old.length; i += SLOT_INTS) {
       if (old[i] === 0) continue;
       const at = this.find(slots, old[i]! - 1, old[i + 1]!);
-      slots.set(old.subarray(i, i + SLOT_INTS), at);
+      for (let k = 0; k < SLOT_INTS; k++) slots[at + k] = old[i + k]!; // no subarray view per slot
     }
     this.slots = slots;
   }

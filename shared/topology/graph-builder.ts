@@ -49,16 +49,36 @@ export class GraphBuilder {
   }
 }
 
-/** Caches routes per ordered endpoint pair; routes are pure functions of the topology. */
-export function memoRoutes<R>(compute: (src: NpuId, dst: NpuId) => R): (src: NpuId, dst: NpuId) => R {
-  const cache = new Map<number, R>();
+/** Devices up to which the route cache is a dense table (2,048² × 4 B = 16 MiB at most), a map beyond. */
+const DENSE_ROUTE_DEVICES = 2048;
+
+/**
+ * Caches routes per ordered endpoint pair; routes are pure functions of the topology. Every stripe
+ * check looks its transfer's route up (a few times per message), so up to DENSE_ROUTE_DEVICES devices
+ * the cache is an index table (pair → position in a list + 1) instead of a hashed map.
+ */
+export function memoRoutes<R>(compute: (src: NpuId, dst: NpuId) => R, devices = Infinity): (src: NpuId, dst: NpuId) => R {
+  if (devices > DENSE_ROUTE_DEVICES) {
+    const cache = new Map<number, R>();
+    return (src, dst) => {
+      const key = src * 1_048_576 + dst;
+      let r = cache.get(key);
+      if (r === undefined) {
+        r = compute(src, dst);
+        cache.set(key, r);
+      }
+      return r;
+    };
+  }
+  const at = new Int32Array(devices * devices), list: R[] = [];
   return (src, dst) => {
-    const key = src * 1_048_576 + dst;
-    let r = cache.get(key);
-    if (r === undefined) {
-      r = compute(src, dst);
-      cache.set(key, r);
-    }
+    const key = src * devices + dst;
+    if (src >= devices || dst >= devices || src < 0 || dst < 0) return compute(src, dst); // throws: no such device
+    const i = at[key]!;
+    if (i !== 0) return list[i - 1]!;
+    const r = compute(src, dst);
+    list.push(r);
+    at[key] = list.length;
     return r;
   };
 }

@@ -41,14 +41,15 @@ function topKOf(p: Float64Array, k: number): number[] {
 
 /** softmax over experts, top-k by probability (ties: lower id), weights renormalised over the k. */
 function gate(G: Mat, x: Float64Array, topK: number): Gate {
-  const z = mv(G, x);
+  const p = mv(G, x); // logits, then probabilities in place (plain loops: the same sums in the same order)
   let max = -Infinity;
-  for (const v of z) max = Math.max(max, v);
-  const p = z.map((v) => Math.exp(v - max));
-  const sum = p.reduce((a, b) => a + b, 0);
+  for (let i = 0; i < p.length; i++) max = Math.max(max, p[i]!);
+  let sum = 0;
+  for (let i = 0; i < p.length; i++) { p[i] = Math.exp(p[i]! - max); sum += p[i]!; }
   for (let i = 0; i < p.length; i++) p[i] = p[i]! / sum;
   const order = topKOf(p, topK);
-  const sel = order.reduce((a, e) => a + p[e]!, 0);
+  let sel = 0;
+  for (const e of order) sel += p[e]!;
   return { experts: order, w: order.map((e) => p[e]! / sel) };
 }
 

@@ -10,12 +10,29 @@ export interface Mat {
   readonly c0: number;
 }
 
+/**
+ * The Mats already found, per vector and per block list: the numerics ask for the same few blocks once
+ * per token copy, and a search over the rank's blocks plus a fresh view each time was most of their cost.
+ * Weak on both keys, so a step's vectors go with the step.
+ */
+const found = new WeakMap<Float64Array, WeakMap<readonly ShardBlock[], Map<number, Mat>>>();
+
 /** Finds the rank's piece of block (layer, kind, index) in `vec` (its parameters or its gradients). */
 export function matOf(blocks: readonly ShardBlock[], vec: Float64Array, layer: number, kind: BlockKind, index = 0): Mat {
-  const b = blocks.find((x) => x.full.layer === layer && x.full.kind === kind && x.full.index === index);
-  if (!b) throw new Error(`this rank holds no block ${kind}/${index} of layer ${layer}`);
-  const rows = b.r1 - b.r0, cols = b.c1 - b.c0;
-  return { data: vec.subarray(b.at, b.at + rows * cols), rows, cols, r0: b.r0, c0: b.c0 };
+  let byBlocks = found.get(vec);
+  if (!byBlocks) { byBlocks = new WeakMap(); found.set(vec, byBlocks); }
+  let mats = byBlocks.get(blocks);
+  if (!mats) { mats = new Map(); byBlocks.set(blocks, mats); }
+  const key = (layer * 64 + kind) * 1_048_576 + index; // kind < 64, index < 2^20: one number per block
+  let m = mats.get(key);
+  if (m === undefined) {
+    const b = blocks.find((x) => x.full.layer === layer && x.full.kind === kind && x.full.index === index);
+    if (!b) throw new Error(`this rank holds no block ${kind}/${index} of layer ${layer}`);
+    const rows = b.r1 - b.r0, cols = b.c1 - b.c0;
+    m = { data: vec.subarray(b.at, b.at + rows * cols), rows, cols, r0: b.r0, c0: b.c0 };
+    mats.set(key, m);
+  }
+  return m;
 }
 
 /** y = M·x[c0 … c0+cols) (x is the full input vector). */
@@ -46,10 +63,18 @@ export function outerAdd(dm: Mat, g: Float64Array, x: Float64Array): void {
   }
 }
 
-export const relu = (a: Float64Array): Float64Array => a.map((v) => (v > 0 ? v : 0));
+export function relu(a: Float64Array): Float64Array {
+  const y = new Float64Array(a.length);
+  for (let i = 0; i < a.length; i++) y[i] = a[i]! > 0 ? a[i]! : 0;
+  return y;
+}
 
 /** g ⊙ relu′(a). */
-export const reluGrad = (g: Float64Array, a: Float64Array): Float64Array => g.map((v, i) => (a[i]! > 0 ? v : 0));
+export function reluGrad(g: Float64Array, a: Float64Array): Float64Array {
+  const y = new Float64Array(g.length);
+  for (let i = 0; i < g.length; i++) y[i] = a[i]! > 0 ? g[i]! : 0;
+  return y;
+}
 
 export function addInto(into: Float64Array, x: Float64Array, scale = 1): void {
   for (let i = 0; i < into.length; i++) into[i] = into[i]! + scale * x[i]!;

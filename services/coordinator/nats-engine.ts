@@ -334,7 +334,9 @@ export class NatsEngine implements Engine {
     this.statusReplies = replies;
     const ids = this.process.liveIds();
     for (const id of ids) this.control(id, { v: PROTOCOL_VERSION, type: "status-req", from: COORDINATOR, epoch: 0, inc: 0, op });
-    await this.nc.flush();
+    // A flush in a reconnect (a server lost) rejects its PONG: the requests may be lost, and the replies that
+    // do come are what the diagnosis gets — never an unhandled rejection that kills the coordinator.
+    await this.nc.flush().catch(() => undefined);
     const gone = new Set([...this.registry.dead(ids).map((r) => r.id), ...this.process.exitedLive().flatMap((h) => h.actors)]);
     const live = ids.length - gone.size; // an exited host's actors answer nothing: waiting for them only delays the diagnosis
     const deadline = Date.now() + STATUS_WAIT_MS;

@@ -57,7 +57,7 @@ const DENSE_ROUTE_DEVICES = 2048;
  * check looks its transfer's route up (a few times per message), so up to DENSE_ROUTE_DEVICES devices
  * the cache is an index table (pair → position in a list + 1) instead of a hashed map.
  */
-export function memoRoutes<R>(compute: (src: NpuId, dst: NpuId) => R, devices = Infinity): (src: NpuId, dst: NpuId) => R {
+export function memoRoutes<R>(compute: (src: NpuId, dst: NpuId) => R, devices: number): (src: NpuId, dst: NpuId) => R {
   if (devices > DENSE_ROUTE_DEVICES) {
     const cache = new Map<number, R>();
     return (src, dst) => {
@@ -72,13 +72,13 @@ export function memoRoutes<R>(compute: (src: NpuId, dst: NpuId) => R, devices = 
   }
   const at = new Int32Array(devices * devices), list: R[] = [];
   return (src, dst) => {
-    const key = src * devices + dst;
-    if (src >= devices || dst >= devices || src < 0 || dst < 0) return compute(src, dst); // throws: no such device
-    const i = at[key]!;
+    // No slot (either id out of range or not an integer): compute, which throws for no such device.
+    const i = dst >= 0 && dst < devices && (src | 0) === src ? at[src * devices + dst] : undefined;
+    if (i === undefined) return compute(src, dst);
     if (i !== 0) return list[i - 1]!;
     const r = compute(src, dst);
     list.push(r);
-    at[key] = list.length;
+    at[src * devices + dst] = list.length;
     return r;
   };
 }

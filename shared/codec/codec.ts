@@ -1,6 +1,7 @@
 import { Packr } from "msgpackr";
 import { ProtocolError } from "../errors/index.js";
 import { asMessage, type DataMsg, type Message, type StripePart } from "../protocol/index.js";
+import { DATA_BINARY_MARKER, decodeDataBinary, encodeDataBinary } from "./data-binary.js";
 
 /** Largest encoded message accepted from the wire. */
 export const MAX_MESSAGE_BYTES = 1024 * 1024;
@@ -10,7 +11,8 @@ export const MAX_MESSAGE_BYTES = 1024 * 1024;
 const packr = new Packr({ useRecords: false, moreTypes: true, structuredClone: false });
 
 /**
- * Data stripes are most of the traffic, so they travel as a positional msgpack array — a marker, then
+ * Data stripes are most of the traffic, so they travel in a fixed binary layout (data-binary.ts),
+ * or — a data message that does not fit it, and what other writers may send — as a positional msgpack array — a marker, then
  * these fields in this order — instead of a map with 20 key strings: 81 bytes instead of ~200, and
  * several times cheaper to encode and decode. Everything else travels as a map.
  */
@@ -22,6 +24,8 @@ const PART_FIELDS = ["stripe", "bytes", "headNs", "tailNs", "path", "hop", "payl
 
 export function encode(m: Message): Uint8Array {
   if (m.type !== "data") return packr.pack(m);
+  const binary = encodeDataBinary(m);
+  if (binary) return binary;
   const row: unknown[] = [DATA_MARKER];
   for (const f of DATA_FIELDS) row.push(f === "parts" ? partsRow(m.parts) : m[f]);
   return packr.pack(row);
@@ -43,6 +47,7 @@ function partFrom(x: unknown): unknown {
 /** Decodes and validates bytes from the wire; throws ProtocolError (or a decode error) on bad input. */
 export function decode(bytes: Uint8Array): Message {
   if (bytes.byteLength > MAX_MESSAGE_BYTES) throw new RangeError(`message of ${bytes.byteLength} bytes exceeds ${MAX_MESSAGE_BYTES}`);
+  if (bytes[0] === DATA_BINARY_MARKER) return asMessage(decodeDataBinary(bytes));
   const x: unknown = packr.unpack(bytes);
   if (!Array.isArray(x)) return asMessage(x);
   if (x[0] !== DATA_MARKER || x.length !== DATA_FIELDS.length + 1) throw new ProtocolError("an array that is not a data message");

@@ -1,7 +1,9 @@
 import { connect, type NatsConnection, type Subscription } from "@nats-io/transport-node";
 import { decode, encode, MAX_MESSAGE_BYTES } from "../codec/index.js";
 import { toWireError } from "../errors/index.js";
-import { PROTOCOL_VERSION, RejectReason, senderFault, Subjects, type ActorRef, type HaltMode, type HeartbeatMsg, type Message } from "../protocol/index.js";
+import {
+  PROTOCOL_VERSION, RejectReason, SubjectCache, subjectFault, Subjects, type ActorRef, type Channel, type HaltMode, type HeartbeatMsg, type Message, type SubjectParts,
+} from "../protocol/index.js";
 import type { Topology } from "../topology/index.js";
 import { ActorPhase, type ActorContext, type ActorLogic, type Logger, type Outbound } from "./actor.js";
 import { DEFAULT_LIMITS, type ActorLimits } from "./limits.js";
@@ -59,6 +61,9 @@ export class NatsActor implements AsyncDisposable, LocalReceiver {
   /** Subject of the message being handled: named in the logic's rejection logs. */
   private subject = "";
   private readonly ctx: ActorContext;
+  /** Subjects heard (parsed once each) and subjects to send on, by channel and receiver. */
+  private readonly heard = new SubjectCache();
+  private readonly sendOn = new Map<Channel, Map<ActorRef, string>>();
 
   constructor(private readonly o: NatsActorOptions) {
     const limits = o.limits ?? DEFAULT_LIMITS;
@@ -140,28 +145,33 @@ export class NatsActor implements AsyncDisposable, LocalReceiver {
    * checks but the size and decoding.
    */
   private admit(subject: string, input: Uint8Array | Message): Message | undefined {
-    const sender = Subjects.senderOf(subject);
+    const parts = this.heard.get(subject);
     const bytes = input instanceof Uint8Array ? input : undefined;
-    const refuse = (reason: RejectReason, why: string, err?: unknown) => {
-      this.rejections.note(reason, sender, { subject, ...(bytes ? { bytes: bytes.byteLength } : {}), ...(err ? { err: toWireError(err) } : {}) }, why);
-      return undefined;
-    };
-    if (this.phase !== ActorPhase.Running) return refuse(RejectReason.Stale, `message while ${this.phase}`);
+    if (this.phase !== ActorPhase.Running) return this.refuse(parts, bytes, RejectReason.Stale, `message while ${this.phase}`);
     let msg: Message;
     if (bytes) {
-      if (bytes.byteLength > MAX_MESSAGE_BYTES) return refuse(RejectReason.Oversize, `message over ${MAX_MESSAGE_BYTES} bytes`);
+      if (bytes.byteLength > MAX_MESSAGE_BYTES) return this.refuse(parts, bytes, RejectReason.Oversize, `message over ${MAX_MESSAGE_BYTES} bytes`);
       try {
         msg = decode(bytes);
       } catch (err) {
-        return refuse(RejectReason.Malformed, "message does not decode", err);
+        return this.refuse(parts, bytes, RejectReason.Malformed, "message does not decode", err);
       }
     } else msg = input as Message;
-    const fault = senderFault(subject, msg);
-    return fault ? refuse(RejectReason.Forged, `sender refused: ${fault}`) : msg;
+    const fault = subjectFault(parts, msg);
+    return fault ? this.refuse(parts, bytes, RejectReason.Forged, `sender refused: ${fault}`) : msg;
+  }
+
+  private refuse(s: SubjectParts, bytes: Uint8Array | undefined, reason: RejectReason, why: string, err?: unknown): undefined {
+    this.rejections.note(reason, s.senderToken, { subject: s.subject, ...(bytes ? { bytes: bytes.byteLength } : {}), ...(err ? { err: toWireError(err) } : {}) }, why);
+    return undefined;
   }
 
   private publish(out: Outbound): void {
-    const subject = this.o.subjects.to(Subjects.channelOf(out.msg.type), this.o.self, out.to);
+    const channel = Subjects.channelOf(out.msg.type);
+    let byTo = this.sendOn.get(channel);
+    if (!byTo) this.sendOn.set(channel, (byTo = new Map()));
+    let subject = byTo.get(out.to);
+    if (subject === undefined) byTo.set(out.to, (subject = this.o.subjects.to(channel, this.o.self, out.to)));
     if (this.o.local?.offer(out.to, subject, out.msg)) return;
     this.nc?.publish(subject, encode(out.msg));
   }

@@ -101,6 +101,8 @@ export class WireDecodeError extends Error {
 
 export const MAX_MESSAGE_BYTES = 1_048_576;
 export const DATA_MARKER = 0x5d;
+/** §5.2: the first byte of a data message in the binary layout (msgpack never uses it). */
+export const BINARY_DATA_MARKER = 0xc1;
 export const TYPED_ARRAY_EXT = 116;
 export const FLOAT64_KIND = 8;
 const KINDS = [Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array, Float32Array, Float64Array, BigInt64Array, BigUint64Array];
@@ -254,6 +256,7 @@ function partFrom(r: unknown, p: string, stripes: number): StripePart {
 /** Decodes one message body (§3–§6); throws WireDecodeError (or msgpack's own error) when it is not one. */
 export function decodeMessage(bytes: Uint8Array): WireMessage {
   if (bytes.byteLength > MAX_MESSAGE_BYTES) fail("message", `${bytes.byteLength} bytes, over ${MAX_MESSAGE_BYTES}`);
+  if (bytes[0] === BINARY_DATA_MARKER) return dataFrom(binaryRow(bytes));
   const x = decoder.decode(bytes);
   if (Array.isArray(x)) {
     if (x[0] !== DATA_MARKER) fail("message", `an array whose first element is not the data marker 0x5d`);
@@ -288,11 +291,63 @@ export function senderProblem(subject: string, m: WireMessage): string | undefin
   return undefined;
 }
 
+// ---- §5.2 the binary layout of data ---------------------------------------------------------------
+
+const BIN_HEADER = 52, BIN_PART = 40;
+
+/** §5.2's bytes as §5.3's row (marker first), so that both forms take the same field checks. */
+function binaryRow(b: Uint8Array): unknown[] {
+  const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  if (b.byteLength < BIN_HEADER) fail("data", `binary form of ${b.byteLength} bytes: shorter than its ${BIN_HEADER}-byte header`);
+  const n = v.getUint16(2, true);
+  const parts: unknown[] = [];
+  let o = BIN_HEADER;
+  for (let i = 0; i < n; i++) {
+    if (o + BIN_PART > b.byteLength) fail(`data.parts[${i}]`, "the message ends inside the part");
+    const links = v.getUint16(o + 6, true), elements = v.getUint32(o + 12, true);
+    const end = o + BIN_PART + 4 * links + 8 * elements;
+    if (end > b.byteLength) fail(`data.parts[${i}]`, "the message ends inside the part's path or payload");
+    const path: number[] = [];
+    for (let j = 0; j < links; j++) path.push(v.getUint32(o + BIN_PART + 4 * j, true));
+    const payload = new Float64Array(elements);
+    for (let j = 0; j < elements; j++) payload[j] = v.getFloat64(o + BIN_PART + 4 * links + 8 * j, true);
+    // row order of §5.3: stripe, bytes, headNs, tailNs, path, hop, payload, crc
+    parts.push([v.getUint32(o, true), v.getFloat64(o + 16, true), v.getFloat64(o + 24, true), v.getFloat64(o + 32, true), path, v.getUint16(o + 4, true), payload, v.getUint32(o + 8, true)]);
+    o = end;
+  }
+  if (o !== b.byteLength) fail("data", `${b.byteLength - o} bytes after the last part`);
+  const u32 = (at: number) => v.getUint32(at, true);
+  return [DATA_MARKER, v.getUint8(1), u32(4), u32(8), u32(12), u32(16), u32(20), u32(24), u32(28), u32(32), v.getFloat64(36, true), v.getFloat64(44, true), parts];
+}
+
+/** §5.2: a data message in the binary layout (every field must fit its type there). */
+export function encodeDataBinary(m: DataMessage): Uint8Array {
+  const size = m.parts.reduce((n, p) => n + BIN_PART + 4 * p.path.length + 8 * p.payload.length, BIN_HEADER);
+  const b = new Uint8Array(size), v = new DataView(b.buffer);
+  v.setUint8(0, BINARY_DATA_MARKER); v.setUint8(1, m.v); v.setUint16(2, m.parts.length, true);
+  [m.from, m.epoch, m.inc, m.op, m.src, m.dst, m.tag, m.stripes].forEach((x, i) => v.setUint32(4 + 4 * i, x, true));
+  v.setFloat64(36, m.totalBytes, true); v.setFloat64(44, m.sentNs, true);
+  let o = BIN_HEADER;
+  for (const p of m.parts) {
+    v.setUint32(o, p.stripe, true); v.setUint16(o + 4, p.hop, true); v.setUint16(o + 6, p.path.length, true);
+    v.setUint32(o + 8, p.crc, true); v.setUint32(o + 12, p.payload.length, true);
+    v.setFloat64(o + 16, p.bytes, true); v.setFloat64(o + 24, p.headNs, true); v.setFloat64(o + 32, p.tailNs, true);
+    o += BIN_PART;
+    for (const l of p.path) { v.setUint32(o, l, true); o += 4; }
+    for (const x of p.payload) { v.setFloat64(o, x, true); o += 8; }
+  }
+  return b;
+}
+
 // ---- encoding -----------------------------------------------------------------------------------
 
-/** Encodes a message as the emulator would (§5): data as the positional array, everything else as a map. */
+/** Encodes a message as the emulator would (§5): data in the binary layout, everything else as a map. */
 export function encodeMessage(m: WireMessage): Uint8Array {
-  if (m.type !== "data") return encoder.encode(m);
+  return m.type === "data" ? encodeDataBinary(m) : encoder.encode(m);
+}
+
+/** §5.3: a data message as the positional msgpack array (accepted too; forged fields of any type fit it). */
+export function encodeDataArray(m: DataMessage): Uint8Array {
   const row: unknown[] = [DATA_MARKER];
   for (const f of DATA_FIELDS) row.push(f === "parts" ? m.parts.map((p) => PART_FIELDS.map((k) => p[k])) : m[f]);
   return encoder.encode(row);

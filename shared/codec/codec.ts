@@ -11,10 +11,10 @@ export const MAX_MESSAGE_BYTES = 1024 * 1024;
 const packr = new Packr({ useRecords: false, moreTypes: true, structuredClone: false });
 
 /**
- * Data stripes are most of the traffic, so they travel in a fixed binary layout (data-binary.ts),
- * or — a data message that does not fit it, and what other writers may send — as a positional msgpack array — a marker, then
- * these fields in this order — instead of a map with 20 key strings: 81 bytes instead of ~200, and
- * several times cheaper to encode and decode. Everything else travels as a map.
+ * Data stripes are most of the traffic, so they travel in the fixed binary layout of data-binary.ts
+ * (wire-format §5.2). A data message whose fields do not fit it, and what other writers may send,
+ * travels as a positional msgpack array (§5.3): a marker, then these fields in this order. Everything
+ * else travels as a map.
  */
 const DATA_MARKER = 0x5d;
 const DATA_FIELDS = [

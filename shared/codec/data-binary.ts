@@ -3,9 +3,9 @@ import { ProtocolError } from "../errors/index.js";
 import type { DataMsg, StripePart } from "../protocol/index.js";
 
 /**
- * The fixed binary layout of a data message (docs/wire-format.md §5.3): little-endian, no msgpack.
- * Data stripes are most of the traffic; a layout read and written with a DataView at fixed offsets
- * costs a fraction of msgpack's per-field work. A data message whose fields do not fit the layout
+ * The fixed binary layout of a data message (docs/wire-format.md §5.2): little-endian, no msgpack.
+ * Data stripes are most of the traffic; a layout read and written byte by byte at fixed offsets costs
+ * a fraction of msgpack's per-field work. A data message whose fields do not fit the layout
  * (only a malformed one: a non-integer id, a path entry beyond 2^32) is not written this way — the
  * caller falls back to the positional msgpack array, and the receiver's guard names the bad field.
  *

@@ -125,6 +125,10 @@ function joined(parts: readonly (Float64Array | undefined)[]): Float64Array {
   if (len === 0) return NO_DATA;
   const data = new Float64Array(len);
   let at = 0;
-  for (let i = 0; i < parts.length; i++) { data.set(parts[i]!, at); at += parts[i]!.length; }
+  for (let i = 0; i < parts.length; i++) { // element by element: a stripe holds a few (TypedArray#set costs more per call)
+    const p = parts[i]!;
+    for (let j = 0; j < p.length; j++) data[at + j] = p[j]!;
+    at += p.length;
+  }
   return data;
 }

@@ -45,17 +45,28 @@ export function bundle(t: Topology, from: number, env: DataEnvelope, tos: readon
     out.push({ to: first, atNs: at as SimNs, msg: dataMsg(env, from, parts as StripePart[]) });
     return;
   }
-  const groups: { to: number; parts: StripePart[]; at: number; toSwitch: boolean }[] = [];
-  for (let i = 0; i < parts.length; i++) {
-    const to = tos[i]!, p = parts[i]!;
-    let g: (typeof groups)[number] | undefined;
-    for (let j = 0; j < groups.length; j++) if (groups[j]!.to === to) { g = groups[j]; break; }
-    const when = handleAtNs(t, to, p.headNs, p.tailNs);
-    if (!g) { g = { to, parts: [p], at: when, toSwitch: t.devices[to]!.kind === DeviceKind.Switch }; groups.push(g); continue; }
-    g.parts.push(p);
-    g.at = g.toSwitch ? Math.min(g.at, when) : Math.max(g.at, when);
+  // Several next hops (the stripes of one transfer leaving on different planes): one message per
+  // device, in the order devices first appear, each with its parts in stripe order — built without
+  // per-group records (n is a handful of stripes, so the quadratic scan is shorter than a map).
+  const n = tos.length;
+  for (let i = 0; i < n; i++) {
+    const to = tos[i]!;
+    let seen = false, count = 1;
+    for (let j = 0; j < i && !seen; j++) seen = tos[j] === to;
+    if (seen) continue;
+    for (let j = i + 1; j < n; j++) if (tos[j] === to) count++;
+    const toSwitch = t.devices[to]!.kind === DeviceKind.Switch;
+    const mine = new Array<StripePart>(count);
+    let at = handleAtNs(t, to, parts[i]!.headNs, parts[i]!.tailNs) as number;
+    mine[0] = parts[i]!;
+    for (let j = i + 1, c = 1; j < n; j++) {
+      if (tos[j] !== to) continue;
+      const p = parts[j]!, when = handleAtNs(t, to, p.headNs, p.tailNs);
+      at = toSwitch ? Math.min(at, when) : Math.max(at, when);
+      mine[c++] = p;
+    }
+    out.push({ to, atNs: at as SimNs, msg: dataMsg(env, from, mine) });
   }
-  for (const g of groups) out.push({ to: g.to, atNs: g.at as SimNs, msg: dataMsg(env, from, g.parts) });
 }
 
 function dataMsg(env: DataEnvelope, from: number, parts: StripePart[]): DataMsg {
@@ -85,23 +96,23 @@ export function transmit(t: Topology, ports: Ports, x: TransferSpec, out: Outbou
   const n = stripes.length;
   if (n === 0) throw new RunError(`no route from ${t.devices[x.src]!.name} to ${t.devices[x.dst]!.name} survives the faults of op ${x.op}: every stripe crosses a dead link or switch`);
   const byteParts = splitEven(x.bytes, n), elemOff = splitOffsets(x.data.length, n);
-  const tos: number[] = [], parts: StripePart[] = [];
+  const tos = new Array<number>(n), parts = new Array<StripePart>(n); // sized: a pushed-to empty array gets room for 17
   let bad: { tos: number[]; parts: StripePart[] } | undefined; // corrupted first copies, sent ahead of the good ones
   for (let i = 0; i < n; i++) {
     const path = stripes[i]!;
     const link = fab ? fab.link(path[0]!) : t.links[path[0]!]!;
     const payload = elemOff[i] === elemOff[i + 1] ? EMPTY : x.data.slice(elemOff[i]!, elemOff[i + 1]!);
-    tos.push(link.to);
+    tos[i] = link.to;
     const losses = fab?.lossOf(link.id);
     if (losses === undefined) {
       const hop = traverse(ports.get(link.id), link, byteParts[i]!, sendNs, sendNs);
-      parts.push({ stripe: i, bytes: byteParts[i]!, headNs: hop.headNs, tailNs: hop.tailNs, path, hop: 0, payload, crc: crc32(payload) });
+      parts[i] = { stripe: i, bytes: byteParts[i]!, headNs: hop.headNs, tailNs: hop.tailNs, path, hop: 0, payload, crc: crc32(payload) };
       continue;
     }
     const k = { epoch: x.epoch, op: x.op, src: x.src, dst: x.dst, tag: x.tag, stripe: i };
     const r = retryHop(t, ports.get(link.id), link, losses, k, byteParts[i]!, sendNs, sendNs, tally ?? emptyFaultTally());
     const part: StripePart = { stripe: i, bytes: byteParts[i]!, headNs: r.hop.headNs, tailNs: r.hop.tailNs, path, hop: 0, payload, crc: crc32(payload) };
-    parts.push(part);
+    parts[i] = part;
     if (r.corrupt) {
       bad ??= { tos: [], parts: [] };
       bad.tos.push(link.to);

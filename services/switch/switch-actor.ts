@@ -98,9 +98,11 @@ function forward(s: SwitchState, m: DataMsg, w: StripeWindow, ctx: ActorContext,
   const keep = admitted(t, route, s.self, m, w, ctx, fab?.checksCrc ? fab : undefined);
   if (keep === NONE) return;
   const lat = t.devices[s.self]!.switchLatencyNs;
-  const tos: number[] = [], parts: StripePart[] = [];
+  // Sized to the message: a pushed-to empty array gets room for 17 (an in-flight message carries it).
+  const n = m.parts.length, tos = new Array<number>(n), parts = new Array<StripePart>(n);
+  let kept = 0;
   let bad: { tos: number[]; parts: StripePart[] } | undefined; // corrupted first copies, sent ahead of the good ones
-  for (let i = 0; i < m.parts.length; i++) {
+  for (let i = 0; i < n; i++) {
     if (keep !== ALL && !keep[i]) continue;
     const p = m.parts[i]!;
     const link = fab ? fab.link(p.path[p.hop + 1]!) : t.links[p.path[p.hop + 1]!]!;
@@ -119,11 +121,12 @@ function forward(s: SwitchState, m: DataMsg, w: StripeWindow, ctx: ActorContext,
     }
     if (ctx.trace) ctx.trace.forwarded(m.op, link.id, p.headNs + lat, hop.tailNs, hop.queuedNs * link.bandwidthGBps); // bytes queued ahead: wait × rate
     s.forwarded++;
-    tos.push(link.to);
-    parts.push({ stripe: p.stripe, bytes: p.bytes, headNs: hop.headNs, tailNs: hop.tailNs, path: p.path, hop: p.hop + 1, payload: p.payload, crc: p.crc });
+    tos[kept] = link.to;
+    parts[kept++] = { stripe: p.stripe, bytes: p.bytes, headNs: hop.headNs, tailNs: hop.tailNs, path: p.path, hop: p.hop + 1, payload: p.payload, crc: p.crc };
   }
+  if (kept < n) { tos.length = kept; parts.length = kept; }
   if (bad) bundle(t, s.self, m, bad.tos, bad.parts, out);
-  if (parts.length > 0) bundle(t, s.self, m, tos, parts, out);
+  if (kept > 0) bundle(t, s.self, m, tos, parts, out);
 }
 
 const ALL = "all", NONE = "none";

@@ -12,8 +12,13 @@ export function chunking(realElements: number, modelledBytes: number, n: number,
   return { offsets: splitOffsets(realElements, n), bytes: splitEven(modelledBytes, n), base };
 }
 
+/** Shared by every empty chunk (most chunks of a small real buffer cut for many ranks): it holds nothing to write. */
+const EMPTY = new Float64Array(0);
+
+/** A copy of chunk i's real elements (an empty chunk: one shared empty array). */
 export function chunkSlice(buf: Float64Array, c: Chunking, i: number): Float64Array {
-  return buf.slice(c.base + (c.offsets[i] as number), c.base + (c.offsets[i + 1] as number));
+  const lo = c.base + (c.offsets[i] as number), hi = c.base + (c.offsets[i + 1] as number);
+  return lo === hi ? EMPTY : buf.slice(lo, hi);
 }
 
 export function chunkStart(c: Chunking, i: number): number {

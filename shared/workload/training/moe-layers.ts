@@ -69,7 +69,7 @@ function dispatchRecords(c: StepCtx, gates: readonly Gate[], vec: (t: number, k:
     let i = at[m]!;
     list[i++] = t; list[i++] = k;
     if (withExpert) list[i++] = e;
-    list.set(v, i);
+    for (let j = 0; j < h; j++) list[i + j] = v[j]!; // a few elements: a loop beats TypedArray#set's per-call cost
     at[m] = i + h;
   }));
   return lists;
@@ -81,7 +81,7 @@ function records(count: number, h: number, fill: (i: number) => { t: number; k: 
   for (let i = 0, at = 0; i < count; i++, at += 2 + h) {
     const { t, k, v } = fill(i);
     out[at] = t; out[at + 1] = k;
-    out.set(v, at + 2);
+    for (let j = 0; j < h; j++) out[at + 2 + j] = v[j]!;
   }
   return out;
 }

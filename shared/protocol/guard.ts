@@ -62,29 +62,44 @@ function checkHeader(m: Fields): void {
   int(m.inc, "header.inc");
 }
 
+const DATA_INTS = ["op", "src", "dst", "totalBytes"] as const;
+const isInt = (x: unknown): x is number => typeof x === "number" && Number.isInteger(x);
+const isTime = (x: unknown, min: number): x is number => typeof x === "number" && Number.isFinite(x) && x >= min;
+
+/**
+ * Every data message of a run passes here (binary ones too: the layout fixes the types, not the
+ * bounds), so each field is tested inline and its name is built only when it fails — a field name
+ * per field per message was a quarter of what a switch host allocated.
+ */
 function checkData(m: Fields): void {
-  for (const k of ["op", "src", "dst", "totalBytes"]) int(m[k], `data.${k}`);
+  for (let i = 0; i < DATA_INTS.length; i++) { const k = DATA_INTS[i]!; const x = m[k]; if (!isInt(x) || x < 0 || x > Number.MAX_SAFE_INTEGER) int(x, `data.${k}`); }
   int(m.tag, "data.tag", 0, TAG_LIMIT - 1);
   const stripes = int(m.stripes, "data.stripes", 1, MAX_STRIPES);
   time(m.sentNs, "data.sentNs");
   const parts = array(m.parts, "data.parts", 1, stripes);
-  for (let i = 0; i < parts.length; i++) checkPart(map(parts[i], `data.parts[${i}]`), i, stripes);
+  for (let i = 0; i < parts.length; i++) {
+    const p = parts[i];
+    const proto = typeof p === "object" && p !== null ? Object.getPrototypeOf(p) : undefined;
+    checkPart(proto === Object.prototype || proto === null ? p as Fields : map(p, `data.parts[${i}]`), i, stripes);
+  }
 }
 
+/** The name of a part's field, built only to report that it failed. */
+function partField(i: number, k: string): string { return `data.parts[${i}].${k}`; }
+
 function checkPart(p: Fields, i: number, stripes: number): void {
-  const f = (k: string) => `data.parts[${i}].${k}`;
-  if (!Number.isInteger(p.stripe) || (p.stripe as number) < 0 || (p.stripe as number) >= stripes) int(p.stripe, f("stripe"), 0, stripes - 1);
-  if (!Number.isInteger(p.bytes) || (p.bytes as number) < 0) int(p.bytes, f("bytes"));
-  const head = time(p.headNs, f("headNs"));
-  time(p.tailNs, f("tailNs"), head);
-  const path = array(p.path, f("path"), 1, MAX_PATH_LINKS);
+  if (!isInt(p.stripe) || p.stripe < 0 || p.stripe >= stripes) int(p.stripe, partField(i, "stripe"), 0, stripes - 1);
+  if (!isInt(p.bytes) || p.bytes < 0) int(p.bytes, partField(i, "bytes"));
+  const head = isTime(p.headNs, 0) ? p.headNs : time(p.headNs, partField(i, "headNs"));
+  if (!isTime(p.tailNs, head)) time(p.tailNs, partField(i, "tailNs"), head);
+  const path = Array.isArray(p.path) && p.path.length >= 1 && p.path.length <= MAX_PATH_LINKS ? p.path as readonly unknown[] : array(p.path, partField(i, "path"), 1, MAX_PATH_LINKS);
   for (let j = 0; j < path.length; j++) {
     const l = path[j];
-    if (!Number.isInteger(l) || (l as number) < 0) int(l, `${f("path")}[${j}]`); // builds the field name only to fail
+    if (!isInt(l) || l < 0) int(l, `${partField(i, "path")}[${j}]`);
   }
-  if (!Number.isInteger(p.hop) || (p.hop as number) < 0 || (p.hop as number) >= path.length) int(p.hop, f("hop"), 0, path.length - 1);
-  float64s(p.payload, f("payload"), MAX_PAYLOAD_ELEMENTS);
-  if (!Number.isInteger(p.crc) || (p.crc as number) < 0 || (p.crc as number) > MAX_UINT32) int(p.crc, f("crc"), 0, MAX_UINT32);
+  if (!isInt(p.hop) || p.hop < 0 || p.hop >= path.length) int(p.hop, partField(i, "hop"), 0, path.length - 1);
+  if (!(p.payload instanceof Float64Array) || p.payload.length > MAX_PAYLOAD_ELEMENTS) float64s(p.payload, partField(i, "payload"), MAX_PAYLOAD_ELEMENTS);
+  if (!isInt(p.crc) || p.crc < 0 || p.crc > MAX_UINT32) int(p.crc, partField(i, "crc"), 0, MAX_UINT32);
 }
 
 /** The communicator: distinct endpoint ids. Returns its size. */

@@ -2,7 +2,7 @@
 // (sim engine, each point its own process), and EP 256 on the NATS engine through the CLI.
 import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { treeRssMB } from "./nats-bench.js";
+import { watchMem } from "./nats-bench.js";
 
 const CLI = fileURLToPath(new URL("../../services/cli/main.js", import.meta.url));
 
@@ -13,23 +13,22 @@ export function simMoeCase(ep: number): unknown {
   return { topology: { preset: "cloudmatrix384", switches: "aggregated" }, workload: { ...DSV3_LAYER, ep }, engine: "sim", seed: 1 };
 }
 
-export interface NatsMoe { wallS: number; layerWallS: number; processes: number; peakRssMB: number; messages: number; dispatchUs: number; combineUs: number; layerUs: number; verified: boolean }
+export interface NatsMoe { wallS: number; layerWallS: number; processes: number; peakRssMB: number; peakPssMB: number; messages: number; dispatchUs: number; combineUs: number; layerUs: number; verified: boolean }
 
 /** EP `ep` on the full CM384 (aggregated, grouped placement) through `supernode run --engine nats`. */
 export async function natsMoe(ep: number, localDelivery = true): Promise<NatsMoe> {
   const t0 = Date.now();
-  let peak = 0;
+  let peak = { rss: 0, pss: 0 };
   const out = await new Promise<string>((resolve, reject) => {
     const child = execFile(process.execPath, ["--max-semi-space-size=64", CLI, "run", "--engine", "nats", "--preset", "cloudmatrix384", "--placement", "grouped",
       "--set", `workload=${JSON.stringify({ ...DSV3_LAYER, ep })}`, "--set", `deployment.localDelivery=${localDelivery}`, "--json", "--out", "/tmp/supernode-bench-moe"],
       { maxBuffer: 64 << 20 }, (err, stdout) => (err ? reject(err) : resolve(stdout)));
-    const timer = setInterval(() => { if (child.pid) peak = Math.max(peak, treeRssMB(child.pid)); }, 250);
-    child.on("exit", () => clearInterval(timer));
+    peak = watchMem(child);
   });
   const r = JSON.parse(out) as { status: string; processes: number; moe: { wallMs: number; messages: number; dispatchNs: number; combineNs: number; layerNs: number }[] };
   const m = r.moe[0]!;
   return {
-    wallS: (Date.now() - t0) / 1000, layerWallS: m.wallMs / 1000, processes: r.processes, peakRssMB: peak, messages: m.messages,
+    wallS: (Date.now() - t0) / 1000, layerWallS: m.wallMs / 1000, processes: r.processes, peakRssMB: peak.rss, peakPssMB: peak.pss, messages: m.messages,
     dispatchUs: m.dispatchNs / 1000, combineUs: m.combineNs / 1000, layerUs: m.layerNs / 1000, verified: r.status === "ok",
   };
 }

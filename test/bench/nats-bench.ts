@@ -79,15 +79,38 @@ export async function compareRing(topology: Readonly<Record<string, unknown>> = 
 }
 
 /** Sum of VmRSS over a process and all its descendants, in MB (from /proc). */
-export function treeRssMB(root: number): number {
-  let kb = 0;
+/**
+ * The memory of a process tree: the sum of RSS (what the issues' targets name) and the sum of PSS.
+ * RSS counts the pages processes share — the node binary's text and read-only data, about 41 MB per
+ * host process — once per process; PSS divides each shared page among its sharers, so its sum is what
+ * the tree takes from the machine (Linux smaps_rollup).
+ */
+export function treeMemMB(root: number): { rss: number; pss: number } {
+  let rss = 0, pss = 0;
   for (const pid of [root, ...descendantsOf(root)]) {
-    try { kb += Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0); } catch { /* gone */ }
+    try {
+      const s = readFileSync(`/proc/${pid}/smaps_rollup`, "utf8");
+      rss += Number(/^Rss:\s+(\d+)/m.exec(s)?.[1] ?? 0);
+      pss += Number(/^Pss:\s+(\d+)/m.exec(s)?.[1] ?? 0);
+    } catch { /* gone */ }
   }
-  return kb / 1024;
+  return { rss: rss / 1024, pss: pss / 1024 };
 }
 
-export interface FullScale { algorithm: string; localDelivery: boolean; wallS: number; peakRssMB: number; processes: number; virtualUs: number; verified: boolean; messages: number }
+/** Samples a child's tree every 250 ms until it exits: the peaks of both sums. */
+export function watchMem(child: { pid?: number | undefined; on(e: "exit", f: () => void): unknown }): { rss: number; pss: number } {
+  const peak = { rss: 0, pss: 0 };
+  const timer = setInterval(() => {
+    if (!child.pid) return;
+    const m = treeMemMB(child.pid);
+    peak.rss = Math.max(peak.rss, m.rss);
+    peak.pss = Math.max(peak.pss, m.pss);
+  }, 250);
+  child.on("exit", () => clearInterval(timer));
+  return peak;
+}
+
+export interface FullScale { algorithm: string; localDelivery: boolean; wallS: number; peakRssMB: number; peakPssMB: number; processes: number; virtualUs: number; verified: boolean; messages: number }
 
 /**
  * (c) full CloudMatrix384, aggregated switches, grouped placement, through the CLI: wall time and peak
@@ -95,14 +118,13 @@ export interface FullScale { algorithm: string; localDelivery: boolean; wallS: n
  */
 export async function fullScale(algorithm: string, localDelivery = true): Promise<FullScale> {
   const t0 = Date.now();
-  let peak = 0;
+  let peak = { rss: 0, pss: 0 };
   const out = await new Promise<string>((resolve, reject) => {
     const child = execFile(process.execPath, ["--max-semi-space-size=64", CLI, "run", "--engine", "nats", "--preset", "cloudmatrix384", "--placement", "grouped",
       "--set", `workload.algorithm=${algorithm}`, "--set", "workload.sizes=[1GiB]", "--set", `deployment.localDelivery=${localDelivery}`, "--json", "--out", "/tmp/supernode-bench"],
       { maxBuffer: 64 << 20 }, (err, stdout) => (err ? reject(err) : resolve(stdout)));
-    const timer = setInterval(() => { if (child.pid) peak = Math.max(peak, treeRssMB(child.pid)); }, 250);
-    child.on("exit", () => clearInterval(timer));
+    peak = watchMem(child);
   });
   const r = JSON.parse(out) as { status: string; processes: number; results: { virtualTimeNs: number; messages: number }[] };
-  return { algorithm, localDelivery, wallS: (Date.now() - t0) / 1000, peakRssMB: peak, processes: r.processes, virtualUs: r.results[0]!.virtualTimeNs / 1000, verified: r.status === "ok", messages: r.results[0]!.messages };
+  return { algorithm, localDelivery, wallS: (Date.now() - t0) / 1000, peakRssMB: peak.rss, peakPssMB: peak.pss, processes: r.processes, virtualUs: r.results[0]!.virtualTimeNs / 1000, verified: r.status === "ok", messages: r.results[0]!.messages };
 }

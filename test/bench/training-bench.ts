@@ -5,13 +5,13 @@
 import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { treeRssMB } from "./nats-bench.js";
+import { watchMem } from "./nats-bench.js";
 
 const CLI = fileURLToPath(new URL("../../services/cli/main.js", import.meta.url));
 export const DSV3_FULL_STEP = "workload={kind: training, model: deepseek-v3, parallel: {dp: 384, ep: 128}, globalBatch: 1536, steps: 1, recompute: full, gradBytes: 2}";
 
 export interface TrainingBench {
-  engine: string; wallS: number; peakRssMB: number; processes: number; messages: number;
+  engine: string; wallS: number; peakRssMB: number; peakPssMB: number; processes: number; messages: number;
   stepMs: number; mfu: number; digest: string; verified: boolean;
 }
 
@@ -21,18 +21,17 @@ interface StepReport { status: string; processes: number; steps: { virtualTimeNs
 export async function trainingStep(engine: "sim" | "nats"): Promise<TrainingBench> {
   const out = `/tmp/supernode-bench-training-${engine}`;
   const t0 = Date.now();
-  let peak = 0;
+  let peak = { rss: 0, pss: 0 };
   await new Promise<void>((resolve, reject) => {
     const child = execFile(process.execPath, ["--max-semi-space-size=64", CLI, "run", "--engine", engine, "--preset", "cloudmatrix384",
       ...(engine === "nats" ? ["--placement", "grouped"] : []), "--set", DSV3_FULL_STEP, "--quiet", "--out", out],
       { maxBuffer: 64 << 20 }, (err) => (err ? reject(err) : resolve()));
-    const timer = setInterval(() => { if (child.pid) peak = Math.max(peak, treeRssMB(child.pid)); }, 250);
-    child.on("exit", () => clearInterval(timer));
+    peak = watchMem(child);
   });
   const r = JSON.parse(readFileSync(`${out}/report.json`, "utf8")) as StepReport;
   const s = r.steps[0]!;
   return {
-    engine, wallS: (Date.now() - t0) / 1000, peakRssMB: peak, processes: r.processes, messages: s.messages,
+    engine, wallS: (Date.now() - t0) / 1000, peakRssMB: peak.rss, peakPssMB: peak.pss, processes: r.processes, messages: s.messages,
     stepMs: s.virtualTimeNs / 1e6, mfu: s.mfu, digest: s.paramDigest, verified: r.status === "ok" && s.verified,
   };
 }
@@ -40,10 +39,10 @@ export async function trainingStep(engine: "sim" | "nats"): Promise<TrainingBenc
 export function printTraining(rows: readonly TrainingBench[]): void {
   console.log("## Training: DeepSeek-V3 step on full CloudMatrix384 (DP 384 × EP 128, 61 layers from 2 emulated), through the CLI");
   console.log("targets (issue 10): sim ≤ 30 s, NATS ≤ 120 s, ≤ 8 GB total RSS");
-  console.log("| engine | wall s (incl. start/stop) | processes | peak total RSS MB | messages | step ms (virtual) | MFU % | param digest | verified |");
-  console.log("|---|---|---|---|---|---|---|---|---|");
+  console.log("| engine | wall s (incl. start/stop) | processes | peak total RSS MB | peak total PSS MB | messages | step ms (virtual) | MFU % | param digest | verified |");
+  console.log("|---|---|---|---|---|---|---|---|---|---|");
   for (const r of rows) {
-    console.log(`| ${r.engine} | ${r.wallS.toFixed(1)} | ${r.processes} | ${r.peakRssMB.toFixed(0)} | ${r.messages} | ${r.stepMs.toFixed(1)} | ${(100 * r.mfu).toFixed(1)} | ${r.digest} | ${r.verified ? "yes" : "NO"} |`);
+    console.log(`| ${r.engine} | ${r.wallS.toFixed(1)} | ${r.processes} | ${r.peakRssMB.toFixed(0)} | ${r.peakPssMB.toFixed(0)} | ${r.messages} | ${r.stepMs.toFixed(1)} | ${(100 * r.mfu).toFixed(1)} | ${r.digest} | ${r.verified ? "yes" : "NO"} |`);
   }
   if (rows.length === 2) {
     const [a, b] = rows as [TrainingBench, TrainingBench];

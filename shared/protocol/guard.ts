@@ -1,7 +1,7 @@
 import { ProtocolError } from "../errors/index.js";
 import { Algorithm, Collective, MESSAGE_TYPES, PROTOCOL_VERSION, TAG_LIMIT, type Message } from "./messages.js";
 import { REJECT_REASONS } from "./rejections.js";
-import { array, float64s, int, map, oneOf, real, reject, text, time, type Fields } from "./guard-fields.js";
+import { array, float64s, int, isArrayOf, isFloat64s, isIntIn, isMap, isTimeFrom, map, oneOf, real, reject, text, time, type Fields } from "./guard-fields.js";
 import { checkTrainingSpec, checkTrainingPart } from "./guard-training.js";
 import { checkFault } from "./guard-fault.js";
 import { HALT_MODES } from "./fault.js";
@@ -63,43 +63,35 @@ function checkHeader(m: Fields): void {
 }
 
 const DATA_INTS = ["op", "src", "dst", "totalBytes"] as const;
-const isInt = (x: unknown): x is number => typeof x === "number" && Number.isInteger(x);
-const isTime = (x: unknown, min: number): x is number => typeof x === "number" && Number.isFinite(x) && x >= min;
+const MAX_INT = Number.MAX_SAFE_INTEGER;
 
 /**
  * Every data message of a run passes here (binary ones too: the layout fixes the types, not the
- * bounds), so each field is tested inline and its name is built only when it fails — a field name
- * per field per message was a quarter of what a switch host allocated.
+ * bounds), so each field is tested first (guard-fields' `is…`) and its name is built only to reject
+ * it — a field name per field per message was a quarter of what a switch host allocated.
  */
 function checkData(m: Fields): void {
-  for (let i = 0; i < DATA_INTS.length; i++) { const k = DATA_INTS[i]!; const x = m[k]; if (!isInt(x) || x < 0 || x > Number.MAX_SAFE_INTEGER) int(x, `data.${k}`); }
+  for (let i = 0; i < DATA_INTS.length; i++) { const k = DATA_INTS[i]!; if (!isIntIn(m[k], 0, MAX_INT)) int(m[k], `data.${k}`); }
   int(m.tag, "data.tag", 0, TAG_LIMIT - 1);
   const stripes = int(m.stripes, "data.stripes", 1, MAX_STRIPES);
   time(m.sentNs, "data.sentNs");
   const parts = array(m.parts, "data.parts", 1, stripes);
-  for (let i = 0; i < parts.length; i++) {
-    const p = parts[i];
-    const proto = typeof p === "object" && p !== null ? Object.getPrototypeOf(p) : undefined;
-    checkPart(proto === Object.prototype || proto === null ? p as Fields : map(p, `data.parts[${i}]`), i, stripes);
-  }
+  for (let i = 0; i < parts.length; i++) { const p = parts[i]; checkPart(isMap(p) ? p : map(p, `data.parts[${i}]`), i, stripes); }
 }
 
-/** The name of a part's field, built only to report that it failed. */
+/** The name of a part's field, built only to reject it. */
 function partField(i: number, k: string): string { return `data.parts[${i}].${k}`; }
 
 function checkPart(p: Fields, i: number, stripes: number): void {
-  if (!isInt(p.stripe) || p.stripe < 0 || p.stripe >= stripes) int(p.stripe, partField(i, "stripe"), 0, stripes - 1);
-  if (!isInt(p.bytes) || p.bytes < 0) int(p.bytes, partField(i, "bytes"));
-  const head = isTime(p.headNs, 0) ? p.headNs : time(p.headNs, partField(i, "headNs"));
-  if (!isTime(p.tailNs, head)) time(p.tailNs, partField(i, "tailNs"), head);
-  const path = Array.isArray(p.path) && p.path.length >= 1 && p.path.length <= MAX_PATH_LINKS ? p.path as readonly unknown[] : array(p.path, partField(i, "path"), 1, MAX_PATH_LINKS);
-  for (let j = 0; j < path.length; j++) {
-    const l = path[j];
-    if (!isInt(l) || l < 0) int(l, `${partField(i, "path")}[${j}]`);
-  }
-  if (!isInt(p.hop) || p.hop < 0 || p.hop >= path.length) int(p.hop, partField(i, "hop"), 0, path.length - 1);
-  if (!(p.payload instanceof Float64Array) || p.payload.length > MAX_PAYLOAD_ELEMENTS) float64s(p.payload, partField(i, "payload"), MAX_PAYLOAD_ELEMENTS);
-  if (!isInt(p.crc) || p.crc < 0 || p.crc > MAX_UINT32) int(p.crc, partField(i, "crc"), 0, MAX_UINT32);
+  if (!isIntIn(p.stripe, 0, stripes - 1)) int(p.stripe, partField(i, "stripe"), 0, stripes - 1);
+  if (!isIntIn(p.bytes, 0, Infinity)) int(p.bytes, partField(i, "bytes")); // as before: no upper bound here
+  const head = isTimeFrom(p.headNs, 0) ? p.headNs : time(p.headNs, partField(i, "headNs"));
+  if (!isTimeFrom(p.tailNs, head)) time(p.tailNs, partField(i, "tailNs"), head);
+  const path = isArrayOf(p.path, 1, MAX_PATH_LINKS) ? p.path : array(p.path, partField(i, "path"), 1, MAX_PATH_LINKS);
+  for (let j = 0; j < path.length; j++) if (!isIntIn(path[j], 0, Infinity)) int(path[j], `${partField(i, "path")}[${j}]`);
+  if (!isIntIn(p.hop, 0, path.length - 1)) int(p.hop, partField(i, "hop"), 0, path.length - 1);
+  if (!isFloat64s(p.payload, MAX_PAYLOAD_ELEMENTS)) float64s(p.payload, partField(i, "payload"), MAX_PAYLOAD_ELEMENTS);
+  if (!isIntIn(p.crc, 0, MAX_UINT32)) int(p.crc, partField(i, "crc"), 0, MAX_UINT32);
 }
 
 /** The communicator: distinct endpoint ids. Returns its size. */

@@ -2,7 +2,7 @@
 import { cpus, totalmem } from "node:os";
 import { DEFAULT_REPEAT, runBaseline } from "./baseline.js";
 import { DSV3_LAYER, natsMoe, simMoeCase } from "./moe-bench.js";
-import { compareRing, fullScale, typicalDataMessageBytes } from "./nats-bench.js";
+import { compareRing, fullScale, PSS_NOTE, typicalDataMessageBytes } from "./nats-bench.js";
 import { runCase, SIM_CASES } from "./run-case.js";
 import { printScale, runScale } from "./scale-bench.js";
 import { printTraining, trainingStep } from "./training-bench.js";
@@ -92,7 +92,7 @@ if (section("full")) {
 console.log("(c) full CloudMatrix384, aggregated switches (448 actors), grouped placement, 1 GiB all-reduce through the CLI:");
 console.log("| algorithm | localDelivery | wall s (incl. start/stop) | processes | peak total RSS MB | peak total PSS MB | messages | virtual µs | verified |");
 console.log("|---|---|---|---|---|---|---|---|---|");
-console.log("(total RSS, what the targets name, counts the pages processes share once per process — the node binary, ~41 MB per host; total PSS divides them among their sharers: what the run takes from the machine)");
+console.log(PSS_NOTE);
 }
 for (const [algorithm, local] of section("full") ? [["hierarchical", true], ["ring", true], ["hierarchical", false], ["ring", false]] as const : []) {
   const f = await fullScale(algorithm, local);
@@ -113,7 +113,7 @@ if (section("moe")) {
   console.log("(e) NATS engine, EP 256, grouped placement, through the CLI:");
   console.log("| EP | localDelivery | wall s (incl. start/stop) | layer wall s | processes | peak total RSS MB | peak total PSS MB | messages | layer µs | verified |");
   console.log("|---|---|---|---|---|---|---|---|---|---|");
-  console.log("(total RSS, what the targets name, counts the pages processes share once per process — the node binary, ~41 MB per host; total PSS divides them among their sharers: what the run takes from the machine)");
+  console.log(PSS_NOTE);
   for (const local of [true, false]) {
     const n = await natsMoe(256, local);
     console.log(`| 256 | ${local} | ${n.wallS.toFixed(1)} | ${n.layerWallS.toFixed(1)} | ${n.processes} | ${n.peakRssMB.toFixed(0)} | ${n.peakPssMB.toFixed(0)} | ${n.messages} | ${n.layerUs.toFixed(2)} | ${n.verified ? "yes" : "NO"} |`);

@@ -78,7 +78,9 @@ export async function compareRing(topology: Readonly<Record<string, unknown>> = 
   };
 }
 
-/** Sum of VmRSS over a process and all its descendants, in MB (from /proc). */
+/** Printed under each table with both columns. */
+export const PSS_NOTE = "(total RSS, what the targets name, counts the pages processes share once per process — the node binary, ~41 MB per host; total PSS divides them among their sharers: what the run takes from the machine)";
+
 /**
  * The memory of a process tree: the sum of RSS (what the issues' targets name) and the sum of PSS.
  * RSS counts the pages processes share — the node binary's text and read-only data, about 41 MB per

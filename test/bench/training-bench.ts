@@ -5,7 +5,7 @@
 import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { watchMem } from "./nats-bench.js";
+import { PSS_NOTE, watchMem } from "./nats-bench.js";
 
 const CLI = fileURLToPath(new URL("../../services/cli/main.js", import.meta.url));
 export const DSV3_FULL_STEP = "workload={kind: training, model: deepseek-v3, parallel: {dp: 384, ep: 128}, globalBatch: 1536, steps: 1, recompute: full, gradBytes: 2}";
@@ -41,6 +41,7 @@ export function printTraining(rows: readonly TrainingBench[]): void {
   console.log("targets (issue 10): sim ≤ 30 s, NATS ≤ 120 s, ≤ 8 GB total RSS");
   console.log("| engine | wall s (incl. start/stop) | processes | peak total RSS MB | peak total PSS MB | messages | step ms (virtual) | MFU % | param digest | verified |");
   console.log("|---|---|---|---|---|---|---|---|---|---|");
+  console.log(PSS_NOTE);
   for (const r of rows) {
     console.log(`| ${r.engine} | ${r.wallS.toFixed(1)} | ${r.processes} | ${r.peakRssMB.toFixed(0)} | ${r.peakPssMB.toFixed(0)} | ${r.messages} | ${r.stepMs.toFixed(1)} | ${(100 * r.mfu).toFixed(1)} | ${r.digest} | ${r.verified ? "yes" : "NO"} |`);
   }

@@ -31,7 +31,7 @@ export type DataEnvelope = Omit<DataMsg, "parts" | "from">;
  * and times). A switch handles a message when its earliest head arrives; an endpoint when its last
  * part is delivered. Messages are built field by field, in one shape, on this hot path.
  */
-export function bundle(t: Topology, from: number, env: DataEnvelope, tos: readonly number[], parts: readonly StripePart[], out: Outbound[]): void {
+export function bundle(t: Topology, from: number, env: DataEnvelope, tos: readonly number[], parts: readonly StripePart[], out: Outbound[], reuse?: DataMsg): void {
   const first = tos[0]!;
   let same = true;
   for (let i = 1; i < tos.length && same; i++) same = tos[i] === first;
@@ -42,7 +42,7 @@ export function bundle(t: Topology, from: number, env: DataEnvelope, tos: readon
       const when = handleAtNs(t, first, parts[i]!.headNs, parts[i]!.tailNs);
       at = toSwitch ? Math.min(at, when) : Math.max(at, when);
     }
-    out.push({ to: first, atNs: at as SimNs, msg: dataMsg(env, from, parts as StripePart[]) });
+    out.push({ to: first, atNs: at as SimNs, msg: reuse ? moveOn(reuse, from, parts) : dataMsg(env, from, parts as StripePart[]) });
     return;
   }
   // Several next hops (the stripes of one transfer leaving on different planes): one message per
@@ -67,6 +67,14 @@ export function bundle(t: Topology, from: number, env: DataEnvelope, tos: readon
     }
     out.push({ to, atNs: at as SimNs, msg: dataMsg(env, from, mine) });
   }
+}
+
+/** A switch's received message sent on as itself: the new sender and the parts that go on. */
+function moveOn(m: DataMsg, from: number, parts: readonly StripePart[]): DataMsg {
+  const w = m as { -readonly [K in keyof DataMsg]: DataMsg[K] };
+  w.from = from;
+  w.parts = parts;
+  return m;
 }
 
 function dataMsg(env: DataEnvelope, from: number, parts: StripePart[]): DataMsg {

@@ -12,10 +12,15 @@ function picked(picks: readonly MessagePick[], m: DataMsg): boolean {
   return false;
 }
 
+/** A data message with parts of its own (payloads are never written to, so they are shared). */
+function copyOf(m: DataMsg): DataMsg {
+  return { ...m, parts: m.parts.map((p) => ({ ...p })) };
+}
+
 /**
  * message-duplicate and message-reorder on a step's outgoing messages (docs/chaos.md §2): a picked
- * duplicate goes out twice, the copy right after the original (the same object: same times, same
- * bytes); a picked reorder is held back and goes out right after the step's next data message, or at
+ * duplicate goes out twice, the copy right after the original (same times, same bytes; a copy of
+ * its own, since a switch moves a message it received on in place); a picked reorder is held back and goes out right after the step's next data message, or at
  * the end of the step when none follows. Only the order of the outbound list changes — for the NATS
  * engine, the publish order; for the sim engine, the order of events at equal virtual times. The
  * messages' own times are untouched. Returns `out` itself when nothing is picked.
@@ -30,7 +35,7 @@ export function applyWireFaults(faults: FaultTable, out: Outbound[], tally: Faul
     res ??= out.slice(0, i);
     if (o.msg.type !== "data") { res.push(o); continue; }
     const m = o.msg;
-    const unit = w && w.duplicate.length && picked(w.duplicate, m) ? [o, o] : [o];
+    const unit = w && w.duplicate.length && picked(w.duplicate, m) ? [o, { to: o.to, atNs: o.atNs, msg: copyOf(m) }] : [o];
     if (unit.length === 2) { tally.duplicated++; tally.duplicatedStripes += m.parts.length; }
     if (held) { res.push(...unit, ...held); held = undefined; continue; }
     if (w && w.reorder.length && picked(w.reorder, m)) { held = unit; tally.reordered++; continue; }

@@ -98,8 +98,11 @@ function forward(s: SwitchState, m: DataMsg, w: StripeWindow, ctx: ActorContext,
   const keep = admitted(t, route, s.self, m, w, ctx, fab?.checksCrc ? fab : undefined);
   if (keep === NONE) return;
   const lat = t.devices[s.self]!.switchLatencyNs;
-  // Sized to the message: a pushed-to empty array gets room for 17 (an in-flight message carries it).
-  const n = m.parts.length, tos = new Array<number>(n), parts = new Array<StripePart>(n);
+  // A received message is this switch's own (no one else holds it: a duplicate fault sends a copy), so
+  // its parts move on in place — new times, the next hop — and, when every part goes on to one device,
+  // the message itself does: no allocation per hop but the outbound entry. Sized to the message: a
+  // pushed-to empty array gets room for 17.
+  const n = m.parts.length, tos = new Array<number>(n), parts = keep === ALL ? m.parts as StripePart[] : new Array<StripePart>(n);
   let kept = 0;
   let bad: { tos: number[]; parts: StripePart[] } | undefined; // corrupted first copies, sent ahead of the good ones
   for (let i = 0; i < n; i++) {
@@ -121,13 +124,19 @@ function forward(s: SwitchState, m: DataMsg, w: StripeWindow, ctx: ActorContext,
     }
     if (ctx.trace) ctx.trace.forwarded(m.op, link.id, p.headNs + lat, hop.tailNs, hop.queuedNs * link.bandwidthGBps); // bytes queued ahead: wait × rate
     s.forwarded++;
+    const moved = p as Mutable<StripePart>;
+    moved.headNs = hop.headNs;
+    moved.tailNs = hop.tailNs;
+    moved.hop = p.hop + 1;
     tos[kept] = link.to;
-    parts[kept++] = { stripe: p.stripe, bytes: p.bytes, headNs: hop.headNs, tailNs: hop.tailNs, path: p.path, hop: p.hop + 1, payload: p.payload, crc: p.crc };
+    parts[kept++] = p;
   }
   if (kept < n) { tos.length = kept; parts.length = kept; }
   if (bad) bundle(t, s.self, m, bad.tos, bad.parts, out);
-  if (kept > 0) bundle(t, s.self, m, tos, parts, out);
+  if (kept > 0) bundle(t, s.self, m, tos, parts, out, bad ? undefined : m);
 }
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 const ALL = "all", NONE = "none";
 

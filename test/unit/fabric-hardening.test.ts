@@ -58,7 +58,8 @@ describe("replayed data changes no virtual time and no result", () => {
     expect(clean.status).toBe("ok");
     expect(clean.rejected.total).toBe(0);
     const added = { stripes: 0 };
-    const twice: Mangle = (o) => [o, o];
+    // The copy is a copy, as a replay off the wire is (a switch moves what it receives on in place).
+    const twice: Mangle = (o) => [o, { ...o, msg: { ...(o.msg as DataMsg), parts: (o.msg as DataMsg).parts.map((p) => ({ ...p })) } }];
     const replayed = await run(adversary(npuLogic, twice, added) as ActorLogic<unknown>, adversary(switchLogic, twice, added) as ActorLogic<unknown>);
     expect(timings(replayed)).toBe(timings(clean));
     expect(replayed.status).toBe("ok");
@@ -81,7 +82,7 @@ describe("forged senders are refused", () => {
     const spoof: Mangle = (o) => {
       const m = o.msg as DataMsg;
       if (++forged % 50 !== 0) return [o];
-      return [o, { ...o, msg: { ...m, src: m.src === 0 ? 1 : 0, tag: m.tag } }];
+      return [o, { ...o, msg: { ...m, src: m.src === 0 ? 1 : 0, tag: m.tag, parts: m.parts.map((p) => ({ ...p })) } }];
     };
     const rep = await run(adversary(npuLogic, spoof, added) as ActorLogic<unknown>, switchLogic as ActorLogic<unknown>);
     expect(timings(rep)).toBe(timings(clean));

@@ -42,11 +42,15 @@ describe("the outbound pass", () => {
     expect(tags(applyWireFaults(table(["message-reorder"]), [data(1), data(2), data(3), done], tally))).toEqual([2, 1, "op-done", 3]);
     expect(tally.reordered).toBe(2);
   });
-  it("duplicate: the copy right after the original (the same message: same times); both together move the pair", () => {
+  it("duplicate: the copy right after the original (same times, parts of its own); both together move the pair", () => {
     const tally = emptyFaultTally();
     const out = applyWireFaults(table(["message-duplicate"]), [data(1), data(2)], tally);
     expect(tags(out)).toEqual([1, 1, 2, 2]);
-    expect(out[1]).toBe(out[0]);
+    expect(out[1]).toEqual(out[0]);
+    // A copy, not the same object: a switch moves the message it receives on in place (new times, next
+    // hop), which must not change the duplicate still waiting to be delivered.
+    expect(out[1]!.msg).not.toBe(out[0]!.msg);
+    expect((out[1]!.msg as DataMsg).parts[0]).not.toBe((out[0]!.msg as DataMsg).parts[0]);
     expect(tally).toMatchObject({ duplicated: 2, duplicatedStripes: 2 });
     expect(tags(applyWireFaults(table(["message-duplicate", "message-reorder"]), [data(1), data(2)], emptyFaultTally()))).toEqual([2, 2, 1, 1]);
   });

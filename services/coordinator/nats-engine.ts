@@ -19,7 +19,7 @@ import { topologyHash } from "../../shared/topology/index.js";
 import type { NpuId, SimNs } from "../../shared/units/index.js";
 import { Launcher } from "./launcher.js";
 import { NatsProcesses } from "./nats-process.js";
-import { placeActors } from "./placement.js";
+import { hostGroups } from "./placement.js";
 import { isRunnable, procState } from "./proc-state.js";
 import { ActorRegistry } from "./registry.js";
 import { describeStall } from "./stall.js";
@@ -153,7 +153,7 @@ export class NatsEngine implements Engine {
     const topology = this.loaded.scenario.topology;
     const hash = topologyHash(topology);
     writeFileSync(scenarioFile, JSON.stringify({ topology, hash, limits: dep.limits, localDelivery: dep.localDelivery, pingIntervalMs: dep.pingIntervalMs }));
-    const groups = dep.placement === "external" ? [] : placeActors(this.loaded.topology, dep.placement);
+    const groups = hostGroups(this.loaded.topology, dep);
     for (const actors of groups) {
       this.launcher.spawnHost(actors, [
         "--nats", servers.join(","), "--run", this.subjects.run, "--topology", scenarioFile,

@@ -63,6 +63,12 @@ export interface Deployment {
    */
   readonly localDelivery: boolean;
   /**
+   * Grouped placement: how many nodes (each with its endpoints and node-local switches) share one host
+   * process. auto: the local NATS engine packs the nodes into about two host processes per CPU core
+   * (one node per host where there are cores enough); compose files get one container per node.
+   */
+  readonly nodesPerHost: "auto" | number;
+  /**
    * How often an actor's NATS client pings its server; two pings unanswered and it reconnects. The
    * NATS default (2 min) keeps a busy host from reconnecting needlessly; a network partition of
    * containers is noticed only this way (their TCP connections hang without a reset), so chaos
@@ -74,7 +80,7 @@ export interface Deployment {
 }
 
 export const DEFAULT_DEPLOYMENT: Deployment = {
-  placement: "auto", nats: "", natsServers: 1, run: "", heartbeatMs: 500, heartbeatTimeoutMs: 3_000, watchdogMs: 10_000, startTimeoutMs: 120_000, localDelivery: true, pingIntervalMs: 120_000,
+  placement: "auto", nats: "", natsServers: 1, run: "", heartbeatMs: 500, heartbeatTimeoutMs: 3_000, watchdogMs: 10_000, startTimeoutMs: 120_000, localDelivery: true, nodesPerHost: "auto", pingIntervalMs: 120_000,
   limits: DEFAULT_LIMITS,
 };
 

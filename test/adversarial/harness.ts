@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { loadScenario, type Loaded } from "../../shared/config/index.js";
 import { silentLogger, type Engine } from "../../shared/runtime/index.js";
-import { NatsEngine, placeActors, runScenario, type Report } from "../../services/coordinator/index.js";
+import { hostGroups, NatsEngine, runScenario, type Report } from "../../services/coordinator/index.js";
 import { simEngine } from "../helpers/run.js";
 
 /**
@@ -56,11 +56,10 @@ export function virtualTimes(r: Report) {
   };
 }
 
-/** The host process of a device (NatsEngine starts hosts in placeActors' order). */
+/** The host process of a device (NatsEngine starts hosts in hostGroups' order). */
 export function hostPidOf(engine: NatsEngine, loaded: Loaded, device: number): number {
-  const placement = loaded.scenario.deployment.placement;
-  if (placement === "external") throw new Error("external placement: no host of ours");
-  const groups = placeActors(loaded.topology, placement);
+  if (loaded.scenario.deployment.placement === "external") throw new Error("external placement: no host of ours");
+  const groups = hostGroups(loaded.topology, loaded.scenario.deployment);
   const i = groups.findIndex((g) => g.includes(device as never));
   const pid = engine.hostPids[i];
   if (pid === undefined || pid < 0) throw new Error(`no host for device ${device}`);

@@ -89,14 +89,14 @@ for (const [name, topology] of !section("nats") ? [] : [
 }
 if (section("nats")) console.log(`(a): the same number of processes pass ${typicalDataMessageBytes()} B messages (an encoded data message) around a ring, one in flight per process. CPU µs/hop: user + system time of every process of the side (bench process, actors or ring nodes, nats-server) over its run, per hop; (b) includes each op's control and status round.`);
 if (section("full")) {
-console.log("(c) full CloudMatrix384, aggregated switches (448 actors), grouped placement, 1 GiB all-reduce through the CLI:");
-console.log("| algorithm | localDelivery | wall s (incl. start/stop) | processes | peak total RSS MB | peak total PSS MB | messages | virtual µs | verified |");
-console.log("|---|---|---|---|---|---|---|---|---|");
+console.log("(c) full CloudMatrix384, aggregated switches (448 actors), grouped placement, 1 GiB all-reduce through the CLI (nodes a host: deployment.nodesPerHost; auto aims at two host processes per core):");
+console.log("| algorithm | localDelivery | nodes a host | wall s (incl. start/stop) | processes | peak total RSS MB | peak total PSS MB | messages | virtual µs | verified |");
+console.log("|---|---|---|---|---|---|---|---|---|---|");
 console.log(PSS_NOTE);
 }
-for (const [algorithm, local] of section("full") ? [["hierarchical", true], ["ring", true], ["hierarchical", false], ["ring", false]] as const : []) {
-  const f = await fullScale(algorithm, local);
-  console.log(`| ${f.algorithm} | ${f.localDelivery} | ${f.wallS.toFixed(1)} | ${f.processes} | ${f.peakRssMB.toFixed(0)} | ${f.peakPssMB.toFixed(0)} | ${f.messages} | ${f.virtualUs.toFixed(1)} | ${f.verified ? "yes" : "NO"} |`);
+for (const [algorithm, local, perHost] of section("full") ? [["hierarchical", true, "auto"], ["ring", true, "auto"], ["hierarchical", false, "auto"], ["ring", false, "auto"], ["hierarchical", true, 1]] as const : []) {
+  const f = await fullScale(algorithm, local, perHost);
+  console.log(`| ${f.algorithm} | ${f.localDelivery} | ${perHost} | ${f.wallS.toFixed(1)} | ${f.processes} | ${f.peakRssMB.toFixed(0)} | ${f.peakPssMB.toFixed(0)} | ${f.messages} | ${f.virtualUs.toFixed(1)} | ${f.verified ? "yes" : "NO"} |`);
 }
 
 if (section("moe")) {
@@ -111,21 +111,21 @@ if (section("moe")) {
     console.log(`| ${ep} | ${(r.wallMs / 1000).toFixed(2)} | ${r.messages} | ${r.maxRssMB.toFixed(0)} | ${m.dispatchUs.toFixed(2)} | ${m.combineUs.toFixed(2)} | ${m.layerUs.toFixed(2)} | ${m.errorPct.toFixed(2)} | ${m.verified ? "yes" : "NO"} |`);
   }
   console.log("(e) NATS engine, EP 256, grouped placement, through the CLI:");
-  console.log("| EP | localDelivery | wall s (incl. start/stop) | layer wall s | processes | peak total RSS MB | peak total PSS MB | messages | layer µs | verified |");
-  console.log("|---|---|---|---|---|---|---|---|---|---|");
+  console.log("| EP | localDelivery | nodes a host | wall s (incl. start/stop) | layer wall s | processes | peak total RSS MB | peak total PSS MB | messages | layer µs | verified |");
+  console.log("|---|---|---|---|---|---|---|---|---|---|---|");
   console.log(PSS_NOTE);
-  for (const local of [true, false]) {
-    const n = await natsMoe(256, local);
-    console.log(`| 256 | ${local} | ${n.wallS.toFixed(1)} | ${n.layerWallS.toFixed(1)} | ${n.processes} | ${n.peakRssMB.toFixed(0)} | ${n.peakPssMB.toFixed(0)} | ${n.messages} | ${n.layerUs.toFixed(2)} | ${n.verified ? "yes" : "NO"} |`);
+  for (const [local, perHost] of [[true, "auto"], [false, "auto"], [true, 1]] as const) {
+    const n = await natsMoe(256, local, perHost);
+    console.log(`| 256 | ${local} | ${perHost} | ${n.wallS.toFixed(1)} | ${n.layerWallS.toFixed(1)} | ${n.processes} | ${n.peakRssMB.toFixed(0)} | ${n.peakPssMB.toFixed(0)} | ${n.messages} | ${n.layerUs.toFixed(2)} | ${n.verified ? "yes" : "NO"} |`);
   }
 }
 
 if (section("training")) {
   console.log("");
   const rows = [];
-  for (const engine of ["sim", "nats"] as const) {
-    progress(`training: full-scale DeepSeek-V3 step on the ${engine} engine…`);
-    rows.push(await trainingStep(engine));
+  for (const [engine, perHost] of [["sim", "auto"], ["nats", "auto"], ["nats", 1]] as const) {
+    progress(`training: full-scale DeepSeek-V3 step on the ${engine} engine${engine === "nats" ? ` (nodesPerHost ${perHost})` : ""}…`);
+    rows.push(await trainingStep(engine, perHost));
   }
   printTraining(rows);
 }

@@ -16,12 +16,12 @@ export function simMoeCase(ep: number): unknown {
 export interface NatsMoe { wallS: number; layerWallS: number; processes: number; peakRssMB: number; peakPssMB: number; messages: number; dispatchUs: number; combineUs: number; layerUs: number; verified: boolean }
 
 /** EP `ep` on the full CM384 (aggregated, grouped placement) through `supernode run --engine nats`. */
-export async function natsMoe(ep: number, localDelivery = true): Promise<NatsMoe> {
+export async function natsMoe(ep: number, localDelivery = true, nodesPerHost: "auto" | number = "auto"): Promise<NatsMoe> {
   const t0 = Date.now();
   let peak = { rss: 0, pss: 0 };
   const out = await new Promise<string>((resolve, reject) => {
     const child = execFile(process.execPath, ["--max-semi-space-size=64", CLI, "run", "--engine", "nats", "--preset", "cloudmatrix384", "--placement", "grouped",
-      "--set", `workload=${JSON.stringify({ ...DSV3_LAYER, ep })}`, "--set", `deployment.localDelivery=${localDelivery}`, "--json", "--out", "/tmp/supernode-bench-moe"],
+      "--set", `workload=${JSON.stringify({ ...DSV3_LAYER, ep })}`, "--set", `deployment.localDelivery=${localDelivery}`, "--set", `deployment.nodesPerHost=${nodesPerHost}`, "--json", "--out", "/tmp/supernode-bench-moe"],
       { maxBuffer: 64 << 20 }, (err, stdout) => (err ? reject(err) : resolve(stdout)));
     peak = watchMem(child);
   });

@@ -116,14 +116,15 @@ export interface FullScale { algorithm: string; localDelivery: boolean; wallS: n
 
 /**
  * (c) full CloudMatrix384, aggregated switches, grouped placement, through the CLI: wall time and peak
- * RSS of the whole process tree; `localDelivery: false` sends co-located actors' messages over NATS too.
+ * RSS of the whole process tree; `localDelivery: false` sends co-located actors' messages over NATS too;
+ * `nodesPerHost` as the scenario field (auto: about two host processes per core; 1: a process per node).
  */
-export async function fullScale(algorithm: string, localDelivery = true): Promise<FullScale> {
+export async function fullScale(algorithm: string, localDelivery = true, nodesPerHost: "auto" | number = "auto"): Promise<FullScale> {
   const t0 = Date.now();
   let peak = { rss: 0, pss: 0 };
   const out = await new Promise<string>((resolve, reject) => {
     const child = execFile(process.execPath, ["--max-semi-space-size=64", CLI, "run", "--engine", "nats", "--preset", "cloudmatrix384", "--placement", "grouped",
-      "--set", `workload.algorithm=${algorithm}`, "--set", "workload.sizes=[1GiB]", "--set", `deployment.localDelivery=${localDelivery}`, "--json", "--out", "/tmp/supernode-bench"],
+      "--set", `workload.algorithm=${algorithm}`, "--set", "workload.sizes=[1GiB]", "--set", `deployment.localDelivery=${localDelivery}`, "--set", `deployment.nodesPerHost=${nodesPerHost}`, "--json", "--out", "/tmp/supernode-bench"],
       { maxBuffer: 64 << 20 }, (err, stdout) => (err ? reject(err) : resolve(stdout)));
     peak = watchMem(child);
   });

@@ -17,21 +17,21 @@ export interface TrainingBench {
 
 interface StepReport { status: string; processes: number; steps: { virtualTimeNs: number; mfu: number; paramDigest: string; messages: number; verified: boolean }[] }
 
-/** One full-scale step on `engine` (the NATS engine with grouped placement: 52 processes). */
-export async function trainingStep(engine: "sim" | "nats"): Promise<TrainingBench> {
+/** One full-scale step on `engine` (the NATS engine with grouped placement, nodesPerHost auto: 5 processes on 2 cores). */
+export async function trainingStep(engine: "sim" | "nats", nodesPerHost: "auto" | number = "auto"): Promise<TrainingBench> {
   const out = `/tmp/supernode-bench-training-${engine}`;
   const t0 = Date.now();
   let peak = { rss: 0, pss: 0 };
   await new Promise<void>((resolve, reject) => {
     const child = execFile(process.execPath, ["--max-semi-space-size=64", CLI, "run", "--engine", engine, "--preset", "cloudmatrix384",
-      ...(engine === "nats" ? ["--placement", "grouped"] : []), "--set", DSV3_FULL_STEP, "--quiet", "--out", out],
+      ...(engine === "nats" ? ["--placement", "grouped", "--set", `deployment.nodesPerHost=${nodesPerHost}`] : []), "--set", DSV3_FULL_STEP, "--quiet", "--out", out],
       { maxBuffer: 64 << 20 }, (err) => (err ? reject(err) : resolve()));
     peak = watchMem(child);
   });
   const r = JSON.parse(readFileSync(`${out}/report.json`, "utf8")) as StepReport;
   const s = r.steps[0]!;
   return {
-    engine, wallS: (Date.now() - t0) / 1000, peakRssMB: peak.rss, peakPssMB: peak.pss, processes: r.processes, messages: s.messages,
+    engine: engine === "nats" && nodesPerHost !== "auto" ? `nats, ${nodesPerHost} node a host` : engine, wallS: (Date.now() - t0) / 1000, peakRssMB: peak.rss, peakPssMB: peak.pss, processes: r.processes, messages: s.messages,
     stepMs: s.virtualTimeNs / 1e6, mfu: s.mfu, digest: s.paramDigest, verified: r.status === "ok" && s.verified,
   };
 }
@@ -45,8 +45,8 @@ export function printTraining(rows: readonly TrainingBench[]): void {
   for (const r of rows) {
     console.log(`| ${r.engine} | ${r.wallS.toFixed(1)} | ${r.processes} | ${r.peakRssMB.toFixed(0)} | ${r.peakPssMB.toFixed(0)} | ${r.messages} | ${r.stepMs.toFixed(1)} | ${(100 * r.mfu).toFixed(1)} | ${r.digest} | ${r.verified ? "yes" : "NO"} |`);
   }
-  if (rows.length === 2) {
-    const [a, b] = rows as [TrainingBench, TrainingBench];
-    console.log(`engines: digests ${a.digest === b.digest ? "equal" : "DIFFER"}, step times differ by ${(100 * Math.abs(b.stepMs - a.stepMs) / a.stepMs).toFixed(3)}%`);
+  const a = rows[0]!;
+  for (const b of rows.slice(1)) {
+    console.log(`${a.engine} vs ${b.engine}: digests ${a.digest === b.digest ? "equal" : "DIFFER"}, step times differ by ${(100 * Math.abs(b.stepMs - a.stepMs) / a.stepMs).toFixed(3)}%`);
   }
 }

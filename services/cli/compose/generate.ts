@@ -35,7 +35,9 @@ export interface Generated {
 /** The pieces of a deployment, without touching the disk (tests start servers from these). */
 export function deploymentOf(loaded: Loaded, placement: "per-actor" | "grouped") {
   const run = loaded.scenario.deployment.run || DEFAULT_COMPOSE_RUN;
-  const principals = principalsFor(loaded.topology, placeActors(loaded.topology, placement));
+  // A container per node unless the scenario sets nodesPerHost (auto is the local engine's, by its cores).
+  const perHost = loaded.scenario.deployment.nodesPerHost;
+  const principals = principalsFor(loaded.topology, placeActors(loaded.topology, placement, perHost === "auto" ? 1 : perHost));
   const topology = loaded.scenario.topology;
   const hash = topologyHash(topology);
   const servers = [...DEFAULT_NATS_SERVERS];

@@ -1,5 +1,5 @@
 import { crc32 } from "../../shared/codec/index.js";
-import { handleAtNs, traverse, type Ports } from "../../shared/linkmodel/index.js";
+import { handleAtNs, traverseInto, type MutableHopTimes, type Ports } from "../../shared/linkmodel/index.js";
 import { PROTOCOL_VERSION, type DataMsg, type StripePart } from "../../shared/protocol/index.js";
 import type { Outbound } from "../../shared/runtime/index.js";
 import { DeviceKind, type Topology } from "../../shared/topology/index.js";
@@ -20,6 +20,9 @@ export interface TransferSpec {
   readonly nowNs: number;
 }
 
+/** The hop times of the stripe being sent: read into its part before the next stripe's hop. */
+const HOP: MutableHopTimes = { headNs: 0 as SimNs, tailNs: 0 as SimNs, queuedNs: 0 };
+
 /** Stripes with no real elements (small chunks over many stripes) share one empty payload. */
 const EMPTY = new Float64Array(0);
 
@@ -32,13 +35,13 @@ export type DataEnvelope = Omit<DataMsg, "parts" | "from">;
  * part is delivered. Messages are built field by field, in one shape, on this hot path.
  */
 export function bundle(t: Topology, from: number, env: DataEnvelope, tos: readonly number[], parts: readonly StripePart[], out: Outbound[], reuse?: DataMsg): void {
-  const first = tos[0]!;
+  const first = tos[0]!, n = parts.length; // tos may be a longer scratch array: its first n entries are the parts'
   let same = true;
-  for (let i = 1; i < tos.length && same; i++) same = tos[i] === first;
+  for (let i = 1; i < n && same; i++) same = tos[i] === first;
   if (same) { // the common case (one stripe, or the lanes of one plane): no grouping needed
     const toSwitch = t.devices[first]!.kind === DeviceKind.Switch;
     let at = handleAtNs(t, first, parts[0]!.headNs, parts[0]!.tailNs) as number;
-    for (let i = 1; i < parts.length; i++) {
+    for (let i = 1; i < n; i++) {
       const when = handleAtNs(t, first, parts[i]!.headNs, parts[i]!.tailNs);
       at = toSwitch ? Math.min(at, when) : Math.max(at, when);
     }
@@ -48,7 +51,6 @@ export function bundle(t: Topology, from: number, env: DataEnvelope, tos: readon
   // Several next hops (the stripes of one transfer leaving on different planes): one message per
   // device, in the order devices first appear, each with its parts in stripe order — built without
   // per-group records (n is a handful of stripes, so the quadratic scan is shorter than a map).
-  const n = tos.length;
   for (let i = 0; i < n; i++) {
     const to = tos[i]!;
     let seen = false, count = 1;
@@ -113,7 +115,7 @@ export function transmit(t: Topology, ports: Ports, x: TransferSpec, out: Outbou
     tos[i] = link.to;
     const losses = fab?.lossOf(link.id);
     if (losses === undefined) {
-      const hop = traverse(ports.get(link.id), link, byteParts[i]!, sendNs, sendNs);
+      const hop = traverseInto(HOP, ports.get(link.id), link, byteParts[i]!, sendNs, sendNs);
       parts[i] = { stripe: i, bytes: byteParts[i]!, headNs: hop.headNs, tailNs: hop.tailNs, path, hop: 0, payload, crc: crc32(payload) };
       continue;
     }

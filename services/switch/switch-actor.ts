@@ -1,6 +1,6 @@
 import { crc32 } from "../../shared/codec/index.js";
 import { emptyFaultTally, type FaultedFabric } from "../../shared/faults/index.js";
-import { Ports, traverse, type HopTimes } from "../../shared/linkmodel/index.js";
+import { Ports, traverseInto, type HopTimes, type MutableHopTimes } from "../../shared/linkmodel/index.js";
 import { COORDINATOR, PROTOCOL_VERSION, RejectReason, type DataMsg, type StatusMsg, type StripePart } from "../../shared/protocol/index.js";
 import { applyWireFaults, bundle, corruptedPart, EarlyBuffer, MASK_STRIPES, OpWindows, retryHop, routeOf, stripeFault, takeFault, type FaultHolder, type StripeWindow } from "../npu/index.js";
 import { DEFAULT_LIMITS, type ActorContext, type ActorLogic, type Outbound } from "../../shared/runtime/index.js";
@@ -100,9 +100,9 @@ function forward(s: SwitchState, m: DataMsg, w: StripeWindow, ctx: ActorContext,
   const lat = t.devices[s.self]!.switchLatencyNs;
   // A received message is this switch's own (no one else holds it: a duplicate fault sends a copy), so
   // its parts move on in place — new times, the next hop — and, when every part goes on to one device,
-  // the message itself does: no allocation per hop but the outbound entry. Sized to the message: a
-  // pushed-to empty array gets room for 17.
-  const n = m.parts.length, tos = new Array<number>(n), parts = keep === ALL ? m.parts as StripePart[] : new Array<StripePart>(n);
+  // the message itself does: no allocation per hop but the outbound entry (next devices go in a
+  // scratch array; a subset of parts in one sized to the message).
+  const n = m.parts.length, tos = TOS, parts = keep === ALL ? m.parts as StripePart[] : new Array<StripePart>(n);
   let kept = 0;
   let bad: { tos: number[]; parts: StripePart[] } | undefined; // corrupted first copies, sent ahead of the good ones
   for (let i = 0; i < n; i++) {
@@ -112,7 +112,7 @@ function forward(s: SwitchState, m: DataMsg, w: StripeWindow, ctx: ActorContext,
     const losses = fab?.lossOf(link.id);
     const port = s.ports.get(link.id);
     let hop: HopTimes;
-    if (losses === undefined) hop = traverse(port, link, p.bytes, p.headNs + lat, p.tailNs + lat);
+    if (losses === undefined) hop = traverseInto(HOP, port, link, p.bytes, p.headNs + lat, p.tailNs + lat);
     else {
       const r = retryHop(t, port, link, losses, { epoch: m.epoch, op: m.op, src: m.src, dst: m.dst, tag: m.tag, stripe: p.stripe }, p.bytes, p.headNs + lat, p.tailNs + lat, s.tally);
       hop = r.hop;
@@ -131,7 +131,7 @@ function forward(s: SwitchState, m: DataMsg, w: StripeWindow, ctx: ActorContext,
     tos[kept] = link.to;
     parts[kept++] = p;
   }
-  if (kept < n) { tos.length = kept; parts.length = kept; }
+  if (kept < n) parts.length = kept;
   if (bad) bundle(t, s.self, m, bad.tos, bad.parts, out);
   if (kept > 0) bundle(t, s.self, m, tos, parts, out, bad ? undefined : m);
 }
@@ -139,6 +139,10 @@ function forward(s: SwitchState, m: DataMsg, w: StripeWindow, ctx: ActorContext,
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 const ALL = "all", NONE = "none";
+/** The next device of each part being forwarded (its first `kept` entries), read by `bundle` before the next message. */
+const TOS: number[] = [];
+/** The hop times of the part being forwarded: read into the part before the next part's hop. */
+const HOP: MutableHopTimes = { headNs: 0 as SimNs, tailNs: 0 as SimNs, queuedNs: 0 };
 
 /**
  * Which parts of a message may pass: on their route, from the sender, intact (only where `crc` says a

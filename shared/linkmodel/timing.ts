@@ -31,16 +31,22 @@ export interface HopTimes {
  * fast port pass through it side by side, as interleaved packets would.
  */
 export function traverse(port: Port, link: Link, bytes: number, readyNs: number, tailInNs: number): HopTimes {
+  return traverseInto({ headNs: 0 as SimNs, tailNs: 0 as SimNs, queuedNs: 0 }, port, link, bytes, readyNs, tailInNs);
+}
+
+/** {@link traverse}, writing the times into `out` (a hot path's scratch, read before its next use) instead of a new object. */
+export function traverseInto(out: MutableHopTimes, port: Port, link: Link, bytes: number, readyNs: number, tailInNs: number): HopTimes {
   const ser = serializationNs(bytes, link.bandwidthGBps);
   port.reserve(readyNs, tailInNs, ser);
   const tailOut = port.lastEndNs;
   const headOut = tailOut - Math.max(ser, tailInNs - readyNs);
-  return {
-    headNs: (headOut + link.latencyNs) as SimNs,
-    tailNs: (tailOut + link.latencyNs) as SimNs,
-    queuedNs: headOut - readyNs,
-  };
+  out.headNs = (headOut + link.latencyNs) as SimNs;
+  out.tailNs = (tailOut + link.latencyNs) as SimNs;
+  out.queuedNs = headOut - readyNs;
+  return out;
 }
+
+export type MutableHopTimes = { -readonly [K in keyof HopTimes]: HopTimes[K] };
 
 /** When a message is handed to the receiving endpoint: its tail has arrived and the endpoint overhead is paid. */
 export function deliveredAtNs(tailNs: number, endpointOverheadNs: number): SimNs {

@@ -6,7 +6,7 @@ import {
   COORDINATOR, FaultKind, PROTOCOL_VERSION, RejectReason,
   type DataMsg, type OpDoneMsg, type OpStartMsg, type StatusMsg, type StripePart, type WaitFor,
 } from "../../shared/protocol/index.js";
-import { DEFAULT_LIMITS, type ActorContext, type ActorLogic, type Outbound, type Step } from "../../shared/runtime/index.js";
+import { DEFAULT_LIMITS, StepBuffer, type ActorContext, type ActorLogic, type Outbound } from "../../shared/runtime/index.js";
 import type { Topology } from "../../shared/topology/index.js";
 import type { NpuId, SimNs } from "../../shared/units/index.js";
 import { EarlyBuffer } from "./early-buffer.js";
@@ -39,18 +39,24 @@ export interface NpuState extends FaultHolder {
   readonly halts: HaltArm[];
   /** A halt struck: this incarnation is dead and handles nothing more (its engine stops its process). */
   halted: boolean;
+  /** Its step, reused for every message. */
+  readonly steps: StepBuffer<NpuState>;
 }
 
 /** The NPU (or die) actor: runs its rank's program of each collective and moves its data through its ports. */
 export const npuLogic: ActorLogic<NpuState> = {
   kind: "npu",
-  init: (self, t: Topology, limits = DEFAULT_LIMITS, inc = 0) => ({
-    self: self as NpuId, inc, ports: new Ports(t, self as NpuId), computeFreeNs: 0, ops: new Map(), early: new EarlyBuffer(limits), highestOp: 0,
-    counters: { received: 0 }, faults: undefined, tally: emptyFaultTally(), halts: [], halted: false,
-  }),
+  init: (self, t: Topology, limits = DEFAULT_LIMITS, inc = 0) => {
+    const s: Omit<NpuState, "steps"> & { steps?: StepBuffer<NpuState> } = {
+      self: self as NpuId, inc, ports: new Ports(t, self as NpuId), computeFreeNs: 0, ops: new Map(), early: new EarlyBuffer(limits), highestOp: 0,
+      counters: { received: 0 }, faults: undefined, tally: emptyFaultTally(), halts: [], halted: false,
+    };
+    s.steps = new StepBuffer(s as NpuState);
+    return s as NpuState;
+  },
   receive(state, msg, ctx) {
-    if (state.halted) return { state, outbound: [] };
-    const out: Outbound[] = [];
+    const out = state.steps.begin();
+    if (state.halted) return state.steps.end(out);
     state.ports.horizon.horizonNs = ctx.nowNs ?? -Infinity;
     switch (msg.type) {
       case "op-start": start(state, msg, ctx, out); break;
@@ -76,7 +82,7 @@ export const npuLogic: ActorLogic<NpuState> = {
       }
     }
     // message-duplicate / -reorder: the order of what this step sends (a null check without faults).
-    return { state, outbound: state.faults ? applyWireFaults(state.faults, out, state.tally) : out } satisfies Step<NpuState>;
+    return state.steps.end(state.faults ? applyWireFaults(state.faults, out, state.tally) : out);
   },
 };
 

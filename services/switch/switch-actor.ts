@@ -3,7 +3,7 @@ import { emptyFaultTally, type FaultedFabric } from "../../shared/faults/index.j
 import { Ports, traverseInto, type HopTimes, type MutableHopTimes } from "../../shared/linkmodel/index.js";
 import { COORDINATOR, PROTOCOL_VERSION, RejectReason, type DataMsg, type StatusMsg, type StripePart } from "../../shared/protocol/index.js";
 import { applyWireFaults, bundle, corruptedPart, EarlyBuffer, MASK_STRIPES, OpWindows, retryHop, routeOf, stripeFault, takeFault, type FaultHolder, type StripeWindow } from "../npu/index.js";
-import { DEFAULT_LIMITS, type ActorContext, type ActorLogic, type Outbound } from "../../shared/runtime/index.js";
+import { DEFAULT_LIMITS, StepBuffer, type ActorContext, type ActorLogic, type Outbound } from "../../shared/runtime/index.js";
 import type { Path, Topology } from "../../shared/topology/index.js";
 import type { SimNs, SwitchId } from "../../shared/units/index.js";
 
@@ -17,6 +17,8 @@ export interface SwitchState extends FaultHolder {
   /** Data messages received (a message may carry several stripes), and stripes forwarded. */
   received: number;
   forwarded: number;
+  /** Its step, reused for every message. */
+  readonly steps: StepBuffer<SwitchState>;
 }
 
 /**
@@ -27,11 +29,15 @@ export interface SwitchState extends FaultHolder {
  */
 export const switchLogic: ActorLogic<SwitchState> = {
   kind: "switch",
-  init: (self, t, limits = DEFAULT_LIMITS) => ({
-    self: self as SwitchId, ports: new Ports(t, self as SwitchId), windows: new OpWindows(limits), early: new EarlyBuffer(limits), received: 0, forwarded: 0, faults: undefined, tally: emptyFaultTally(),
-  }),
+  init: (self, t, limits = DEFAULT_LIMITS) => {
+    const s: Omit<SwitchState, "steps"> & { steps?: StepBuffer<SwitchState> } = {
+      self: self as SwitchId, ports: new Ports(t, self as SwitchId), windows: new OpWindows(limits), early: new EarlyBuffer(limits), received: 0, forwarded: 0, faults: undefined, tally: emptyFaultTally(),
+    };
+    s.steps = new StepBuffer(s as SwitchState);
+    return s as SwitchState;
+  },
   receive(state, msg, ctx) {
-    const out: Outbound[] = [];
+    const out = state.steps.begin();
     state.ports.horizon.horizonNs = ctx.nowNs ?? -Infinity;
     switch (msg.type) {
       case "data": state.received++; onData(state, msg, ctx, out); break;
@@ -64,7 +70,7 @@ export const switchLogic: ActorLogic<SwitchState> = {
       }
     }
     // message-duplicate / -reorder: the order of what this step sends (a null check without faults).
-    return { state, outbound: state.faults ? applyWireFaults(state.faults, out, state.tally) : out };
+    return state.steps.end(state.faults ? applyWireFaults(state.faults, out, state.tally) : out);
   },
 };
 

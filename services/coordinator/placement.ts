@@ -20,8 +20,7 @@ export const HOSTS_PER_CORE = 2;
  */
 export function nodesPerHostFor(t: Topology, setting: "auto" | number, cores: number): number {
   if (setting !== "auto") return setting;
-  const nodes = new Set(t.devices.filter((d) => d.node >= 0).map((d) => d.node)).size;
-  return Math.max(1, Math.ceil(nodes / (HOSTS_PER_CORE * Math.max(1, cores))));
+  return Math.max(1, Math.ceil(t.nodes.length / (HOSTS_PER_CORE * Math.max(1, cores))));
 }
 
 /**

@@ -46,17 +46,13 @@ export interface NpuState extends FaultHolder {
 /** The NPU (or die) actor: runs its rank's program of each collective and moves its data through its ports. */
 export const npuLogic: ActorLogic<NpuState> = {
   kind: "npu",
-  init: (self, t: Topology, limits = DEFAULT_LIMITS, inc = 0) => {
-    const s: Omit<NpuState, "steps"> & { steps?: StepBuffer<NpuState> } = {
-      self: self as NpuId, inc, ports: new Ports(t, self as NpuId), computeFreeNs: 0, ops: new Map(), early: new EarlyBuffer(limits), highestOp: 0,
-      counters: { received: 0 }, faults: undefined, tally: emptyFaultTally(), halts: [], halted: false,
-    };
-    s.steps = new StepBuffer(s as NpuState);
-    return s as NpuState;
-  },
+  init: (self, t: Topology, limits = DEFAULT_LIMITS, inc = 0) => ({
+    self: self as NpuId, inc, ports: new Ports(t, self as NpuId), computeFreeNs: 0, ops: new Map(), early: new EarlyBuffer(limits), highestOp: 0,
+    counters: { received: 0 }, faults: undefined, tally: emptyFaultTally(), halts: [], halted: false, steps: new StepBuffer(),
+  }),
   receive(state, msg, ctx) {
     const out = state.steps.begin();
-    if (state.halted) return state.steps.end(out);
+    if (state.halted) return state.steps.end(state, out);
     state.ports.horizon.horizonNs = ctx.nowNs ?? -Infinity;
     switch (msg.type) {
       case "op-start": start(state, msg, ctx, out); break;
@@ -82,7 +78,7 @@ export const npuLogic: ActorLogic<NpuState> = {
       }
     }
     // message-duplicate / -reorder: the order of what this step sends (a null check without faults).
-    return state.steps.end(state.faults ? applyWireFaults(state.faults, out, state.tally) : out);
+    return state.steps.end(state, state.faults ? applyWireFaults(state.faults, out, state.tally) : out);
   },
 };
 

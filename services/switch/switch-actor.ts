@@ -29,13 +29,10 @@ export interface SwitchState extends FaultHolder {
  */
 export const switchLogic: ActorLogic<SwitchState> = {
   kind: "switch",
-  init: (self, t, limits = DEFAULT_LIMITS) => {
-    const s: Omit<SwitchState, "steps"> & { steps?: StepBuffer<SwitchState> } = {
-      self: self as SwitchId, ports: new Ports(t, self as SwitchId), windows: new OpWindows(limits), early: new EarlyBuffer(limits), received: 0, forwarded: 0, faults: undefined, tally: emptyFaultTally(),
-    };
-    s.steps = new StepBuffer(s as SwitchState);
-    return s as SwitchState;
-  },
+  init: (self, t, limits = DEFAULT_LIMITS) => ({
+    self: self as SwitchId, ports: new Ports(t, self as SwitchId), windows: new OpWindows(limits), early: new EarlyBuffer(limits), received: 0, forwarded: 0, faults: undefined, tally: emptyFaultTally(),
+    steps: new StepBuffer(),
+  }),
   receive(state, msg, ctx) {
     const out = state.steps.begin();
     state.ports.horizon.horizonNs = ctx.nowNs ?? -Infinity;
@@ -70,7 +67,7 @@ export const switchLogic: ActorLogic<SwitchState> = {
       }
     }
     // message-duplicate / -reorder: the order of what this step sends (a null check without faults).
-    return state.steps.end(state.faults ? applyWireFaults(state.faults, out, state.tally) : out);
+    return state.steps.end(state, state.faults ? applyWireFaults(state.faults, out, state.tally) : out);
   },
 };
 

@@ -8,11 +8,7 @@ import type { Outbound, Step } from "./actor.js";
  */
 export class StepBuffer<S> {
   private readonly out: Outbound[] = [];
-  private readonly step: { state: S; outbound: readonly Outbound[] };
-
-  constructor(state: S) {
-    this.step = { state, outbound: this.out };
-  }
+  private readonly step: { state: S | undefined; outbound: readonly Outbound[] } = { state: undefined, outbound: this.out };
 
   /** The empty outbound list for this message (pop keeps the array's room; `length = 0` would not). */
   begin(): Outbound[] {
@@ -21,9 +17,10 @@ export class StepBuffer<S> {
     return o;
   }
 
-  /** The step: this state, sending `outbound` (the list from `begin`, or what wire faults made of it). */
-  end(outbound: readonly Outbound[]): Step<S> {
+  /** The step: `state`, sending `outbound` (the list from `begin`, or what wire faults made of it). */
+  end(state: S, outbound: readonly Outbound[]): Step<S> {
+    this.step.state = state;
     this.step.outbound = outbound;
-    return this.step;
+    return this.step as Step<S>;
   }
 }

@@ -1,7 +1,7 @@
 import { epOf, DTYPE_BYTES, TARGET_REAL_ELEMENTS, type CollectiveWorkload, type MoeWorkload, type Scenario, type TrainingWorkload } from "../../shared/config/index.js";
 import { ScenarioError } from "../../shared/errors/index.js";
 import { chooseExperts, placeExperts, rankNodeOf, type MoeShape, type ReplicaSpec } from "../../shared/moe/index.js";
-import { Algorithm, Collective, type OpSpec } from "../../shared/protocol/index.js";
+import { Algorithm, Collective, isTiered, type OpSpec } from "../../shared/protocol/index.js";
 import { groupByNode, type Topology } from "../../shared/topology/index.js";
 import type { NpuId } from "../../shared/units/index.js";
 
@@ -48,7 +48,7 @@ function collectiveOps(w: CollectiveWorkload, t: Topology, at: string, next: Nex
   const n = w.ranks === "all" ? t.endpoints.length : w.ranks;
   const group = t.endpoints.slice(0, n);
   const groups = groupByNode(group, t);
-  if (w.algorithm === Algorithm.Hierarchical && groups.some((g) => g.length !== groups[0]!.length)) {
+  if (isTiered(w.algorithm) && groups.some((g) => g.length !== groups[0]!.length)) {
     throw new ScenarioError(`${at}.ranks`, `hierarchical needs every node equally filled; ranks per node: ${groups.map((g) => g.length).join(",")}`);
   }
   const perChunk = w.realElementsPerChunk ?? Math.max(1, Math.ceil(TARGET_REAL_ELEMENTS / n));

@@ -1,5 +1,5 @@
 import { checkTraining, type TrainingWorkload } from "../../shared/config/index.js";
-import { Algorithm, type OpSpec } from "../../shared/protocol/index.js";
+import { isTiered, type OpSpec } from "../../shared/protocol/index.js";
 import { groupByNode, type Topology } from "../../shared/topology/index.js";
 import type { NpuId } from "../../shared/units/index.js";
 
@@ -83,7 +83,7 @@ export function shrinkCollective(cur: OpSpec, failed: readonly number[], t: Topo
   if (out.has(rootId)) return { refused: `the ${cur.collective}'s root (rank ${cur.root}, ${t.devices[rootId]!.name}) failed` };
   if (group.length < 2) return { refused: `${group.length} rank(s) would be left` };
   const nodeGroups = groupByNode(group, t);
-  if (cur.algorithm === Algorithm.Hierarchical && nodeGroups.some((g) => g.length !== nodeGroups[0]!.length)) {
+  if (isTiered(cur.algorithm) && nodeGroups.some((g) => g.length !== nodeGroups[0]!.length)) {
     return { refused: `hierarchical needs every node equally filled; without ${failed.map((id) => t.devices[id]!.name).join(", ")} the nodes hold ${nodeGroups.map((g) => g.length).join(", ")} ranks` };
   }
   return { spec: { ...cur, group, nodeGroups, root: group.indexOf(rootId) }, idle: [], note: `communicator ${cur.group.length} → ${group.length} ranks (the result is the survivors')` };

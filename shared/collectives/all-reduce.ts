@@ -1,6 +1,7 @@
 import { chunking, chunkStart, chunkSlice } from "./chunks.js";
 import { mod, phaseTag, recv, reduceInto, send, type Program, type ProgramEnv } from "./program.js";
 import { allRanks, ringAllGather, ringReduceScatter } from "./ring.js";
+import { halvingDoublingAmong } from "./halving-doubling.js";
 
 /** Ring all-reduce: reduce-scatter then all-gather around one ring of all ranks. 2(n-1) steps of size/n. */
 export function* ringAllReduce(env: ProgramEnv): Program {
@@ -17,6 +18,31 @@ export function* ringAllReduce(env: ProgramEnv): Program {
  * per step), intra-node ring all-gather.
  */
 export function* hierarchicalAllReduce(env: ProgramEnv): Program {
+  const { myNode, local, lp, peers, buf, intra } = tiers(env);
+  yield* ringReduceScatter(local, lp, buf, intra, phaseTag(0, 0));
+  const inter = chunking(intra.offsets[lp + 1]! - intra.offsets[lp]!, intra.bytes[lp]!, peers.length, chunkStart(intra, lp));
+  yield* ringReduceScatter(peers, myNode, buf, inter, phaseTag(1, 0));
+  yield* ringAllGather(peers, myNode, buf, inter, phaseTag(2, 0));
+  yield* ringAllGather(local, lp, buf, intra, phaseTag(3, 0));
+  return buf;
+}
+
+/**
+ * Hierarchical all-reduce with a halving-doubling inter-node phase: intra-node ring reduce-scatter,
+ * halving-doubling all-reduce of my chunk among the ranks with my local index (2·log2 M exchanges
+ * instead of the ring's 2(M−1), the same bytes), intra-node ring all-gather. What a collective library
+ * picks across many nodes, where the inter-node ring's latency term 2(M−1)·α dominates.
+ */
+export function* hierarchicalHdAllReduce(env: ProgramEnv): Program {
+  const { myNode, local, lp, peers, buf, intra } = tiers(env);
+  yield* ringReduceScatter(local, lp, buf, intra, phaseTag(0, 0));
+  yield* halvingDoublingAmong(peers, myNode, buf.subarray(chunkStart(intra, lp), chunkStart(intra, lp + 1)), intra.bytes[lp]!, 1);
+  yield* ringAllGather(local, lp, buf, intra, phaseTag(5, 0));
+  return buf;
+}
+
+/** A rank's two tiers: its node's ranks (intra-node rings) and its peers, one per node with its local index. */
+function tiers(env: ProgramEnv) {
   const groups = env.spec.nodeGroups;
   const myNode = groups.findIndex((g) => g.includes(env.rank));
   const local = groups[myNode]!;
@@ -24,12 +50,7 @@ export function* hierarchicalAllReduce(env: ProgramEnv): Program {
   const peers = groups.map((g) => g[lp]!); // same local index on every node
   const buf = env.input; // the rank's own (ProgramEnv): no copy, n elements per rank at `ranks: all`
   const intra = chunking(buf.length, env.spec.sizeBytes, local.length);
-  yield* ringReduceScatter(local, lp, buf, intra, phaseTag(0, 0));
-  const inter = chunking(intra.offsets[lp + 1]! - intra.offsets[lp]!, intra.bytes[lp]!, peers.length, chunkStart(intra, lp));
-  yield* ringReduceScatter(peers, myNode, buf, inter, phaseTag(1, 0));
-  yield* ringAllGather(peers, myNode, buf, inter, phaseTag(2, 0));
-  yield* ringAllGather(local, lp, buf, intra, phaseTag(3, 0));
-  return buf;
+  return { myNode, local, lp, peers, buf, intra };
 }
 
 /**

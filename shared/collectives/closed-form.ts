@@ -3,6 +3,7 @@ import { Algorithm, Collective, type OpSpec } from "../protocol/index.js";
 import type { Topology } from "../topology/index.js";
 import type { NpuId } from "../units/index.js";
 import { broadcastChunks } from "./broadcast.js";
+import { hdPower } from "./halving-doubling.js";
 import { a2avBytes } from "./data.js";
 import { mod } from "./program.js";
 
@@ -20,9 +21,10 @@ export function closedFormNs(spec: OpSpec, t: Topology): number {
     case Collective.AllReduce:
       switch (spec.algorithm) {
         case Algorithm.Ring: return cf.ring(all, [{ steps: n - 1, bytes: S / n, reduce: true }, { steps: n - 1, bytes: S / n, reduce: false }]);
-        case Algorithm.Hierarchical: return cf.hierarchical();
+        case Algorithm.Hierarchical: return cf.hierarchical(false);
+        case Algorithm.HierarchicalHd: return cf.hierarchical(true);
         case Algorithm.Direct: return cf.directAllReduce();
-        case Algorithm.HalvingDoubling: return cf.halvingDoubling();
+        case Algorithm.HalvingDoubling: return cf.halvingDoubling(all, S);
         default: break;
       }
       break;
@@ -81,14 +83,15 @@ class Forms {
     return Math.max(...got);
   }
 
-  hierarchical(): number {
+  /** Intra-node ring reduce-scatter + inter-node all-reduce of S/G (ring, or halving-doubling with `hd`) + intra-node ring all-gather. */
+  hierarchical(hd: boolean): number {
     const S = this.spec.sizeBytes, groups = this.spec.nodeGroups;
     const G = groups[0]!.length, M = groups.length;
     // The phases are sequential per rank and every node (and every peer ring) is alike, so they add.
     const intraRs = Math.max(...groups.map((g) => this.ring(g, [{ steps: G - 1, bytes: S / G, reduce: true }])));
     const intraAg = Math.max(...groups.map((g) => this.ring(g, [{ steps: G - 1, bytes: S / G, reduce: false }])));
     const peers = Array.from({ length: G }, (_, lp) => groups.map((g) => g[lp]!));
-    const inter = Math.max(...peers.map((p) => this.ring(p, [
+    const inter = Math.max(...peers.map((p) => hd ? this.halvingDoubling(p, S / G) : this.ring(p, [
       { steps: M - 1, bytes: S / G / M, reduce: true }, { steps: M - 1, bytes: S / G / M, reduce: false }])));
     return intraRs + inter + intraAg;
   }
@@ -117,19 +120,22 @@ class Forms {
     return Math.max(...this.exchange(first, () => c));
   }
 
-  /** Recursive halving then doubling over p = 2^⌊log2 n⌋ ranks, plus a fold and an unfold when n ≠ p. */
-  halvingDoubling(): number {
-    const n = this.spec.group.length, S = this.spec.sizeBytes;
-    let p = 1;
-    while (p * 2 <= n) p *= 2;
+  /**
+   * Recursive halving then doubling of S bytes among `members` (communicator ranks), over
+   * p = 2^⌊log2 n⌋ of them, plus a fold and an unfold when n ≠ p.
+   */
+  halvingDoubling(members: readonly number[], S: number): number {
+    const n = members.length;
+    const p = hdPower(n);
     const extra = n - p;
-    const real = (v: number) => (v < extra ? 2 * v + 1 : v + extra);
+    const m = (i: number) => members[i]!;
+    const real = (v: number) => m(v < extra ? 2 * v + 1 : v + extra);
     const stepMax = (mask: number, bytes: number, reduce: boolean) =>
       Math.max(...Array.from({ length: p }, (_, v) => this.tau(real(v), real(v ^ mask), bytes, reduce)));
     let total = 0;
     if (extra > 0) {
-      const fold = Math.max(...Array.from({ length: extra }, (_, i) => this.tau(2 * i, 2 * i + 1, S, true)));
-      const unfold = Math.max(...Array.from({ length: extra }, (_, i) => this.tau(2 * i + 1, 2 * i, S, false)));
+      const fold = Math.max(...Array.from({ length: extra }, (_, i) => this.tau(m(2 * i), m(2 * i + 1), S, true)));
+      const unfold = Math.max(...Array.from({ length: extra }, (_, i) => this.tau(m(2 * i + 1), m(2 * i), S, false)));
       total += fold + unfold;
     }
     let bytes = S;

@@ -2,7 +2,7 @@ export * from "./program.js";
 export { chunking, chunkSlice, chunkStart, type Chunking } from "./chunks.js";
 export { ringAllGather, ringReduceScatter } from "./ring.js";
 export { busBwFactor } from "./registry.js";
-export { directAllReduce, hierarchicalAllReduce, ringAllReduce } from "./all-reduce.js";
+export { directAllReduce, hierarchicalAllReduce, hierarchicalHdAllReduce, ringAllReduce } from "./all-reduce.js";
 export { directAllToAll, directAllToAllV } from "./all-to-all.js";
 export { directBroadcast, pipelineBroadcast } from "./broadcast.js";
 export { ringAllGatherOp, ringReduceScatterOp } from "./gather-scatter.js";

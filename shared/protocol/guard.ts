@@ -46,7 +46,7 @@ const MAX_TALLY = 2 * MAX_MOE_EXPERTS + 16;
  * must stop here.
  */
 const ALGORITHMS_OF: Readonly<Record<Collective, readonly Algorithm[]>> = {
-  [Collective.AllReduce]: [Algorithm.Ring, Algorithm.Hierarchical, Algorithm.Direct, Algorithm.HalvingDoubling],
+  [Collective.AllReduce]: [Algorithm.Ring, Algorithm.Hierarchical, Algorithm.HierarchicalHd, Algorithm.Direct, Algorithm.HalvingDoubling],
   [Collective.ReduceScatter]: [Algorithm.Ring],
   [Collective.AllGather]: [Algorithm.Ring],
   [Collective.AllToAll]: [Algorithm.Direct],

@@ -40,11 +40,16 @@ export type Collective = (typeof Collective)[keyof typeof Collective];
 export const Algorithm = {
   Ring: "ring",
   Hierarchical: "hierarchical",
+  /** Hierarchical, with a halving-doubling inter-node phase. */
+  HierarchicalHd: "hierarchical-hd",
   Direct: "direct",
   HalvingDoubling: "halving-doubling",
   Pipeline: "pipeline",
 } as const;
 export type Algorithm = (typeof Algorithm)[keyof typeof Algorithm];
+
+/** All-reduce algorithms over node tiers: they need every node of the group equally filled. */
+export const isTiered = (a: Algorithm): boolean => a === Algorithm.Hierarchical || a === Algorithm.HierarchicalHd;
 
 /** What every rank of a communicator needs to run one collective. Small: sizes and seeds, never data. */
 export interface OpSpec {

@@ -1,6 +1,6 @@
 import { Algorithm, Collective, type OpSpec } from "../protocol/index.js";
 import {
-  directAllReduce, directAllToAll, directAllToAllV, directBroadcast, halvingDoublingAllReduce, hierarchicalAllReduce,
+  directAllReduce, directAllToAll, directAllToAllV, directBroadcast, halvingDoublingAllReduce, hierarchicalAllReduce, hierarchicalHdAllReduce,
   pipelineBroadcast, ringAllGatherOp, ringAllReduce, ringReduceScatterOp, type Program, type ProgramEnv,
 } from "../collectives/index.js";
 import { hierarchicalMoeProgram, moeLayerProgram } from "../moe/index.js";
@@ -18,6 +18,7 @@ export const ALGORITHMS: Readonly<Record<Collective, Readonly<Partial<Record<Alg
   [Collective.AllReduce]: {
     [Algorithm.Ring]: ringAllReduce,
     [Algorithm.Hierarchical]: hierarchicalAllReduce,
+    [Algorithm.HierarchicalHd]: hierarchicalHdAllReduce,
     [Algorithm.Direct]: directAllReduce,
     [Algorithm.HalvingDoubling]: halvingDoublingAllReduce,
   },

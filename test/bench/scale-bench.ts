@@ -34,6 +34,11 @@ export const SCALE_WORKLOADS: readonly ScaleWorkload[] = [
     label: "hierarchical all-reduce 1GiB", collective: "all-reduce", algorithm: "hierarchical", size: "1GiB",
     transfers: (n, nodes) => n * (2 * (NPUS_PER_NODE - 1) + 2 * (nodes - 1)), formula: "n·(2·7 + 2(nodes−1))",
   },
+  {
+    label: "hierarchical-hd all-reduce 1GiB", collective: "all-reduce", algorithm: "hierarchical-hd", size: "1GiB",
+    transfers: (n, nodes) => n * (2 * (NPUS_PER_NODE - 1) + 2 * Math.floor(Math.log2(nodes))) + 2 * NPUS_PER_NODE * (nodes - 2 ** Math.floor(Math.log2(nodes))),
+    formula: "n·(2·7 + 2·⌊log2 nodes⌋) + the fold's 2·8·(nodes − 2^⌊log2 nodes⌋)",
+  },
   { label: "direct all-to-all 64MiB", collective: "all-to-all", algorithm: "direct", size: "64MiB", transfers: (n) => n * (n - 1), formula: "n(n−1)" },
 ];
 
@@ -88,8 +93,11 @@ export async function runScale(log: (line: string) => void, signal?: AbortSignal
   return rows;
 }
 
-/** The 8,192-NPU hierarchical all-reduce targets of issue 11. */
-const TARGET = { npus: 8192, workload: "hierarchical all-reduce 1GiB", wallS: 60, rssMB: 8 * 1024 } as const;
+/**
+ * Issue 11's target, an 8,192-NPU hierarchical all-reduce in ≤ 60 s and ≤ 8 GB, checked on both
+ * inter-node phases: the ring (2(M−1) steps over M = 1,024 nodes) and halving-doubling (2·log2 M).
+ */
+const TARGETS = ["hierarchical all-reduce 1GiB", "hierarchical-hd all-reduce 1GiB"].map((workload) => ({ npus: 8192, workload, wallS: 60, rssMB: 8 * 1024 }));
 
 export function printScale(rows: readonly ScaleRow[]): void {
   console.log("## Scale: cloudmatrix384 preset with more nodes (8 NPUs each), aggregated switches, sim engine, each case its own process");
@@ -101,8 +109,11 @@ export function printScale(rows: readonly ScaleRow[]): void {
     const x = r.result, ok = x.status === "ok" && x.results.every((v) => v.verified);
     console.log(`| ${name} | ${r.workload} | ${x.actors} | ${(x.wallMs / 1000).toFixed(2)} | ${x.messages} | ${Math.round(x.messages / (x.wallMs / 1000))} | ${x.maxRssMB.toFixed(0)} | ${x.results.map((v) => v.virtualUs.toFixed(1)).join(", ")} | ${ok ? "yes" : "NO"} |`);
   }
-  const t = rows.find((r) => r.npus === TARGET.npus && r.workload === TARGET.workload)?.result;
-  if (!t) { console.log(`Target (${TARGET.npus} NPUs, ${TARGET.workload}: ≤ ${TARGET.wallS} s, ≤ ${TARGET.rssMB / 1024} GB): not measured.`); return; }
-  const wallS = t.wallMs / 1000, met = wallS <= TARGET.wallS && t.maxRssMB <= TARGET.rssMB;
-  console.log(`Target (${TARGET.npus} NPUs, ${TARGET.workload}): ≤ ${TARGET.wallS} s and ≤ ${TARGET.rssMB / 1024} GB; measured ${wallS.toFixed(1)} s and ${(t.maxRssMB / 1024).toFixed(2)} GB: ${met ? "met" : "NOT met"}.`);
+  for (const target of TARGETS) {
+    const t = rows.find((r) => r.npus === target.npus && r.workload === target.workload)?.result;
+    const what = `Target (${target.npus} NPUs, ${target.workload}: ≤ ${target.wallS} s, ≤ ${target.rssMB / 1024} GB)`;
+    if (!t) { console.log(`${what}: not measured.`); continue; }
+    const wallS = t.wallMs / 1000, met = wallS <= target.wallS && t.maxRssMB <= target.rssMB;
+    console.log(`${what}: measured ${wallS.toFixed(1)} s and ${(t.maxRssMB / 1024).toFixed(2)} GB: ${met ? "met" : "NOT met"}.`);
+  }
 }

@@ -181,7 +181,7 @@ const GATING = map({ kind: oneOf("uniform", "zipf", "hot", "fixed", "gate") }, {
 const SPEC = map(
   {
     op: int(), collective: oneOf("all-reduce", "reduce-scatter", "all-gather", "all-to-all", "all-to-all-v", "broadcast", "moe-layer"),
-    algorithm: oneOf("ring", "hierarchical", "direct", "halving-doubling", "pipeline"), sizeBytes: int(0, 2 ** 50), elementBytes: oneOf(1, 2, 4, 8),
+    algorithm: oneOf("ring", "hierarchical", "hierarchical-hd", "direct", "halving-doubling", "pipeline"), sizeBytes: int(0, 2 ** 50), elementBytes: oneOf(1, 2, 4, 8),
     group: arr(int(), 1_000_000, 1), nodeGroups: arr(arr(int(), 1_000_000), 1_000_000), realElements: int(1, 1_048_576), seed: int(0, 2 ** 53),
     root: int(), chunkBytes: int(1),
   },

@@ -12,7 +12,7 @@ import type { NpuId, SimNs } from "../../shared/units/index.js";
 import { EarlyBuffer } from "./early-buffer.js";
 import { deliver, drive, OpRun, splitTransferKey, transferKey, type DriveEffects, type DriveOutcome } from "./op-run.js";
 import { routeOf, stripeFault } from "./stripe-check.js";
-import { transmit } from "./transmit.js";
+import { transmit, type TransferSpec } from "./transmit.js";
 import { takeFault, type FaultHolder } from "./fault-handler.js";
 import { armFor, takeHalt, type HaltArm } from "./halt.js";
 import { applyWireFaults } from "./wire-faults.js";
@@ -41,6 +41,8 @@ export interface NpuState extends FaultHolder {
   halted: boolean;
   /** Its step, reused for every message. */
   readonly steps: StepBuffer<NpuState>;
+  /** Its program-driving effects, reused for every delivery. */
+  readonly fx: EndpointEffects;
 }
 
 /** The NPU (or die) actor: runs its rank's program of each collective and moves its data through its ports. */
@@ -48,7 +50,7 @@ export const npuLogic: ActorLogic<NpuState> = {
   kind: "npu",
   init: (self, t: Topology, limits = DEFAULT_LIMITS, inc = 0) => ({
     self: self as NpuId, inc, ports: new Ports(t, self as NpuId), computeFreeNs: 0, ops: new Map(), early: new EarlyBuffer(limits), highestOp: 0,
-    counters: { received: 0 }, faults: undefined, tally: emptyFaultTally(), halts: [], halted: false, steps: new StepBuffer(),
+    counters: { received: 0 }, faults: undefined, tally: emptyFaultTally(), halts: [], halted: false, steps: new StepBuffer(), fx: new EndpointEffects(),
   }),
   receive(state, msg, ctx) {
     const out = state.steps.begin();
@@ -96,7 +98,7 @@ function start(s: NpuState, m: OpStartMsg, ctx: ActorContext, out: Outbound[]): 
   s.highestOp = m.spec.op;
   s.computeFreeNs = Math.max(s.computeFreeNs, m.startNs);
   const early = s.early.take(m.spec.op);
-  advance(s, run, ctx, out, (fx) => drive(run, fx, ctx.topology.endpoint));
+  advance(s, run, ctx, out);
   for (const d of early) {
     if (s.halted) return; // struck: what came early is lost with it
     onData(s, d, ctx, out);
@@ -130,8 +132,7 @@ function onData(s: NpuState, m: DataMsg, ctx: ActorContext, out: Outbound[]): vo
   let whole: Delivered | undefined;
   for (const p of m.parts) whole = onPart(s, m, route, p, key, run, ctx) ?? whole;
   if (!whole) return;
-  const d = whole;
-  advance(s, run, ctx, out, (fx) => deliver(run, key, d, fx, ctx.topology.endpoint));
+  advance(s, run, ctx, out, key, whole);
 }
 
 const REFUSED_STRIPE = {
@@ -160,18 +161,49 @@ function onPart(s: NpuState, m: DataMsg, route: Parameters<typeof stripeFault>[1
   return r;
 }
 
-/** Drives a rank's program (`go` starts or resumes it); a fault inside it fails this op on this rank (reported), never the host. */
-function advance(s: NpuState, run: OpRun, ctx: ActorContext, out: Outbound[], go: (fx: DriveEffects) => DriveOutcome | undefined): void {
-  const fx: DriveEffects = {
-    computeFreeNs: s.computeFreeNs,
-    computeFactor: s.faults?.at(run.spec.op)?.computeFactor(s.self) ?? 1, // a straggler's compute takes k× its roofline
-    send: (to, tag, bytes, data, nowNs) => transmit(ctx.topology, s.ports, {
-      op: run.spec.op, epoch: run.epoch, inc: s.inc, src: s.self, dst: run.spec.group[to]!, tag, bytes, data, nowNs,
-    }, out, s.faults, s.tally),
-  };
+const NO_DATA: Float64Array = new Float64Array(0);
+
+/**
+ * The endpoint's side of driving a program (DriveEffects), one per NPU state and aimed at each
+ * advance: a delivery allocates no effects object or send closure. Its transfer record is reused too
+ * (transmit reads it and keeps nothing of it).
+ */
+export class EndpointEffects implements DriveEffects {
+  computeFreeNs = 0;
+  computeFactor = 1;
+  private s: NpuState | undefined;
+  private run: OpRun | undefined;
+  private ctx: ActorContext | undefined;
+  private out: Outbound[] = [];
+  private readonly x: { -readonly [K in keyof TransferSpec]: TransferSpec[K] } = { op: 0, epoch: 0, inc: 0, src: 0 as NpuId, dst: 0 as NpuId, tag: 0, bytes: 0, data: NO_DATA, nowNs: 0 };
+
+  aim(s: NpuState, run: OpRun, ctx: ActorContext, out: Outbound[]): this {
+    this.s = s; this.run = run; this.ctx = ctx; this.out = out;
+    this.computeFreeNs = s.computeFreeNs;
+    this.computeFactor = s.faults?.at(run.spec.op)?.computeFactor(s.self) ?? 1; // a straggler's compute takes k× its roofline
+    return this;
+  }
+
+  send(to: number, tag: number, bytes: number, data: Float64Array, nowNs: number): void {
+    const s = this.s!, run = this.run!, x = this.x;
+    x.op = run.spec.op; x.epoch = run.epoch; x.inc = s.inc; x.src = s.self; x.dst = run.spec.group[to]!;
+    x.tag = tag; x.bytes = bytes; x.data = data; x.nowNs = nowNs;
+    transmit(this.ctx!.topology, s.ports, x, this.out, s.faults, s.tally);
+  }
+
+  /** Lets go of the step's state (the next advance aims it again). */
+  release(): void { this.s = undefined; this.run = undefined; this.ctx = undefined; this.out = []; this.x.data = NO_DATA; }
+}
+
+/**
+ * Drives a rank's program — starts it, or resumes it with transfer `key` delivered as `d` — and a
+ * fault inside it fails this op on this rank (reported), never the host.
+ */
+function advance(s: NpuState, run: OpRun, ctx: ActorContext, out: Outbound[], key?: number, d?: Delivered): void {
+  const fx = s.fx.aim(s, run, ctx, out);
   let outcome: DriveOutcome | undefined;
   try {
-    outcome = go(fx);
+    outcome = d === undefined ? drive(run, fx, ctx.topology.endpoint) : deliver(run, key!, d, fx, ctx.topology.endpoint);
   } catch (err) {
     retire(s, run.spec.op);
     ctx.log.error({ err, op: run.spec.op, rank: run.rank }, "collective program failed");
@@ -179,6 +211,7 @@ function advance(s: NpuState, run: OpRun, ctx: ActorContext, out: Outbound[], go
     return;
   } finally {
     s.computeFreeNs = fx.computeFreeNs;
+    fx.release();
   }
   if (outcome?.kind === "done") {
     retire(s, run.spec.op);

@@ -3,7 +3,7 @@ import { handleAtNs, traverseInto, type MutableHopTimes, type Ports } from "../.
 import { PROTOCOL_VERSION, type DataMsg, type StripePart } from "../../shared/protocol/index.js";
 import type { Outbound } from "../../shared/runtime/index.js";
 import { DeviceKind, type Topology } from "../../shared/topology/index.js";
-import { splitEven, splitOffsets, type NpuId, type SimNs } from "../../shared/units/index.js";
+import type { NpuId, SimNs } from "../../shared/units/index.js";
 import { RunError } from "../../shared/errors/index.js";
 import { emptyFaultTally, type FaultTable, type FaultTally } from "../../shared/faults/index.js";
 import { corruptedPart, retryHop } from "./link-retry.js";
@@ -105,23 +105,28 @@ export function transmit(t: Topology, ports: Ports, x: TransferSpec, out: Outbou
   }
   const n = stripes.length;
   if (n === 0) throw new RunError(`no route from ${t.devices[x.src]!.name} to ${t.devices[x.dst]!.name} survives the faults of op ${x.op}: every stripe crosses a dead link or switch`);
-  const byteParts = splitEven(x.bytes, n), elemOff = splitOffsets(x.data.length, n);
+  // splitEven of the bytes and splitOffsets of the elements, without their arrays: part i has
+  // ⌊total/n⌋ + (i < total mod n) units and starts at i·⌊total/n⌋ + min(i, total mod n).
+  const bBase = Math.floor(x.bytes / n), bExtra = x.bytes - bBase * n;
+  const eBase = Math.floor(x.data.length / n), eExtra = x.data.length - eBase * n;
   const tos = new Array<number>(n), parts = new Array<StripePart>(n); // sized: a pushed-to empty array gets room for 17
   let bad: { tos: number[]; parts: StripePart[] } | undefined; // corrupted first copies, sent ahead of the good ones
   for (let i = 0; i < n; i++) {
     const path = stripes[i]!;
     const link = fab ? fab.link(path[0]!) : t.links[path[0]!]!;
-    const payload = elemOff[i] === elemOff[i + 1] ? EMPTY : x.data.slice(elemOff[i]!, elemOff[i + 1]!);
+    const e0 = i * eBase + Math.min(i, eExtra), e1 = e0 + eBase + (i < eExtra ? 1 : 0);
+    const payload = e0 === e1 ? EMPTY : x.data.slice(e0, e1);
+    const bytes = bBase + (i < bExtra ? 1 : 0);
     tos[i] = link.to;
     const losses = fab?.lossOf(link.id);
     if (losses === undefined) {
-      const hop = traverseInto(HOP, ports.get(link.id), link, byteParts[i]!, sendNs, sendNs);
-      parts[i] = { stripe: i, bytes: byteParts[i]!, headNs: hop.headNs, tailNs: hop.tailNs, path, hop: 0, payload, crc: crc32(payload) };
+      const hop = traverseInto(HOP, ports.get(link.id), link, bytes, sendNs, sendNs);
+      parts[i] = { stripe: i, bytes, headNs: hop.headNs, tailNs: hop.tailNs, path, hop: 0, payload, crc: crc32(payload) };
       continue;
     }
     const k = { epoch: x.epoch, op: x.op, src: x.src, dst: x.dst, tag: x.tag, stripe: i };
-    const r = retryHop(t, ports.get(link.id), link, losses, k, byteParts[i]!, sendNs, sendNs, tally ?? emptyFaultTally());
-    const part: StripePart = { stripe: i, bytes: byteParts[i]!, headNs: r.hop.headNs, tailNs: r.hop.tailNs, path, hop: 0, payload, crc: crc32(payload) };
+    const r = retryHop(t, ports.get(link.id), link, losses, k, bytes, sendNs, sendNs, tally ?? emptyFaultTally());
+    const part: StripePart = { stripe: i, bytes, headNs: r.hop.headNs, tailNs: r.hop.tailNs, path, hop: 0, payload, crc: crc32(payload) };
     parts[i] = part;
     if (r.corrupt) {
       bad ??= { tos: [], parts: [] };
@@ -129,10 +134,11 @@ export function transmit(t: Topology, ports: Ports, x: TransferSpec, out: Outbou
       bad.parts.push(corruptedPart(part, r.corrupt, x.op + x.tag + i));
     }
   }
-  const env: DataEnvelope = {
-    v: PROTOCOL_VERSION, type: "data", epoch: x.epoch, inc: x.inc, op: x.op, src: x.src, dst: x.dst, tag: x.tag,
-    stripes: n, totalBytes: x.bytes, sentNs: sendNs as SimNs,
+  // The message itself (in dataMsg's field order: one shape), sent as it is when its stripes go to one device.
+  const msg: DataMsg = {
+    v: PROTOCOL_VERSION, type: "data", from: x.src, epoch: x.epoch, inc: x.inc, op: x.op, src: x.src, dst: x.dst, tag: x.tag,
+    stripes: n, totalBytes: x.bytes, sentNs: sendNs as SimNs, parts,
   };
-  if (bad) bundle(t, x.src, env, bad.tos, bad.parts, out);
-  bundle(t, x.src, env, tos, parts, out);
+  if (bad) bundle(t, x.src, msg, bad.tos, bad.parts, out);
+  bundle(t, x.src, msg, tos, parts, out, bad ? undefined : msg);
 }

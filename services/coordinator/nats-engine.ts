@@ -50,6 +50,8 @@ export class NatsEngine implements Engine {
   private readonly registry: ActorRegistry;
   private current: CurrentOp | undefined;
   private statusReplies: StatusMsg[] | undefined;
+  /** Wakes collectStatus at each reply (instead of it polling every few ms). */
+  private statusArrived: (() => void) | undefined;
   private dataHandledTotal = 0;
   /** What the coordinator itself refused (as actor `coord`), and each actor's counts from its last status reply. */
   private readonly refused: RejectionLog;
@@ -195,7 +197,7 @@ export class NatsEngine implements Engine {
       case "heartbeat": this.registry.onHeartbeat(m); break;
       case "op-done": this.onDone(m, refuse); break;
       case "halted": this.onHalted(m, refuse); break;
-      case "status": this.statusReplies?.push(m); break;
+      case "status": this.statusReplies?.push(m); this.statusArrived?.(); break;
       default: refuse(RejectReason.Forged, `${m.type} is not for the coordinator`);
     }
   }
@@ -340,7 +342,13 @@ export class NatsEngine implements Engine {
     const gone = new Set([...this.registry.dead(ids).map((r) => r.id), ...this.process.exitedLive().flatMap((h) => h.actors)]);
     const live = ids.length - gone.size; // an exited host's actors answer nothing: waiting for them only delays the diagnosis
     const deadline = Date.now() + STATUS_WAIT_MS;
-    while (replies.length < live && Date.now() < deadline) await sleep(5);
+    while (replies.length < live && Date.now() < deadline) {
+      // Woken by the next reply, or at the deadline; the timer goes with the wait it bounded.
+      let timer: NodeJS.Timeout | undefined;
+      await new Promise<void>((resolve) => { this.statusArrived = resolve; timer = setTimeout(resolve, Math.max(0, deadline - Date.now())); });
+      clearTimeout(timer);
+    }
+    this.statusArrived = undefined;
     this.statusReplies = undefined;
     return replies;
   }

@@ -84,7 +84,7 @@ export function buildCustom(spec: CustomSpec, base = "topology.custom"): Topolog
       at = g.links[lid]!.from;
     }
     return { stripes: [path] };
-  }, g.devices.length);
+  }, g.devices.length, g.endpoints);
 
   // A node is the set of endpoints behind the same first switch (a leaf), in declaration order.
   const nodeOf = new Map<DeviceId, NpuId[]>();

@@ -49,16 +49,20 @@ export class GraphBuilder {
   }
 }
 
-/** Devices up to which the route cache is a dense table (2,048² × 4 B = 16 MiB at most), a map beyond. */
-const DENSE_ROUTE_DEVICES = 2048;
+/** Endpoints up to which the route cache is a dense table (2,048² pointers = 32 MiB at most), a map beyond. */
+const DENSE_ROUTE_ENDPOINTS = 2048;
 
 /**
  * Caches routes per ordered endpoint pair; routes are pure functions of the topology. Every stripe
- * check looks its transfer's route up (a few times per message), so up to DENSE_ROUTE_DEVICES devices
- * the cache is an index table (pair → position in a list + 1) instead of a hashed map.
+ * check looks its transfer's route up (once per message at every device it reaches), so up to
+ * DENSE_ROUTE_ENDPOINTS endpoints the cache is one table of routes indexed by the pair's endpoint
+ * ordinals: a lookup is one load from a small ordinal array and one from the table (an all-to-all
+ * looks up a different pair at nearly every message, so each level of indirection is a cache miss).
+ * Anything that is not a pair of endpoints goes to `compute`, which throws.
  */
-export function memoRoutes<R>(compute: (src: NpuId, dst: NpuId) => R, devices: number): (src: NpuId, dst: NpuId) => R {
-  if (devices > DENSE_ROUTE_DEVICES) {
+export function memoRoutes<R>(compute: (src: NpuId, dst: NpuId) => R, devices: number, endpoints: readonly number[]): (src: NpuId, dst: NpuId) => R {
+  const e = endpoints.length;
+  if (e > DENSE_ROUTE_ENDPOINTS) {
     const cache = new Map<number, R>();
     return (src, dst) => {
       const key = src * 1_048_576 + dst;
@@ -70,15 +74,16 @@ export function memoRoutes<R>(compute: (src: NpuId, dst: NpuId) => R, devices: n
       return r;
     };
   }
-  const at = new Int32Array(devices * devices), list: R[] = [];
+  const ord = new Int32Array(devices).fill(-1);
+  endpoints.forEach((id, i) => { ord[id] = i; });
+  const table = new Array<R | undefined>(e * e);
   return (src, dst) => {
-    // No slot (either id out of range or not an integer): compute, which throws for no such device.
-    const i = dst >= 0 && dst < devices && (src | 0) === src ? at[src * devices + dst] : undefined;
-    if (i === undefined) return compute(src, dst);
-    if (i !== 0) return list[i - 1]!;
-    const r = compute(src, dst);
-    list.push(r);
-    at[src * devices + dst] = list.length;
+    // Undefined for an id out of range or not an integer, -1 for a switch: compute, which throws for no such route.
+    const a = ord[src], b = ord[dst];
+    if (a === undefined || b === undefined || a < 0 || b < 0) return compute(src, dst);
+    const k = a * e + b;
+    let r = table[k];
+    if (r === undefined) table[k] = r = compute(src, dst);
     return r;
   };
 }

@@ -58,7 +58,7 @@ export function buildSingleTier(p: SingleTierParams): Topology {
     const stripes: Path[] = [];
     for (let s = 0; s < planes; s++) for (let c = 0; c < lanes; c++) stripes.push([u[s]![c]!, d[s]![c]!]);
     return { stripes };
-  }, g.devices.length);
+  }, g.devices.length, g.endpoints);
   return {
     preset: p.preset,
     switchGranularity: p.switches,

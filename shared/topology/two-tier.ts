@@ -127,7 +127,7 @@ export function buildTwoTier(p: TwoTierParams): Topology {
       }
     }
     return { stripes };
-  }, g.devices.length);
+  }, g.devices.length, g.endpoints);
 
   const share = 1 / dies;
   return {

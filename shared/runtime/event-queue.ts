@@ -17,10 +17,10 @@ export class EventQueue<T> {
   private heap = new Float64Array(ENTRY * (INITIAL_RUNS + 1));
   private runs = 0;
   private seq = 0;
-  /** Runs by slot (reused through `free`): time, targets, items, and how many have popped. */
+  /** Runs by slot (reused through `free`): time, events, and how many have popped. */
   private readonly runTime: number[] = [];
-  private readonly runTos: number[][] = [];
-  private readonly runItems: (T | undefined)[][] = [];
+  /** A run's events, each as two entries (target, item): one array a run, so a pop touches one. */
+  private readonly runEvents: (number | T | undefined)[][] = [];
   private readonly runLen: number[] = [];
   private readonly runHead: number[] = [];
   private readonly free: number[] = [];
@@ -41,8 +41,9 @@ export class EventQueue<T> {
     let r = this.last;
     if (r < 0 || this.runTime[r] !== time) r = this.open(time);
     const k = this.runLen[r]!;
-    this.runTos[r]![k] = to;
-    this.runItems[r]![k] = item;
+    const ev = this.runEvents[r]!;
+    ev[2 * k] = to;
+    ev[2 * k + 1] = item;
     this.runLen[r] = k + 1;
     this.count++;
   }
@@ -58,9 +59,10 @@ export class EventQueue<T> {
     const i = this.runHead[r]!;
     this.runHead[r] = i + 1;
     this.time = this.runTime[r]!;
-    this.to = this.runTos[r]![i]!;
-    const items = this.runItems[r]!, item = items[i] as T;
-    items[i] = undefined; // let the message be collected
+    const ev = this.runEvents[r]!;
+    this.to = ev[2 * i] as number;
+    const item = ev[2 * i + 1] as T;
+    ev[2 * i + 1] = undefined; // let the message be collected
     this.count--;
     return item;
   }
@@ -70,7 +72,7 @@ export class EventQueue<T> {
     let r = this.free.pop();
     if (r === undefined) {
       r = this.runTime.length;
-      this.runTime.push(time); this.runTos.push([]); this.runItems.push([]); this.runLen.push(0); this.runHead.push(0);
+      this.runTime.push(time); this.runEvents.push([]); this.runLen.push(0); this.runHead.push(0);
     } else this.runTime[r] = time;
     this.last = r;
     if (ENTRY * (this.runs + 2) > this.heap.length) this.grow();

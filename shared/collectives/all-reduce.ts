@@ -1,15 +1,13 @@
 import { chunking, chunkStart, chunkSlice } from "./chunks.js";
 import { mod, phaseTag, recv, reduceInto, send, type Program, type ProgramEnv } from "./program.js";
-import { allRanks, ringAllGather, ringReduceScatter } from "./ring.js";
+import { allRanks, ringAllGather, ringAllReduceAmong, ringReduceScatter } from "./ring.js";
 import { halvingDoublingAmong } from "./halving-doubling.js";
 
 /** Ring all-reduce: reduce-scatter then all-gather around one ring of all ranks. 2(n-1) steps of size/n. */
-export function* ringAllReduce(env: ProgramEnv): Program {
+export function ringAllReduce(env: ProgramEnv): Program {
   const buf = env.input; // the rank's own (ProgramEnv): no copy, n elements per rank at `ranks: all`
   const c = chunking(buf.length, env.spec.sizeBytes, env.size);
-  yield* ringReduceScatter(allRanks(env), env.rank, buf, c, phaseTag(0, 0));
-  yield* ringAllGather(allRanks(env), env.rank, buf, c, phaseTag(1, 0));
-  return buf;
+  return ringAllReduceAmong(allRanks(env), env.rank, buf, c, phaseTag(0, 0), phaseTag(1, 0));
 }
 
 /**

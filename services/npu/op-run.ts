@@ -24,6 +24,10 @@ const JOINING = -1;
 /** One sequential program of a rank with its own clock: the op's main program, or a forked stream. */
 interface Stream {
   readonly program: Program<unknown>;
+  /** The generator being driven: `program`, or the innermost sub-program it `call`ed. */
+  cur: Program<unknown>;
+  /** The callers of `cur`, innermost last, each waiting for its sub-program's return value. */
+  readonly callers: Program<unknown>[];
   nowNs: number;
   /** The transfer key it is blocked on, JOINING, or undefined when runnable or done. */
   waitingFor: number | undefined;
@@ -91,7 +95,7 @@ export class OpRun {
     const program = programFor(spec, training
       ? { rank, size: spec.group.length, spec, input, trainingPart: part as TrainingPart | undefined }
       : { rank, size: spec.group.length, spec, input, moePart: part as MoeRankPart | undefined });
-    this.main = { program, nowNs: startNs, waitingFor: undefined, queue: undefined, engineFreeNs: 0, spans: [] };
+    this.main = { program, cur: program, callers: [], nowNs: startNs, waitingFor: undefined, queue: undefined, engineFreeNs: 0, spans: [] };
   }
 
   /** The op's clock: its main program's. */
@@ -196,7 +200,7 @@ function afterStream(run: OpRun, done: Stream): Stream | undefined {
 
 function startStream(run: OpRun, q: Queue, name: string, program: Program<unknown>, readyNs: number): Stream {
   const startNs = Math.max(readyNs, q.endNs);
-  const s: Stream = { program, nowNs: startNs, waitingFor: undefined, queue: name, engineFreeNs: startNs, spans: [] };
+  const s: Stream = { program, cur: program, callers: [], nowNs: startNs, waitingFor: undefined, queue: name, engineFreeNs: startNs, spans: [] };
   q.running = s;
   return s;
 }
@@ -207,9 +211,15 @@ function startStream(run: OpRun, q: Queue, name: string, program: Program<unknow
  */
 function runStream(run: OpRun, s: Stream, resumeWith: Delivered | undefined, fx: DriveEffects, model: Model): StreamEnd {
   const isMain = s === run.main;
-  let r = s.program.next(resumeWith);
+  let r = s.cur.next(resumeWith);
   for (;;) {
     if (r.done) {
+      const caller = s.callers.pop();
+      if (caller !== undefined) { // a called sub-program returned: its caller goes on with the value
+        s.cur = caller;
+        r = caller.next(r.value as Delivered | undefined);
+        continue;
+      }
       if (isMain) {
         for (const q of run.queues.values()) if (q.running || q.pending.length) throw new Error("program returned with forked streams still running: join them first");
         return { kind: "main-done", result: r.value as Float64Array };
@@ -223,7 +233,7 @@ function runStream(run: OpRun, s: Stream, resumeWith: Delivered | undefined, fx:
         if (run.trace) run.trace.flowStart(run.spec.op, run.rank, cmd.to, cmd.tag, laneOf(s), s.nowNs, cmd.bytes);
         fx.send(cmd.to, cmd.tag, cmd.bytes, cmd.data, s.nowNs);
         run.sent++;
-        r = s.program.next(undefined);
+        r = s.cur.next(undefined);
         break;
       case "recv": {
         const key = transferKey(cmd.from, cmd.tag, run.spec.group.length);
@@ -232,7 +242,7 @@ function runStream(run: OpRun, s: Stream, resumeWith: Delivered | undefined, fx:
         run.mailbox.delete(key);
         if (run.trace) run.trace.flowEnd(run.spec.op, cmd.from, run.rank, cmd.tag, laneOf(s), d.deliveredNs);
         s.nowNs = Math.max(s.nowNs, d.deliveredNs);
-        r = s.program.next(d);
+        r = s.cur.next(d);
         break;
       }
       case "reduce": {
@@ -241,7 +251,7 @@ function runStream(run: OpRun, s: Stream, resumeWith: Delivered | undefined, fx:
         if (run.trace) traceReduce(run.trace, s.queue, Math.max(cmd.operand.firstByteNs, isMain ? fx.computeFreeNs : s.engineFreeNs), end, cmd.bytes);
         if (isMain) fx.computeFreeNs = end; else s.engineFreeNs = end;
         s.nowNs = Math.max(s.nowNs, end);
-        r = s.program.next(undefined);
+        r = s.cur.next(undefined);
         break;
       }
       case "compute": {
@@ -250,33 +260,38 @@ function runStream(run: OpRun, s: Stream, resumeWith: Delivered | undefined, fx:
         if (run.trace) traceKernel(run.trace, s.queue, s.spans, Math.max(free, s.nowNs), end, cmd);
         if (isMain) fx.computeFreeNs = end; else s.engineFreeNs = end;
         if (!cmd.background) s.nowNs = end;
-        r = s.program.next(undefined);
+        r = s.cur.next(undefined);
         break;
       }
       case "advance":
         s.nowNs += cmd.ns;
         if (isMain) fx.computeFreeNs = Math.max(fx.computeFreeNs, s.nowNs);
-        r = s.program.next(undefined);
+        r = s.cur.next(undefined);
         break;
       case "now":
-        r = s.program.next({ data: NO_DATA, bytes: 0, firstByteNs: s.nowNs as SimNs, deliveredNs: s.nowNs as SimNs });
+        r = s.cur.next({ data: NO_DATA, bytes: 0, firstByteNs: s.nowNs as SimNs, deliveredNs: s.nowNs as SimNs });
         break;
       case "span":
         if (run.trace) s.spans.push({ name: cmd.name, cat: cmd.cat, startNs: s.nowNs, args: cmd.args });
-        r = s.program.next(undefined);
+        r = s.cur.next(undefined);
         break;
       case "span-end":
         if (run.trace) traceSpanEnd(run.trace, laneOf(s), s.spans, s.nowNs);
-        r = s.program.next(undefined);
+        r = s.cur.next(undefined);
         break;
       case "mark":
         run.marks.push(s.nowNs);
         if (run.trace) run.trace.instant(laneOf(s), `mark ${run.marks.length - 1}`, "mark", s.nowNs);
-        r = s.program.next(undefined);
+        r = s.cur.next(undefined);
+        break;
+      case "call":
+        s.callers.push(s.cur);
+        s.cur = cmd.program;
+        r = s.cur.next(undefined);
         break;
       case "tally":
         run.tally = cmd.values;
-        r = s.program.next(undefined);
+        r = s.cur.next(undefined);
         break;
       case "fork": {
         if (!isMain) throw new Error("only the main program forks streams");
@@ -291,7 +306,7 @@ function runStream(run: OpRun, s: Stream, resumeWith: Delivered | undefined, fx:
           if (end.kind === "halted") return end;
           if (end.kind === "stream-done") afterStream(run, child);
         }
-        r = s.program.next(undefined);
+        r = s.cur.next(undefined);
         break;
       }
       case "join": {
@@ -299,7 +314,7 @@ function runStream(run: OpRun, s: Stream, resumeWith: Delivered | undefined, fx:
         const q = run.queues.get(cmd.queue);
         if (q && (q.running || q.pending.length)) { s.waitingFor = JOINING; run.joining = cmd.queue; return BLOCKED_END; }
         if (q) s.nowNs = Math.max(s.nowNs, q.endNs);
-        r = s.program.next(undefined);
+        r = s.cur.next(undefined);
         break;
       }
       default: {

@@ -48,7 +48,13 @@ export type Command =
    * trace only: it moves no clock, and without a trace the endpoint skips it.
    */
   | { readonly kind: "span"; readonly name: string; readonly cat: string; readonly args?: TraceArgs | undefined }
-  | { readonly kind: "span-end" };
+  | { readonly kind: "span-end" }
+  /**
+   * Runs `program` as a sub-program of this stream and resumes the caller with its return value —
+   * `yield* program`, except that the endpoint drives the sub-program directly, so its commands do
+   * not resume every frame between it and the endpoint (see `call`).
+   */
+  | { readonly kind: "call"; readonly program: Program<unknown> };
 
 /** What a kernel is, for the trace: its op class and its model FLOPs (before efficiency). */
 export interface KernelLabel { readonly cls: string; readonly flops: number }
@@ -133,6 +139,15 @@ export function* compute(flops: number, hbmBytes: number, background = false, la
  */
 export const span = (name: string, cat: string, args?: TraceArgs): Command => ({ kind: "span", name, cat, args });
 export const SPAN_END: Command = { kind: "span-end" };
+
+/**
+ * `yield* call(p)` is `yield* p` for a sub-program with many commands deep in a program (a training
+ * step's MoE exchange runs under six frames): the caller's frames are resumed twice (to start it, and
+ * with its result) instead of at each of its commands.
+ */
+export function* call<T>(program: Program<T>): Program<T> {
+  return (yield { kind: "call", program }) as unknown as T;
+}
 
 /** Marks the current virtual time. */
 export function* mark(): Program<void> {

@@ -1,4 +1,4 @@
-import { advance, clockOf, fork, NOW, span, SPAN_END, type Program } from "../../collectives/index.js";
+import { advance, call, clockOf, fork, NOW, span, SPAN_END, type Program } from "../../collectives/index.js";
 import { chunking } from "../../collectives/index.js";
 import { allGather, allReduce, hierAllGather, hierOwned, hierReduceScatter, reduceScatter, tiersOf, type Tiers } from "./comm.js";
 import type { StepCtx } from "./context.js";
@@ -85,7 +85,7 @@ export function* reduceBucket(c: StepCtx, b: Bucket): Program<void> {
   const what = c.t.zero === 1 ? "reduce-scatter" : "all-reduce";
   yield span(`${b.label} ${what}${b.tiers ? " (hierarchical)" : ""}`, "dp", { bytes: b.bytes, ranks: b.group.length });
   const t0 = clockOf(yield NOW); // timed() inlined: one `yield*` level less on every DP ring command
-  yield* reduction(c, b);
+  yield* call(reduction(c, b));
   const ns = clockOf(yield NOW) - t0;
   yield SPAN_END;
   c.times.dpNs += ns;
@@ -133,7 +133,7 @@ export function* gatherParams(c: StepCtx, buckets: readonly Bucket[]): Program<v
   for (const b of buckets) {
     yield span(`${b.label} all-gather`, "dp", { bytes: b.paramBytes, ranks: b.group.length });
     const t0 = clockOf(yield NOW);
-    yield* (b.tiers ? hierAllGather(b.tiers, b.vec, b.paramBytes, b.gatherTag) : allGather(b.group, b.me, b.vec, b.paramBytes, b.gatherTag));
+    yield* call(b.tiers ? hierAllGather(b.tiers, b.vec, b.paramBytes, b.gatherTag) : allGather(b.group, b.me, b.vec, b.paramBytes, b.gatherTag));
     const ns = clockOf(yield NOW) - t0;
     yield SPAN_END;
     c.times.dpNs += ns;

@@ -1,4 +1,4 @@
-import { clockOf, NOW, type Program } from "../../collectives/index.js";
+import { call, clockOf, NOW, type Program } from "../../collectives/index.js";
 import type { Kernel } from "../../compute/index.js";
 import type { TrainingSpec } from "../../protocol/index.js";
 import { Tags } from "./comm.js";
@@ -61,7 +61,7 @@ export function* kernels(c: StepCtx, list: readonly Kernel[], times = 1, backgro
 /** Runs a communication step of the main stream, counting its (exposed) time under `kind`. */
 export function* comm<T>(c: StepCtx, kind: "tpNs" | "epNs", p: Program<T>): Program<T> {
   const t0 = clockOf(yield NOW);
-  const value = yield* p;
+  const value = yield* call(p); // the exchanges and TP collectives: most of a step's commands
   c.times[kind] += clockOf(yield NOW) - t0;
   return value;
 }

@@ -63,8 +63,9 @@ describe("npu-crash and npu-hang inside a step, on the NATS engine", () => {
   it("at: { wallMs } strikes the collective sweep's op in progress; it is retried and every result verified", async () => {
     const raw = {
       topology: TOPOLOGY, seed: 5, recovery: RECOVERY,
-      // Each 1 GiB op takes ~0.25 s of wall time here: the strike at 0.8 s lands well inside the ~3 s sweep.
-      workload: { kind: "collective", collective: "all-reduce", algorithm: "ring", sizes: ["1MiB", ...Array<string>(12).fill("1GiB")] },
+      // Each 1 GiB op took 70–140 ms of wall time here (2026-12-04; ~0.25 s when this test was written,
+      // and a 12-op sweep once ended before the strike at 0.8 s): 36 ops keep it well inside the sweep.
+      workload: { kind: "collective", collective: "all-reduce", algorithm: "ring", sizes: ["1MiB", ...Array<string>(36).fill("1GiB")] },
       faults: [{ kind: "npu-crash", target: "npu.n1.1", at: { wallMs: 800 } }],
     };
     const { report: nats } = await onNats(raw);

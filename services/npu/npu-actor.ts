@@ -191,8 +191,8 @@ export class EndpointEffects implements DriveEffects {
     transmit(this.ctx!.topology, s.ports, x, this.out, s.faults, s.tally);
   }
 
-  /** Lets go of the step's state (the next advance aims it again). */
-  release(): void { this.s = undefined; this.run = undefined; this.ctx = undefined; this.out = []; this.x.data = NO_DATA; }
+  /** Lets go of the op and the payload it last sent (nothing is allocated: the next advance aims it again). */
+  release(): void { this.run = undefined; this.x.data = NO_DATA; }
 }
 
 /**

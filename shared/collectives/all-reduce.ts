@@ -1,13 +1,16 @@
 import { chunking, chunkStart, chunkSlice } from "./chunks.js";
-import { mod, phaseTag, recv, reduceInto, send, type Program, type ProgramEnv } from "./program.js";
-import { allRanks, ringAllGather, ringAllReduceAmong, ringReduceScatter } from "./ring.js";
+import { call, mod, phaseTag, recv, reduceInto, send, type Program, type ProgramEnv } from "./program.js";
+import { allRanks, ringAllGather, ringReduceScatter } from "./ring.js";
 import { halvingDoublingAmong } from "./halving-doubling.js";
 
 /** Ring all-reduce: reduce-scatter then all-gather around one ring of all ranks. 2(n-1) steps of size/n. */
-export function ringAllReduce(env: ProgramEnv): Program {
+export function* ringAllReduce(env: ProgramEnv): Program {
   const buf = env.input; // the rank's own (ProgramEnv): no copy, n elements per rank at `ranks: all`
   const c = chunking(buf.length, env.spec.sizeBytes, env.size);
-  return ringAllReduceAmong(allRanks(env), env.rank, buf, c, phaseTag(0, 0), phaseTag(1, 0));
+  // call(): the endpoint drives each phase directly, not through this frame at every command.
+  yield* call(ringReduceScatter(allRanks(env), env.rank, buf, c, phaseTag(0, 0)));
+  yield* call(ringAllGather(allRanks(env), env.rank, buf, c, phaseTag(1, 0)));
+  return buf;
 }
 
 /**
@@ -17,11 +20,11 @@ export function ringAllReduce(env: ProgramEnv): Program {
  */
 export function* hierarchicalAllReduce(env: ProgramEnv): Program {
   const { myNode, local, lp, peers, buf, intra } = tiers(env);
-  yield* ringReduceScatter(local, lp, buf, intra, phaseTag(0, 0));
+  yield* call(ringReduceScatter(local, lp, buf, intra, phaseTag(0, 0)));
   const inter = chunking(intra.offsets[lp + 1]! - intra.offsets[lp]!, intra.bytes[lp]!, peers.length, chunkStart(intra, lp));
-  yield* ringReduceScatter(peers, myNode, buf, inter, phaseTag(1, 0));
-  yield* ringAllGather(peers, myNode, buf, inter, phaseTag(2, 0));
-  yield* ringAllGather(local, lp, buf, intra, phaseTag(3, 0));
+  yield* call(ringReduceScatter(peers, myNode, buf, inter, phaseTag(1, 0)));
+  yield* call(ringAllGather(peers, myNode, buf, inter, phaseTag(2, 0)));
+  yield* call(ringAllGather(local, lp, buf, intra, phaseTag(3, 0)));
   return buf;
 }
 
@@ -33,9 +36,9 @@ export function* hierarchicalAllReduce(env: ProgramEnv): Program {
  */
 export function* hierarchicalHdAllReduce(env: ProgramEnv): Program {
   const { myNode, local, lp, peers, buf, intra } = tiers(env);
-  yield* ringReduceScatter(local, lp, buf, intra, phaseTag(0, 0));
-  yield* halvingDoublingAmong(peers, myNode, buf.subarray(chunkStart(intra, lp), chunkStart(intra, lp + 1)), intra.bytes[lp]!, 1);
-  yield* ringAllGather(local, lp, buf, intra, phaseTag(5, 0));
+  yield* call(ringReduceScatter(local, lp, buf, intra, phaseTag(0, 0)));
+  yield* call(halvingDoublingAmong(peers, myNode, buf.subarray(chunkStart(intra, lp), chunkStart(intra, lp + 1)), intra.bytes[lp]!, 1));
+  yield* call(ringAllGather(local, lp, buf, intra, phaseTag(5, 0)));
   return buf;
 }
 

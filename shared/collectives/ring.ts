@@ -31,26 +31,4 @@ export function* ringAllGather(members: readonly number[], me: number, buf: Floa
   }
 }
 
-/**
- * Ring all-reduce among `members`: the reduce-scatter and the all-gather above, in one generator
- * frame. A program that delegates with `yield*` resumes through one more frame at every command; on
- * a flat ring all-reduce (2(n−1) sends, receives and reductions per rank) that frame was a few % of
- * the sim engine's time.
- */
-export function* ringAllReduceAmong(members: readonly number[], me: number, buf: Float64Array, c: Chunking, rsTag: number, agTag: number): Program {
-  const n = members.length;
-  const right = members[mod(me + 1, n)]!, left = members[mod(me - 1, n)]!;
-  for (let s = 0; s < n - 1; s++) { // reduce-scatter step s: send chunk me-s-1, reduce chunk me-s-2
-    const sc = mod(me - s - 1, n);
-    yield sendCmd(right, rsTag + s, c.bytes[sc]!, chunkSlice(buf, c, sc));
-    yield reduceCmd(buf, chunkStart(c, mod(me - s - 2, n)), received(yield recvCmd(left, rsTag + s), left, rsTag + s));
-  }
-  for (let s = 0; s < n - 1; s++) { // all-gather step s: pass on chunk me-s, store chunk me-s-1
-    const sc = mod(me - s, n);
-    yield sendCmd(right, agTag + s, c.bytes[sc]!, chunkSlice(buf, c, sc));
-    buf.set(received(yield recvCmd(left, agTag + s), left, agTag + s).data, chunkStart(c, mod(me - s - 1, n)));
-  }
-  return buf;
-}
-
 export const allRanks = (env: ProgramEnv): number[] => Array.from({ length: env.size }, (_, i) => i);

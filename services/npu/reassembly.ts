@@ -1,7 +1,7 @@
 import type { Delivered } from "../../shared/collectives/index.js";
 import { deliveredAtNs } from "../../shared/linkmodel/index.js";
 import type { StripePart } from "../../shared/protocol/index.js";
-import type { SimNs } from "../../shared/units/index.js";
+import { f64, type SimNs } from "../../shared/units/index.js";
 
 /** What a stripe did to its transfer. */
 export type Added = Delivered | "partial" | "duplicate" | "mismatch" | "overflow";
@@ -123,7 +123,7 @@ function joined(parts: readonly (Float64Array | undefined)[]): Float64Array {
   let len = 0;
   for (let i = 0; i < parts.length; i++) len += parts[i]!.length;
   if (len === 0) return NO_DATA;
-  const data = new Float64Array(len);
+  const data = f64(len);
   let at = 0;
   for (let i = 0; i < parts.length; i++) { // element by element: a stripe holds a few (TypedArray#set costs more per call)
     const p = parts[i]!;

@@ -3,7 +3,7 @@ import { handleAtNs, traverseInto, type MutableHopTimes, type Ports } from "../.
 import { PROTOCOL_VERSION, type DataMsg, type StripePart } from "../../shared/protocol/index.js";
 import type { Outbound } from "../../shared/runtime/index.js";
 import { DeviceKind, type Topology } from "../../shared/topology/index.js";
-import type { NpuId, SimNs } from "../../shared/units/index.js";
+import { f64Slice, type NpuId, type SimNs } from "../../shared/units/index.js";
 import { RunError } from "../../shared/errors/index.js";
 import { emptyFaultTally, type FaultTable, type FaultTally } from "../../shared/faults/index.js";
 import { corruptedPart, retryHop } from "./link-retry.js";
@@ -115,7 +115,7 @@ export function transmit(t: Topology, ports: Ports, x: TransferSpec, out: Outbou
     const path = stripes[i]!;
     const link = fab ? fab.link(path[0]!) : t.links[path[0]!]!;
     const e0 = i * eBase + Math.min(i, eExtra), e1 = e0 + eBase + (i < eExtra ? 1 : 0);
-    const payload = e0 === e1 ? EMPTY : x.data.slice(e0, e1);
+    const payload = e0 === e1 ? EMPTY : f64Slice(x.data, e0, e1);
     const bytes = bBase + (i < bExtra ? 1 : 0);
     tos[i] = link.to;
     const losses = fab?.lossOf(link.id);

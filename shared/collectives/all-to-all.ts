@@ -1,4 +1,4 @@
-import { splitEven, splitOffsets } from "../units/index.js";
+import { f64Slice, splitEven, splitOffsets } from "../units/index.js";
 import { a2avBytes, a2avElements } from "./data.js";
 import { mod, phaseTag, recv, send, type Program, type ProgramEnv } from "./program.js";
 
@@ -9,7 +9,7 @@ import { mod, phaseTag, recv, send, type Program, type ProgramEnv } from "./prog
 export function* directAllToAll(env: ProgramEnv): Program {
   const n = env.size, me = env.rank;
   const off = splitOffsets(env.input.length, n), bytes = splitEven(env.spec.sizeBytes, n);
-  const block = (j: number) => env.input.slice(off[j]!, off[j + 1]!);
+  const block = (j: number) => f64Slice(env.input, off[j]!, off[j + 1]!);
   const out = new Float64Array(env.input.length);
   for (let j = 1; j < n; j++) {
     const to = mod(me + j, n);
@@ -33,7 +33,7 @@ export function* directAllToAllV(env: ProgramEnv): Program {
   const out = new Float64Array(recvOff[n]!);
   for (let j = 1; j < n; j++) {
     const to = mod(me + j, n);
-    yield* send(to, phaseTag(0, 0), a2avBytes(env.spec, me, to), env.input.slice(sendOff[to]!, sendOff[to + 1]!));
+    yield* send(to, phaseTag(0, 0), a2avBytes(env.spec, me, to), f64Slice(env.input, sendOff[to]!, sendOff[to + 1]!));
   }
   out.set(env.input.slice(sendOff[me]!, sendOff[me + 1]!), recvOff[me]!);
   for (let j = 1; j < n; j++) {

@@ -1,4 +1,4 @@
-import { splitEven, splitOffsets } from "../units/index.js";
+import { f64Slice, splitEven, splitOffsets } from "../units/index.js";
 
 /** A buffer cut into `n` chunks: real element offsets and modelled bytes per chunk, split the same way everywhere. */
 export interface Chunking {
@@ -18,7 +18,7 @@ const EMPTY = new Float64Array(0);
 /** A copy of chunk i's real elements (an empty chunk: one shared empty array). */
 export function chunkSlice(buf: Float64Array, c: Chunking, i: number): Float64Array {
   const lo = c.base + (c.offsets[i] as number), hi = c.base + (c.offsets[i + 1] as number);
-  return lo === hi ? EMPTY : buf.slice(lo, hi);
+  return lo === hi ? EMPTY : f64Slice(buf, lo, hi);
 }
 
 export function chunkStart(c: Chunking, i: number): number {

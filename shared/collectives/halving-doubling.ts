@@ -1,8 +1,9 @@
+import { f64Slice } from "../units/index.js";
 import { allRanks } from "./ring.js";
 import { chunking, chunkStart, type Chunking } from "./chunks.js";
 import { phaseTag, recv, reduceInto, send, type Program, type ProgramEnv } from "./program.js";
 
-const sliceBlocks = (buf: Float64Array, c: Chunking, lo: number, hi: number) => buf.slice(chunkStart(c, lo), chunkStart(c, hi));
+const sliceBlocks = (buf: Float64Array, c: Chunking, lo: number, hi: number) => f64Slice(buf, chunkStart(c, lo), chunkStart(c, hi));
 const blockBytes = (c: Chunking, lo: number, hi: number) => c.bytes.slice(lo, hi).reduce((a, b) => a + b, 0);
 
 /** The largest power of two ≤ n: the ranks halving-doubling runs over (the rest fold into them). */

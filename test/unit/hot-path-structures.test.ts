@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { crc32 } from "../../shared/codec/index.js";
 import { Port } from "../../shared/linkmodel/index.js";
+import { f64, f64Slice } from "../../shared/units/index.js";
 import { EventQueue } from "../../shared/runtime/index.js";
 import { Reassembly, StripeWindow } from "../../services/npu/index.js";
 import type { StripePart } from "../../shared/protocol/index.js";
@@ -89,5 +90,32 @@ describe("event queue runs", () => {
     const out: string[] = [];
     for (let x = q.pop(); x !== undefined; x = q.pop()) { out.push(x); if (x === "a") q.push(5, 0, "f"); }
     expect(out).toEqual(["a", "c", "d", "f", "b", "e"]);
+  });
+});
+
+describe("f64 and f64Slice (slab views) against fresh typed arrays", () => {
+  it("hands out zero-filled, disjoint arrays that read and write as their own, across slab boundaries", () => {
+    // 3000 arrays of 0..40 elements: about 60,000 elements, so several 8,192-element slabs fill up.
+    const got: Float64Array[] = [];
+    for (let i = 0; i < 3000; i++) {
+      const a = f64(i % 41);
+      expect(a.length).toBe(i % 41);
+      expect(a.every((v) => v === 0)).toBe(true);
+      a.fill(i + 1);
+      got.push(a);
+    }
+    got.forEach((a, i) => expect(a.every((v) => v === i + 1)).toBe(true)); // no array overlaps another
+    const big = f64(5000); // past the slab cut-off: a buffer of its own
+    expect(big.byteOffset).toBe(0);
+    expect(big.buffer.byteLength).toBe(5000 * 8);
+  });
+  it("copies exactly what slice copies, and the copy does not follow its source", () => {
+    fc.assert(fc.property(fc.array(fc.double({ noNaN: true }), { maxLength: 3000 }), fc.nat(3000), fc.nat(3000), (xs, a, b) => {
+      const src = Float64Array.from(xs), from = Math.min(a, b), to = Math.max(a, b);
+      const copy = f64Slice(src, from, to), want = Array.from(src.slice(from, to));
+      expect(Array.from(copy)).toEqual(want);
+      src.fill(NaN); // the source changes; the copy keeps what it copied
+      expect(Array.from(copy)).toEqual(want);
+    }), { numRuns: 200 });
   });
 });

@@ -2,7 +2,6 @@ import type { ActorLimits } from "../../shared/runtime/index.js";
 
 /** Stripe counts up to this are kept as a bitmask in one number; larger transfers get a byte per stripe. */
 export const MASK_STRIPES = 30;
-const INITIAL_SLOTS = 256;
 /**
  * Int32s per slot; a power of two (8 = 32 bytes), so that a slot never straddles a cache line. A slot
  * holds the stripe masks of TAGS_PER_SLOT consecutive tags of one pair: a ring sends a pair its steps
@@ -25,22 +24,60 @@ function slotHash(pair: number, tag: number): number {
 /** What a window says of a stripe. */
 export type Admit = "new" | "duplicate" | "overflow";
 
+/** Tags of one 2^20 range (a training step's collective: comm.ts Tags) share a table. */
+const RANGE_BITS = 20;
+const RANGE_MASK = (1 << RANGE_BITS) - 1;
+const RANGES = 2 ** (31 - RANGE_BITS);
+/** Slots a range's table starts with: most ranges hold a few transfers at a given switch. */
+const RANGE_SLOTS = 16;
+
+/**
+ * One tag range's transfers, as an open-addressing table in one typed array: slot i is
+ * slots[8i..8i+7] = (pair + 1 or 0 when empty, tag block ⌊tag / 6⌋ within the range, then the stripes
+ * seen of each of the block's six tags, 0 for a transfer not seen): one probe, one cache line.
+ */
+class RangeTable {
+  slots = new Int32Array(RANGE_SLOTS * SLOT_INTS);
+  used = 0;
+
+  /** Offset of the slot holding (pair, tag block), or of the empty slot where it would go (linear probing). */
+  find(slots: Int32Array, pair: number, block: number): number {
+    const mask = slots.length - SLOT_INTS;
+    let i = (slotHash(pair, block) << 3) & mask;
+    for (;;) {
+      const p = slots[i]!;
+      if (p === 0 || (p === pair + 1 && slots[i + 1] === block)) return i;
+      i = (i + SLOT_INTS) & mask;
+    }
+  }
+
+  grow(): void {
+    const old = this.slots;
+    const slots = new Int32Array(old.length * 2);
+    for (let i = 0; i < old.length; i += SLOT_INTS) {
+      if (old[i] === 0) continue;
+      const at = this.find(slots, old[i]! - 1, old[i + 1]!);
+      for (let k = 0; k < SLOT_INTS; k++) slots[at + k] = old[i + k]!; // no subarray view per slot
+    }
+    this.slots = slots;
+  }
+}
+
 /**
  * The stripes of one op an actor has already accepted, per transfer (src, dst, tag): a stripe seen
  * again (a replay, or a duplicate the transport made) is known before it costs port time or is used.
  * Bounded: at most `maxTransfers` transfers; the whole window is released when the op ends here.
- * Narrow transfers live in an open-addressing table in one typed array (no allocation, and a probe
- * touches one cache line: this is on every switch's hot path, over tables of 10^5 transfers); wider
- * ones in a map of byte flags.
+ *
+ * Narrow transfers live in open-addressing tables in typed arrays (no allocation, and a probe touches
+ * one cache line), one table per 2^20 range of tags. A training step is one op whose collectives each
+ * take a range, and a switch sees 10^5–10^6 transfers in it: in one table every lookup missed the
+ * cache (8 MB tables here) and growing rehashed them all; a range's table holds one collective's
+ * transfers, the few in flight at a time stay in cache, and a finished collective's table is never
+ * touched again. Wider transfers live in a map of byte flags.
  */
 export class StripeWindow {
-  /**
-   * Slot i is slots[8i..8i+7] = (pair + 1 or 0 when empty, tag block ⌊tag / 6⌋, then the stripes seen of
-   * each of the block's six tags, 0 for a transfer not seen): one probe, one cache line.
-   */
-  private slots = new Int32Array(INITIAL_SLOTS * SLOT_INTS);
-  /** Slots taken, and transfers seen (a tag with a nonzero mask). */
-  private used = 0;
+  /** Tables by tag range: tag >>> 20 < 2^11 = RANGES, since tags are below 2^31 (a sized array: never sparse). */
+  private readonly ranges = new Array<RangeTable | undefined>(RANGES);
   private narrow = 0;
   private readonly wide = new Map<string, Uint8Array>();
 
@@ -54,21 +91,23 @@ export class StripeWindow {
    * `pair` (< 2^31) names (src, dst), `tag` (< 2^31) the transfer between them.
    */
   admitMask(pair: number, tag: number, mask: number): number {
-    const slots = this.slots;
-    const block = (tag / TAGS_PER_SLOT) | 0;
-    let at = this.find(slots, pair, block);
-    const had = slots[at] === 0 ? 0 : slots[at + 2 + tag - TAGS_PER_SLOT * block]!;
+    const r = tag >>> RANGE_BITS, low = tag & RANGE_MASK;
+    const table = this.ranges[r] ?? (this.ranges[r] = new RangeTable());
+    const block = (low / TAGS_PER_SLOT) | 0, col = 2 + low - TAGS_PER_SLOT * block;
+    const slots = table.slots;
+    let at = table.find(slots, pair, block);
+    const had = slots[at] === 0 ? 0 : slots[at + col]!;
     if (had !== 0) {
-      slots[at + 2 + tag - TAGS_PER_SLOT * block] = had | mask;
+      slots[at + col] = had | mask;
       return mask & ~had;
     }
     if (this.transfers >= this.maxTransfers) return -1;
     if (slots[at] === 0) {
       slots[at] = pair + 1;
       slots[at + 1] = block;
-      if (++this.used * 2 * SLOT_INTS > slots.length) { this.grow(); at = this.find(this.slots, pair, block); }
+      if (++table.used * 2 * SLOT_INTS > slots.length) { table.grow(); at = table.find(table.slots, pair, block); }
     }
-    this.slots[at + 2 + tag - TAGS_PER_SLOT * block] = mask;
+    table.slots[at + col] = mask;
     this.narrow++;
     return mask;
   }
@@ -89,28 +128,6 @@ export class StripeWindow {
     if (stripe >= flags.length || flags[stripe]) return stripe >= flags.length ? "overflow" : "duplicate";
     flags[stripe] = 1;
     return "new";
-  }
-
-  /** Offset of the slot holding (pair, tag block), or of the empty slot where it would go (linear probing). */
-  private find(slots: Int32Array, pair: number, block: number): number {
-    const mask = slots.length - SLOT_INTS;
-    let i = (slotHash(pair, block) << 3) & mask;
-    for (;;) {
-      const p = slots[i]!;
-      if (p === 0 || (p === pair + 1 && slots[i + 1] === block)) return i;
-      i = (i + SLOT_INTS) & mask;
-    }
-  }
-
-  private grow(): void {
-    const old = this.slots;
-    const slots = new Int32Array(old.length * 2);
-    for (let i = 0; i < old.length; i += SLOT_INTS) {
-      if (old[i] === 0) continue;
-      const at = this.find(slots, old[i]! - 1, old[i + 1]!);
-      for (let k = 0; k < SLOT_INTS; k++) slots[at + k] = old[i + k]!; // no subarray view per slot
-    }
-    this.slots = slots;
   }
 }
 

@@ -1,5 +1,6 @@
 import { endianness } from "node:os";
 import { ProtocolError } from "../errors/index.js";
+import { f64 as f64Array } from "../units/index.js";
 import type { DataMsg, StripePart } from "../protocol/index.js";
 
 /**
@@ -120,9 +121,9 @@ export function decodeDataBinary(b: Uint8Array): Record<string, unknown> {
     if (end > len) throw short(len, `part ${i}'s path and payload`);
     const path = new Array<number>(links);
     for (let j = 0; j < links; j++) path[j] = u32(b, o + PART_BYTES + 4 * j);
-    const payload = new Float64Array(elements);
+    const payload = f64Array(elements); // a view into a slab (shared/units/f64.ts): cheaper than a buffer of its own
     // Views cost more than copying a few elements; a long payload is copied in one go.
-    if (HOST_LE && elements > 32) new Uint8Array(payload.buffer).set(b.subarray(at, end));
+    if (HOST_LE && elements > 32) new Uint8Array(payload.buffer, payload.byteOffset, 8 * elements).set(b.subarray(at, end));
     else for (let j = 0; j < elements; j++) payload[j] = float(b, at + 8 * j);
     parts[i] = {
       stripe: u32(b, o), bytes: float(b, o + 16), headNs: float(b, o + 24), tailNs: float(b, o + 32),

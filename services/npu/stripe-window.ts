@@ -31,36 +31,26 @@ const RANGES = 2 ** (31 - RANGE_BITS);
 /** Slots a range's table starts with: most ranges hold a few transfers at a given switch. */
 const RANGE_SLOTS = 16;
 
-/**
- * One tag range's transfers, as an open-addressing table in one typed array: slot i is
- * slots[8i..8i+7] = (pair + 1 or 0 when empty, tag block ⌊tag / 6⌋ within the range, then the stripes
- * seen of each of the block's six tags, 0 for a transfer not seen): one probe, one cache line.
- */
-class RangeTable {
-  slots = new Int32Array(RANGE_SLOTS * SLOT_INTS);
-  used = 0;
-
-  /** Offset of the slot holding (pair, tag block), or of the empty slot where it would go (linear probing). */
-  find(slots: Int32Array, pair: number, block: number): number {
-    const mask = slots.length - SLOT_INTS;
-    let i = (slotHash(pair, block) << 3) & mask;
-    for (;;) {
-      const p = slots[i]!;
-      if (p === 0 || (p === pair + 1 && slots[i + 1] === block)) return i;
-      i = (i + SLOT_INTS) & mask;
-    }
+/** Offset of the slot holding (pair, tag block), or of the empty slot where it would go (linear probing). */
+function find(slots: Int32Array, pair: number, block: number): number {
+  const mask = slots.length - SLOT_INTS;
+  let i = (slotHash(pair, block) << 3) & mask;
+  for (;;) {
+    const p = slots[i]!;
+    if (p === 0 || (p === pair + 1 && slots[i + 1] === block)) return i;
+    i = (i + SLOT_INTS) & mask;
   }
+}
 
-  grow(): void {
-    const old = this.slots;
-    const slots = new Int32Array(old.length * 2);
-    for (let i = 0; i < old.length; i += SLOT_INTS) {
-      if (old[i] === 0) continue;
-      const at = this.find(slots, old[i]! - 1, old[i + 1]!);
-      for (let k = 0; k < SLOT_INTS; k++) slots[at + k] = old[i + k]!; // no subarray view per slot
-    }
-    this.slots = slots;
+/** The table doubled, every slot rehashed into it. */
+function grown(old: Int32Array): Int32Array {
+  const slots = new Int32Array(old.length * 2);
+  for (let i = 0; i < old.length; i += SLOT_INTS) {
+    if (old[i] === 0) continue;
+    const at = find(slots, old[i]! - 1, old[i + 1]!);
+    for (let k = 0; k < SLOT_INTS; k++) slots[at + k] = old[i + k]!; // no subarray view per slot
   }
+  return slots;
 }
 
 /**
@@ -76,8 +66,15 @@ class RangeTable {
  * touched again. Wider transfers live in a map of byte flags.
  */
 export class StripeWindow {
-  /** Tables by tag range: tag >>> 20 < 2^11 = RANGES, since tags are below 2^31 (a sized array: never sparse). */
-  private readonly ranges = new Array<RangeTable | undefined>(RANGES);
+  /**
+   * One open-addressing table per tag range, tag >>> 20 < 2^11 = RANGES since tags are below 2^31 (a
+   * sized array: never sparse). Slot i of a table is slots[8i..8i+7] = (pair + 1 or 0 when empty, tag
+   * block ⌊tag / 6⌋ within the range, then the stripes seen of each of the block's six tags, 0 for a
+   * transfer not seen): one probe, one cache line.
+   */
+  private readonly ranges = new Array<Int32Array | undefined>(RANGES);
+  /** Slots taken in each range's table. */
+  private readonly taken = new Int32Array(RANGES);
   private narrow = 0;
   private readonly wide = new Map<string, Uint8Array>();
 
@@ -92,10 +89,9 @@ export class StripeWindow {
    */
   admitMask(pair: number, tag: number, mask: number): number {
     const r = tag >>> RANGE_BITS, low = tag & RANGE_MASK;
-    const table = this.ranges[r] ?? (this.ranges[r] = new RangeTable());
+    let slots = this.ranges[r] ?? (this.ranges[r] = new Int32Array(RANGE_SLOTS * SLOT_INTS));
     const block = (low / TAGS_PER_SLOT) | 0, col = 2 + low - TAGS_PER_SLOT * block;
-    const slots = table.slots;
-    let at = table.find(slots, pair, block);
+    let at = find(slots, pair, block);
     const had = slots[at] === 0 ? 0 : slots[at + col]!;
     if (had !== 0) {
       slots[at + col] = had | mask;
@@ -105,9 +101,9 @@ export class StripeWindow {
     if (slots[at] === 0) {
       slots[at] = pair + 1;
       slots[at + 1] = block;
-      if (++table.used * 2 * SLOT_INTS > slots.length) { table.grow(); at = table.find(table.slots, pair, block); }
+      if (++this.taken[r]! * 2 * SLOT_INTS > slots.length) { slots = this.ranges[r] = grown(slots); at = find(slots, pair, block); }
     }
-    table.slots[at + col] = mask;
+    slots[at + col] = mask;
     this.narrow++;
     return mask;
   }

@@ -33,9 +33,9 @@ export function routeOf(t: Topology, m: DataMsg, faults?: FaultTable): readonly 
  */
 export function stripeFault(t: Topology, route: readonly Path[], m: DataMsg, p: StripePart, self: number, atEnd: boolean): string | undefined {
   if (!samePath(route[p.stripe]!, p.path)) return "path is not its route's stripe";
-  const inLink = t.links[p.path[p.hop]!]!;
-  if (inLink.to !== self) return "path does not reach this device at this hop";
-  if (inLink.from !== m.from) return "the sender is not the device before this one on the path";
+  const inLink = p.path[p.hop]!;
+  if (t.linkTo[inLink] !== self) return "path does not reach this device at this hop";
+  if (t.linkFrom[inLink] !== m.from) return "the sender is not the device before this one on the path";
   if (atEnd !== (p.hop === p.path.length - 1)) return atEnd ? "path does not end at this endpoint" : "path ends at a switch";
   return undefined;
 }

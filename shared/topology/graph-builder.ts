@@ -36,10 +36,11 @@ export class GraphBuilder {
   }
 
   /** Dense per-device port numbers: link → index among its source's egress links. */
-  ports(): { portIndex: Int32Array; portCount: Int32Array } {
+  ports(): { portIndex: Int32Array; portCount: Int32Array; linkFrom: Int32Array; linkTo: Int32Array } {
     const portIndex = new Int32Array(this.links.length), portCount = new Int32Array(this.devices.length);
-    for (const l of this.links) portIndex[l.id] = portCount[l.from]!++;
-    return { portIndex, portCount };
+    const linkFrom = new Int32Array(this.links.length), linkTo = new Int32Array(this.links.length);
+    for (const l of this.links) { portIndex[l.id] = portCount[l.from]!++; linkFrom[l.id] = l.from; linkTo[l.id] = l.to; }
+    return { portIndex, portCount, linkFrom, linkTo };
   }
 
   private add(d: Omit<Device, "id" | "switchLatencyNs"> & { switchLatencyNs: number }): DeviceId {

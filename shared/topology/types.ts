@@ -69,5 +69,11 @@ export interface Topology {
   readonly portIndex: Int32Array;
   /** Egress link count per device. */
   readonly portCount: Int32Array;
+  /**
+   * Each link's source and destination device, by link id: links[id].from and .to in two small typed
+   * arrays, for the per-stripe checks of every hop (a Link object is a cache miss there; these stay cached).
+   */
+  readonly linkFrom: Int32Array;
+  readonly linkTo: Int32Array;
   route(src: NpuId, dst: NpuId): Route;
 }

@@ -49,6 +49,7 @@ export class ActorHost implements AsyncDisposable {
         host: hostname(), pid: process.pid, topologyHash: hash, ...(this.o.connectOptions ? { connectOptions: this.o.connectOptions } : {}),
         ...(this.o.limits ? { limits: this.o.limits } : {}), ...(local ? { local } : {}),
         ...(this.o.pingIntervalMs !== undefined ? { pingIntervalMs: this.o.pingIntervalMs } : {}),
+        virtualOrder: d.kind === DeviceKind.Switch, // ports are where arrival order reaches virtual time
         // A halted NPU alone in its process takes the process with it, for real (docs/chaos.md §3).
         ...(this.o.actors.length === 1 ? { onHalt: (mode: HaltMode) => process.kill(process.pid, mode === "crash" ? "SIGKILL" : "SIGSTOP") } : {}),
       });

@@ -8,3 +8,4 @@ export { SimEngine, type SimEngineOptions } from "./sim-engine.js";
 export { NatsActor, DEFAULT_HEARTBEAT_MS, type NatsActorOptions } from "./nats-actor.js";
 export { credentialsFromEnv } from "./credentials.js";
 export { LocalDelivery, type LocalReceiver } from "./local-delivery.js";
+export { TurnOrder } from "./turn-order.js";

@@ -9,6 +9,7 @@ import { ActorPhase, type ActorContext, type ActorLogic, type Logger, type Outbo
 import { DEFAULT_LIMITS, type ActorLimits } from "./limits.js";
 import type { LocalDelivery, LocalReceiver } from "./local-delivery.js";
 import { RejectionLog } from "./rejection-log.js";
+import { TurnOrder } from "./turn-order.js";
 
 /** Default wall-time interval between heartbeats. */
 export const DEFAULT_HEARTBEAT_MS = 500;
@@ -40,6 +41,12 @@ export interface NatsActorOptions {
    * Absent (actors sharing a process): the actor alone stops, silent, as a chip removed from its host.
    */
   readonly onHalt?: (mode: HaltMode) => void;
+  /**
+   * Data messages that arrive in one turn of the event loop (one socket read, one local drain) are
+   * handled in the order of their earliest stripe head, not of their arrival (switches: see
+   * `handle`). Control and reports keep their place: the data before one is handled before it.
+   */
+  readonly virtualOrder?: boolean;
 }
 
 /**
@@ -101,13 +108,37 @@ export class NatsActor implements AsyncDisposable, LocalReceiver {
 
   private onBytes(subject: string, bytes: Uint8Array): void {
     const msg = this.admit(subject, bytes);
-    if (msg) this.handle(subject, msg);
+    if (msg) this.take(subject, msg);
   }
 
   /** A message from an actor of this process: the edge's checks (phase, sender), as for bytes from the wire. */
   receiveLocal(subject: string, msg: Message): void {
-    if (this.admit(subject, msg)) this.handle(subject, msg);
+    if (this.admit(subject, msg)) this.take(subject, msg);
   }
+
+  /**
+   * Handles an admitted message now, or (virtualOrder, data) at the end of this turn of the event
+   * loop with the other data messages that came in it, earliest stripe head first. A switch port
+   * serves in the order it is asked (linkmodel/port.ts): in the sim engine that is virtual order;
+   * here it is wall order, and a message early in virtual time that arrives behind a later one can
+   * only fill the gaps the later one left (docs/nats-engine.md §9). Messages that arrive together —
+   * common when a process waits for the CPU while its socket fills — are put back in virtual order.
+   * Handling order changes no result but port timing (the logic keys everything by transfer).
+   */
+  private take(subject: string, msg: Message): void {
+    if (!this.o.virtualOrder) { this.handle(subject, msg); return; }
+    if (!this.turn.hold(subject, msg)) { this.flushTurn(); this.handle(subject, msg); return; }
+    if (!this.turnScheduled) { this.turnScheduled = true; setImmediate(this.flushTurn); }
+  }
+
+  private readonly turn = new TurnOrder();
+  private turnScheduled = false;
+  private readonly flushTurn = (): void => {
+    this.turnScheduled = false;
+    if (this.turn.size === 0) return;
+    for (const e of this.turn.release()) if (this.phase === ActorPhase.Running) this.handle(e.subject, e.msg);
+  };
+
 
   private handle(subject: string, msg: Message): void {
     this.handled++;

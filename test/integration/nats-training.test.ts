@@ -21,7 +21,9 @@ describe("training: NATS engine vs sim engine", () => {
   // gradient buckets overlapping MoE dispatch, the DP stream's and the EP exchanges' stripes meet at
   // ports in a wall order that differs from virtual order. Measured 2026-12-02, 3 runs each on the code
   // before and after that day's work, on a loaded machine: 0–1.95% and one 7.75% (before), 0–0.85% and
-  // 4.4%, 7.2% under heavier load (after) — the spread depends on load, not on that work. A missed
+  // 4.4%, 7.2% under heavier load (after) — the spread depends on load, not on that work. 2026-12-04,
+  // switches handling the data of one event-loop turn in virtual order (docs/nats-engine.md §9): 7 of 33
+  // steps off the sim, 0.81–2.54%, against 7 of 12, 0.81–1.92%, without it in the same hour. A missed
   // target (docs/training.md §4), held here at 10% so that a gross regression still fails.
   for (const [name, workload, bound] of [
     ["MoE model, DP 8 × EP 4, ZeRO-1, overlap", { model: MOE, parallel: { dp: 8, ep: 4 }, globalBatch: 16 }, 0.1],

@@ -19,7 +19,14 @@ export class EventQueue<T> {
   private seq = 0;
   /** Runs by slot (reused through `free`): time, events, and how many have popped. */
   private readonly runTime: number[] = [];
-  /** A run's events, each as two entries (target, item): one array a run, so a pop touches one. */
+  /**
+   * A run's first event in two dense arrays by slot, its later ones as pairs (target, item) in an
+   * array of the run's own. A pop comes long after its push (the run waited behind thousands), so
+   * what it reads is cold: one load from a dense array is one miss, an array of its own two (its
+   * object, then its elements) — and most runs hold one or two events.
+   */
+  private readonly runTo0: number[] = [];
+  private readonly runItem0: (T | undefined)[] = [];
   private readonly runEvents: (number | T | undefined)[][] = [];
   private readonly runLen: number[] = [];
   private readonly runHead: number[] = [];
@@ -41,9 +48,14 @@ export class EventQueue<T> {
     let r = this.last;
     if (r < 0 || this.runTime[r] !== time) r = this.open(time);
     const k = this.runLen[r]!;
-    const ev = this.runEvents[r]!;
-    ev[2 * k] = to;
-    ev[2 * k + 1] = item;
+    if (k === 0) {
+      this.runTo0[r] = to;
+      this.runItem0[r] = item;
+    } else {
+      const ev = this.runEvents[r]!;
+      ev[2 * k - 2] = to;
+      ev[2 * k - 1] = item;
+    }
     this.runLen[r] = k + 1;
     this.count++;
   }
@@ -59,10 +71,17 @@ export class EventQueue<T> {
     const i = this.runHead[r]!;
     this.runHead[r] = i + 1;
     this.time = this.runTime[r]!;
-    const ev = this.runEvents[r]!;
-    this.to = ev[2 * i] as number;
-    const item = ev[2 * i + 1] as T;
-    ev[2 * i + 1] = undefined; // let the message be collected
+    let item: T;
+    if (i === 0) {
+      this.to = this.runTo0[r]!;
+      item = this.runItem0[r] as T;
+      this.runItem0[r] = undefined; // let the message be collected
+    } else {
+      const ev = this.runEvents[r]!;
+      this.to = ev[2 * i - 2] as number;
+      item = ev[2 * i - 1] as T;
+      ev[2 * i - 1] = undefined;
+    }
     this.count--;
     return item;
   }
@@ -72,7 +91,7 @@ export class EventQueue<T> {
     let r = this.free.pop();
     if (r === undefined) {
       r = this.runTime.length;
-      this.runTime.push(time); this.runEvents.push([]); this.runLen.push(0); this.runHead.push(0);
+      this.runTime.push(time); this.runTo0.push(0); this.runItem0.push(undefined); this.runEvents.push([]); this.runLen.push(0); this.runHead.push(0);
     } else this.runTime[r] = time;
     this.last = r;
     if (ENTRY * (this.runs + 2) > this.heap.length) this.grow();

@@ -21,6 +21,20 @@ describe("event queue", () => {
       expect(popped).toEqual(want);
     }));
   });
+  it("keeps each event's target, through runs of any length pushed at one time, interleaved with other times", () => {
+    // Bursts of 1–7 events at one time (a run: its first two events are kept apart from the rest), the
+    // bursts' times in any order; the reference is a stable sort of everything by time.
+    fc.assert(fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: 20 }), fc.integer({ min: 1, max: 7 })), { maxLength: 60 }), (bursts) => {
+      const q = new EventQueue<number>();
+      const pushed: [number, number, number][] = [];
+      let id = 0;
+      for (const [t, n] of bursts) for (let k = 0; k < n; k++) { q.push(t, 1000 + id, id); pushed.push([t, 1000 + id, id++]); }
+      const popped: [number, number, number][] = [];
+      for (let item = q.pop(); item !== undefined; item = q.pop()) popped.push([q.time, q.to, item]);
+      expect(popped).toEqual([...pushed].sort((a, b) => a[0] - b[0] || a[2] - b[2]));
+      expect(q.size).toBe(0);
+    }));
+  });
   it("refuses an event in the past (causality)", () => {
     const q = new EventQueue<string>();
     q.push(10, 0, "a");

@@ -27,7 +27,6 @@ export type Admit = "new" | "duplicate" | "overflow";
 /** Tags of one 2^20 range (a training step's collective: comm.ts Tags) share a table. */
 const RANGE_BITS = 20;
 const RANGE_MASK = (1 << RANGE_BITS) - 1;
-const RANGES = 2 ** (31 - RANGE_BITS);
 /** Slots a range's table starts with: most ranges hold a few transfers at a given switch. */
 const RANGE_SLOTS = 16;
 
@@ -67,14 +66,14 @@ function grown(old: Int32Array): Int32Array {
  */
 export class StripeWindow {
   /**
-   * One open-addressing table per tag range, tag >>> 20 < 2^11 = RANGES since tags are below 2^31 (a
-   * sized array: never sparse). Slot i of a table is slots[8i..8i+7] = (pair + 1 or 0 when empty, tag
+   * One open-addressing table per tag range, tag >>> 20 (< 2^12 for any 32-bit tag, < 2^11 for the
+   * guard's tags below 2^31). Slot i of a table is slots[8i..8i+7] = (pair + 1 or 0 when empty, tag
    * block ⌊tag / 6⌋ within the range, then the stripes seen of each of the block's six tags, 0 for a
    * transfer not seen): one probe, one cache line.
    */
-  private readonly ranges = new Array<Int32Array | undefined>(RANGES);
-  /** Slots taken in each range's table. */
-  private readonly taken = new Int32Array(RANGES);
+  private readonly ranges: (Int32Array | undefined)[] = [];
+  /** Slots taken in each range's table. Both arrays grow to the highest range used, densely (never sparse). */
+  private readonly taken: number[] = [];
   private narrow = 0;
   private readonly wide = new Map<string, Uint8Array>();
 
@@ -89,7 +88,8 @@ export class StripeWindow {
    */
   admitMask(pair: number, tag: number, mask: number): number {
     const r = tag >>> RANGE_BITS, low = tag & RANGE_MASK;
-    let slots = this.ranges[r] ?? (this.ranges[r] = new Int32Array(RANGE_SLOTS * SLOT_INTS));
+    let slots = this.ranges[r];
+    if (slots === undefined) slots = this.newRange(r);
     const block = (low / TAGS_PER_SLOT) | 0, col = 2 + low - TAGS_PER_SLOT * block;
     let at = find(slots, pair, block);
     const had = slots[at] === 0 ? 0 : slots[at + col]!;
@@ -106,6 +106,12 @@ export class StripeWindow {
     slots[at + col] = mask;
     this.narrow++;
     return mask;
+  }
+
+  /** An empty table for range r, the arrays grown to reach it (a few ranges for a collective op, one per collective for a training step). */
+  private newRange(r: number): Int32Array {
+    while (this.ranges.length <= r) { this.ranges.push(undefined); this.taken.push(0); }
+    return (this.ranges[r] = new Int32Array(RANGE_SLOTS * SLOT_INTS));
   }
 
   /** One stripe of a transfer of any width. */

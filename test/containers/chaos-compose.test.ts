@@ -102,7 +102,7 @@ describe("supernode chaos into a compose supernode", () => {
     writeFileSync(scenario, [
       "name: chaos on a compose supernode",
       "topology: { preset: cloudmatrix384, nodes: 2, npusPerNode: 4 }",
-      "workload: { kind: training, model: { base: llama3-8b, layers: 2 }, parallel: { dp: 8 }, globalBatch: 8, seqLen: 512, steps: 150, zero: 0, overlap: false, algorithms: { dp: ring } }",
+      "workload: { kind: training, model: { base: llama3-8b, layers: 2 }, parallel: { dp: 8 }, globalBatch: 8, seqLen: 512, steps: 300, zero: 0, overlap: false, algorithms: { dp: ring } }",
       "recovery: { policy: restart }",
       "deployment: { heartbeatMs: 200, heartbeatTimeoutMs: 1500, pingIntervalMs: 2000, watchdogMs: 5000 }",
       "seed: 3",

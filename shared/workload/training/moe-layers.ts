@@ -5,7 +5,7 @@ import { comm, kernels, type StepCtx } from "./context.js";
 import type { Tokens } from "./dense-layers.js";
 import { expertOwner } from "./groups.js";
 import { BlockKind } from "./layout.js";
-import { addInto, matOf, mtvAdd, mv, outerAdd, relu, reluGrad, type Mat } from "./tensors.js";
+import { addInto, matOf, mtvAdd, mtvAddAt, mv, mvReluInto, outerAdd, relu, reluGrad, reluGradInto, reluInto, type Mat } from "./tensors.js";
 
 /** Per token: the selected experts (in k order) and their gate weights, renormalised over the top-k. */
 interface Gate { readonly experts: number[]; readonly w: number[] }
@@ -53,37 +53,38 @@ function gate(G: Mat, x: Float64Array, topK: number): Gate {
   return { experts: order, w: order.map((e) => p[e]! / sel) };
 }
 
-const expertMats = (c: StepCtx, vec: Float64Array, layer: number, e: number) =>
-  ({ W1: matOf(c.blocks, vec, layer, BlockKind.W1e, e), W2: matOf(c.blocks, vec, layer, BlockKind.W2e, e) });
+interface ExpertMats { readonly W1: Mat; readonly W2: Mat }
 
-/** Records (token, k, expert, vector) per EP member, in (token, k) order; each vector has `h` elements. */
-function dispatchRecords(c: StepCtx, gates: readonly Gate[], vec: (t: number, k: number) => Float64Array, withExpert: boolean): Float64Array[] {
+/** An expert's two matrices in `vec`, found once per layer call (each is asked for once per token copy). */
+function expertMatsOf(c: StepCtx, vec: Float64Array, layer: number): (e: number) => ExpertMats {
+  const memo: (ExpertMats | undefined)[] = [];
+  return (e) => (memo[e] ??= { W1: matOf(c.blocks, vec, layer, BlockKind.W1e, e), W2: matOf(c.blocks, vec, layer, BlockKind.W2e, e) });
+}
+
+/**
+ * Records (token, k, expert, vector) per EP member, in (token, k) order; each vector has `h` elements:
+ * token t's vector, times `weight(t, k)` when given.
+ */
+function dispatchRecords(c: StepCtx, gates: readonly Gate[], vec: (t: number) => Float64Array, withExpert: boolean, weight?: (t: number, k: number) => number): Float64Array[] {
   const n = c.place.epGroup.length, h = c.t.numerics.hidden, stride = (withExpert ? 3 : 2) + h;
   const counts = new Int32Array(n);
   for (const g of gates) for (const e of g.experts) counts[expertOwner(c.t, e)]!++;
   const lists = Array.from(counts, (k) => new Float64Array(k * stride));
   const at = new Int32Array(n);
-  gates.forEach((g, t) => g.experts.forEach((e, k) => {
-    const m = expertOwner(c.t, e), list = lists[m]!, v = vec(t, k);
+  for (let t = 0; t < gates.length; t++) {
+    const experts = gates[t]!.experts, v = vec(t);
     if (v.length !== h) throw new Error(`token vector of ${v.length} elements, the numerics' hidden is ${h}`);
-    let i = at[m]!;
-    list[i++] = t; list[i++] = k;
-    if (withExpert) list[i++] = e;
-    for (let j = 0; j < h; j++) list[i + j] = v[j]!; // a few elements: a loop beats TypedArray#set's per-call cost
-    at[m] = i + h;
-  }));
-  return lists;
-}
-
-/** Builds one reply list of (token, k, vector of h) records, `count` of them, from `fill`. */
-function records(count: number, h: number, fill: (i: number) => { t: number; k: number; v: Float64Array }): Float64Array {
-  const out = new Float64Array(count * (2 + h));
-  for (let i = 0, at = 0; i < count; i++, at += 2 + h) {
-    const { t, k, v } = fill(i);
-    out[at] = t; out[at + 1] = k;
-    for (let j = 0; j < h; j++) out[at + 2 + j] = v[j]!;
+    for (let k = 0; k < experts.length; k++) {
+      const e = experts[k]!, m = expertOwner(c.t, e), list = lists[m]!;
+      let i = at[m]!;
+      list[i++] = t; list[i++] = k;
+      if (withExpert) list[i++] = e;
+      if (weight) { const w = weight(t, k); for (let j = 0; j < h; j++) list[i + j] = v[j]! * w; }
+      else for (let j = 0; j < h; j++) list[i + j] = v[j]!; // a few elements: a loop beats TypedArray#set's per-call cost
+      at[m] = i + h;
+    }
   }
-  return out;
+  return lists;
 }
 
 /**
@@ -104,16 +105,21 @@ export function* moeForward(c: StepCtx, layer: number, x: Tokens): Program<{ y: 
   const got = yield* comm(c, "epNs", exchange(c.place.epGroup, c.place.epRank, out, 3 + h, c.scale * c.k.copyBytes, c.tags.next()));
   yield SPAN_END;
   const held: MoeCache["held"] = got.map(() => []);
+  const mats = expertMatsOf(c, c.params, layer);
   let copies = 0;
-  const replies = got.map((recs, m) => records(recs.length / (3 + h), h, (i) => {
-    const at = i * (3 + h);
-    const t = recs[at]!, k = recs[at + 1]!, e = recs[at + 2]!, xv = recs.slice(at + 3, at + 3 + h);
-    const { W1, W2 } = expertMats(c, c.params, layer, e);
-    const a = mv(W1, xv);
-    held[m]!.push({ t, k, e, x: xv, a });
-    copies++;
-    return { t, k, v: mv(W2, relu(a)) };
-  }));
+  const replies = got.map((recs, m) => {
+    const n = recs.length / (3 + h), out = new Float64Array(n * (2 + h)), list = held[m]!;
+    for (let i = 0, at = 0, o = 0; i < n; i++, at += 3 + h, o += 2 + h) {
+      const t = recs[at]!, k = recs[at + 1]!, e = recs[at + 2]!, xv = recs.slice(at + 3, at + 3 + h);
+      const { W1, W2 } = mats(e);
+      const a = mv(W1, xv);
+      list.push({ t, k, e, x: xv, a });
+      out[o] = t; out[o + 1] = k;
+      mvReluInto(W2, a, out, o + 2); // the expert's output, written into its reply record
+      copies++;
+    }
+    return out;
+  });
   yield* kernels(c, [c.k.experts(copies * c.scale)]);
   yield span(`${c.where} EP combine`, "ep", { ranks: c.place.epGroup.length });
   const back = yield* comm(c, "epNs", exchange(c.place.epGroup, c.place.epRank, replies, 2 + h, c.scale * c.k.copyBytes, c.tags.next()));
@@ -137,29 +143,32 @@ export function* moeBackward(c: StepCtx, layer: number, cache: MoeCache, g: Toke
   const h = c.t.numerics.hidden, f = c.t.numerics.expertHidden;
   yield span(`${c.where} MoE`, "layer");
   yield* kernels(c, [...c.k.router(), ...c.k.sharedExperts()], BACKWARD_FACTOR + (c.t.recompute === "full" ? 1 : 0));
-  const out = dispatchRecords(c, cache.gates, (t, k) => g[t]!.map((v) => v * cache.gates[t]!.w[k]!), false);
+  const out = dispatchRecords(c, cache.gates, (t) => g[t]!, false, (t, k) => cache.gates[t]!.w[k]!);
   yield span(`${c.where} EP dispatch`, "ep", { ranks: c.place.epGroup.length });
   const got = yield* comm(c, "epNs", exchange(c.place.epGroup, c.place.epRank, out, 2 + h, c.scale * c.k.copyBytes, c.tags.next()));
   yield SPAN_END;
+  const P = expertMatsOf(c, c.params, layer), D = expertMatsOf(c, c.grads, layer);
+  const ra = new Float64Array(f), dr = new Float64Array(f), da = new Float64Array(f); // scratch, per copy
   let copies = 0;
   const replies = got.map((recs, m) => {
     const list = cache.held[m]!;
     if (recs.length !== list.length * (2 + h)) throw new Error(`expert gradients for ${recs.length / (2 + h)} copies from member ${m}, it sent ${list.length}`);
-    return records(list.length, h, (i) => {
-      const at = i * (2 + h), { t, k, e, x, a } = list[i]!;
+    const out = new Float64Array(list.length * (2 + h));
+    for (let i = 0, at = 0; i < list.length; i++, at += 2 + h) {
+      const { t, k, e, x, a } = list[i]!;
       if (recs[at] !== t || recs[at + 1] !== k) throw new Error(`expert gradients out of order from member ${m}`);
-      const dO = recs.slice(at + 2, at + 2 + h);
-      const P = expertMats(c, c.params, layer, e), D = expertMats(c, c.grads, layer, e);
-      outerAdd(D.W2, dO, relu(a));
-      const dr = new Float64Array(f);
-      mtvAdd(P.W2, dO, dr);
-      const da = reluGrad(dr, a);
-      outerAdd(D.W1, da, x);
-      const dx = new Float64Array(h);
-      mtvAdd(P.W1, da, dx);
+      const dO = recs.subarray(at + 2, at + 2 + h);
+      const p = P(e), d = D(e);
+      outerAdd(d.W2, dO, reluInto(a, ra));
+      dr.fill(0);
+      mtvAdd(p.W2, dO, dr);
+      reluGradInto(dr, a, da);
+      outerAdd(d.W1, da, x);
+      out[at] = t; out[at + 1] = k;
+      mtvAddAt(p.W1, da, out, at + 2); // dx, into its reply record (zero until now)
       copies++;
-      return { t, k, v: dx };
-    });
+    }
+    return out;
   });
   yield* kernels(c, [c.k.experts(copies * c.scale)], BACKWARD_FACTOR);
   yield span(`${c.where} EP combine`, "ep", { ranks: c.place.epGroup.length });

@@ -46,12 +46,36 @@ export function mv(m: Mat, x: Float64Array): Float64Array {
   return y;
 }
 
+/**
+ * out[o …] = M·relu(a)[c0 …): mv(M, relu(a)) written in place — the same products summed in the same
+ * order, without the two intermediate vectors (the expert FFN's second matmul, once per token copy).
+ */
+export function mvReluInto(m: Mat, a: Float64Array, out: Float64Array, o: number): void {
+  for (let i = 0; i < m.rows; i++) {
+    let s = 0;
+    for (let j = 0; j < m.cols; j++) {
+      const v = a[m.c0 + j]!;
+      s += m.data[i * m.cols + j]! * (v > 0 ? v : 0);
+    }
+    out[o + i] = s;
+  }
+}
+
 /** Mᵀ·g, into the full-width vector `out` at columns c0 …, added to what is there. */
 export function mtvAdd(m: Mat, g: Float64Array, out: Float64Array): void {
   for (let j = 0; j < m.cols; j++) {
     let s = 0;
     for (let i = 0; i < m.rows; i++) s += m.data[i * m.cols + j]! * g[i]!;
     out[m.c0 + j] = out[m.c0 + j]! + s;
+  }
+}
+
+/** Mᵀ·g added into out[o + c0 …]: mtvAdd into a vector that starts at offset o of `out`. */
+export function mtvAddAt(m: Mat, g: Float64Array, out: Float64Array, o: number): void {
+  for (let j = 0; j < m.cols; j++) {
+    let s = 0;
+    for (let i = 0; i < m.rows; i++) s += m.data[i * m.cols + j]! * g[i]!;
+    out[o + m.c0 + j] = out[o + m.c0 + j]! + s;
   }
 }
 
@@ -67,6 +91,18 @@ export function relu(a: Float64Array): Float64Array {
   const y = new Float64Array(a.length);
   for (let i = 0; i < a.length; i++) y[i] = a[i]! > 0 ? a[i]! : 0;
   return y;
+}
+
+/** relu(a) into `out` (a scratch vector of a's length). */
+export function reluInto(a: Float64Array, out: Float64Array): Float64Array {
+  for (let i = 0; i < a.length; i++) out[i] = a[i]! > 0 ? a[i]! : 0;
+  return out;
+}
+
+/** g ⊙ relu′(a) into `out` (a scratch vector of g's length). */
+export function reluGradInto(g: Float64Array, a: Float64Array, out: Float64Array): Float64Array {
+  for (let i = 0; i < g.length; i++) out[i] = a[i]! > 0 ? g[i]! : 0;
+  return out;
 }
 
 /** g ⊙ relu′(a). */

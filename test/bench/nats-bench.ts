@@ -10,6 +10,7 @@ import { PROTOCOL_VERSION, type DataMsg } from "../../shared/protocol/index.js";
 import { silentLogger } from "../../shared/runtime/index.js";
 import { NatsEngine, runScenario } from "../../services/coordinator/index.js";
 import { descendantsOf } from "../helpers/procs.js";
+import { simEngine } from "../helpers/run.js";
 import { runRawRing } from "./raw-ring.js";
 
 const CLI = fileURLToPath(new URL("../../services/cli/main.js", import.meta.url));
@@ -25,7 +26,7 @@ export function typicalDataMessageBytes(): number {
 }
 
 export interface RingComparison {
-  processes: number; payloadBytes: number; rawHopsPerSec: number; emulatorHopsPerSec: number; ratio: number; verified: boolean;
+  processes: number; payloadBytes: number; ops: number; rawHopsPerSec: number; emulatorHopsPerSec: number; ratio: number; verified: boolean;
   /** CPU µs per hop, every process of the side (this one, its actors or ring nodes, nats-server), over its whole run. */
   rawCpuUsPerHop: number; emulatorCpuUsPerHop: number;
 }
@@ -43,16 +44,29 @@ export function treeCpuMs(root = process.pid): number {
   return ticks * 10;
 }
 
+/** Hops each side of the ring comparison makes: the raw ring's publishes, and (at least) the emulator's. */
+export const RING_HOPS = 200_000;
+
 /**
  * (a) raw ring: `processes` processes pass messages of the emulator's data-message size around a ring;
- * (b) the emulator's ring all-reduce over the default 26-actor CloudMatrix384 slice, one actor per
- * process: every publish counts (NPU→switch, switch→switch, switch→NPU). Same server, same run.
+ * (b) the emulator's ring all-reduce (64 MiB ops) on the same topology, one actor per process: every
+ * publish counts (NPU→switch, switch→switch, switch→NPU). Same server, same run. Both sides make about
+ * RING_HOPS hops: the emulator runs as many ops as that takes (its messages per op counted first on the
+ * sim engine, which sends the same messages), so neither side's figure is mostly its JIT warm-up (40
+ * ops, 15 K hops on the default slice, measured half the steady rate).
  */
 export async function compareRing(topology: Readonly<Record<string, unknown>> = { preset: "cloudmatrix384", nodes: 2, npusPerNode: 4, switches: "aggregated" }): Promise<RingComparison> {
   await using server = await startEmbeddedServer();
+  const workload = (ops: number) => ({ kind: "collective", collective: "all-reduce", algorithm: "ring", sizes: Array.from({ length: ops }, () => "64MiB") });
+  const probe = loadScenario({ raw: { topology: { ...topology }, workload: workload(1), engine: "sim" } });
+  let perOp: number;
+  {
+    await using sim = simEngine(probe);
+    perOp = (await runScenario(probe, sim)).results[0]!.messages;
+  }
+  const ops = Math.ceil(RING_HOPS / perOp);
   const raw = loadScenario({ raw: {
-    topology: { ...topology },
-    workload: { kind: "collective", collective: "all-reduce", algorithm: "ring", sizes: Array.from({ length: 40 }, () => "64MiB") },
+    topology: { ...topology }, workload: workload(ops),
     engine: "nats", deployment: { nats: server.url, placement: "per-actor" },
   } });
   const payloadBytes = typicalDataMessageBytes();
@@ -70,10 +84,10 @@ export async function compareRing(topology: Readonly<Record<string, unknown>> = 
   }
   const processes = raw.topology.devices.length;
   let ringCpu0 = 0, ringCpuMs = 0;
-  const ring = await runRawRing({ url: server.url, processes, payloadBytes, hops: 200_000, timeoutMs: 120_000, onWindow: (phase) => { if (phase === "start") ringCpu0 = treeCpuMs(); else ringCpuMs = treeCpuMs() - ringCpu0; } });
+  const ring = await runRawRing({ url: server.url, processes, payloadBytes, hops: RING_HOPS, timeoutMs: 120_000, onWindow: (phase) => { if (phase === "start") ringCpu0 = treeCpuMs(); else ringCpuMs = treeCpuMs() - ringCpu0; } });
   const emulatorHopsPerSec = emulator.hops / (emulator.ms / 1000);
   return {
-    processes, payloadBytes, rawHopsPerSec: ring.wallHopsPerSec, emulatorHopsPerSec, ratio: emulatorHopsPerSec / ring.wallHopsPerSec, verified: emulator.verified,
+    processes, payloadBytes, ops, rawHopsPerSec: ring.wallHopsPerSec, emulatorHopsPerSec, ratio: emulatorHopsPerSec / ring.wallHopsPerSec, verified: emulator.verified,
     rawCpuUsPerHop: (ringCpuMs * 1000) / ring.hops, emulatorCpuUsPerHop: (emulator.cpuMs * 1000) / emulator.hops,
   };
 }

@@ -77,17 +77,17 @@ for (const [name, raw] of section("sim") ? SIM_CASES : []) {
 if (section("nats")) {
 console.log("");
 console.log("## NATS engine (real nats-server, one OS process per actor unless noted)");
-console.log("| ring all-reduce on | processes | (b) ops | (a) raw NATS ring hops/s | (b) emulator hops/s | (b)/(a) | (a) CPU µs/hop | (b) CPU µs/hop | verified |");
-console.log("|---|---|---|---|---|---|---|---|---|");
+console.log("| ring all-reduce on | processes | (b) ops | (a) raw NATS ring hops/s | (b) emulator hops/s | (b)/(a) | (a) CPU µs/hop | (b) CPU µs/hop | (b) in flight | (a') raw ring at that, hops/s | (b)/(a') | (a') CPU µs/hop | verified |");
+console.log("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
 }
 for (const [name, topology] of !section("nats") ? [] : [
   ["one CM384 node, physical switches (8 NPUs, 7 L1 chips)", { preset: "cloudmatrix384", nodes: 1, npusPerNode: 8, switches: "physical" }],
   ["default slice: 2 nodes × 4 NPUs, aggregated", { preset: "cloudmatrix384", nodes: 2, npusPerNode: 4, switches: "aggregated" }],
 ] as const) {
   const ring = await compareRing(topology);
-  console.log(`| ${name} | ${ring.processes} | ${ring.ops} | ${Math.round(ring.rawHopsPerSec)} | ${Math.round(ring.emulatorHopsPerSec)} | ${ring.ratio.toFixed(2)} | ${ring.rawCpuUsPerHop.toFixed(0)} | ${ring.emulatorCpuUsPerHop.toFixed(0)} | ${ring.verified ? "yes" : "NO"} |`);
+  console.log(`| ${name} | ${ring.processes} | ${ring.ops} | ${Math.round(ring.rawHopsPerSec)} | ${Math.round(ring.emulatorHopsPerSec)} | ${ring.ratio.toFixed(2)} | ${ring.rawCpuUsPerHop.toFixed(0)} | ${ring.emulatorCpuUsPerHop.toFixed(0)} | ${ring.inFlight} | ${Math.round(ring.rawSameHopsPerSec)} | ${ring.sameRatio.toFixed(2)} | ${ring.rawSameCpuUsPerHop.toFixed(0)} | ${ring.verified ? "yes" : "NO"} |`);
 }
-if (section("nats")) console.log(`(a): the same number of processes pass ${typicalDataMessageBytes()} B messages (an encoded data message) around a ring, one in flight per process, ${RING_HOPS} hops; (b) runs as many 64 MiB ops as make at least as many hops. CPU µs/hop: user + system time of every process of the side (bench process, actors or ring nodes, nats-server) over its run, per hop; (b) includes each op's control and status round.`);
+if (section("nats")) console.log(`(a): the same number of processes pass ${typicalDataMessageBytes()} B messages (an encoded data message) around a ring, one in flight per process, ${RING_HOPS} hops; (b) runs as many 64 MiB ops as make at least as many hops. CPU µs/hop: user + system time of every process of the side (bench process, actors or ring nodes, nats-server) over its run, per hop; (b) includes each op's control and status round. (a'): the raw ring with as many messages in flight as (b) keeps (each rank's transfer, one message per first hop): the same processes at the same concurrency.`);
 if (section("full")) {
 console.log("(c) full CloudMatrix384, aggregated switches (448 actors), grouped placement, 1 GiB all-reduce through the CLI (nodes a host: deployment.nodesPerHost; auto aims at two host processes per core):");
 console.log("| algorithm | localDelivery | nodes a host | wall s (incl. start/stop) | processes | peak total RSS MB | peak total PSS MB | messages | virtual µs | verified |");

@@ -20,8 +20,10 @@ export interface RawRingOptions {
   readonly processes: number;
   /** Bytes per message, hop counter included (≥ 4). */
   readonly payloadBytes: number;
-  /** Publishes to make in total, injections included; rounded up to a multiple of `processes`. */
+  /** Publishes to make in total, injections included; rounded up to a multiple of the messages in flight. */
   readonly hops: number;
+  /** Messages in flight, injected at evenly spaced nodes; default one per process. */
+  readonly inFlight?: number;
   /** Wall-clock limit for start-up plus the run, in ms. */
   readonly timeoutMs: number;
   readonly signal?: AbortSignal;
@@ -37,19 +39,20 @@ export interface RawRingResult {
   readonly hops: number;
 }
 
-/** Runs one ring of `processes` node processes, one message in flight per node. */
+/** Runs one ring of `processes` node processes, `inFlight` messages in flight (default: one per node). */
 export async function runRawRing(opts: RawRingOptions): Promise<RawRingResult> {
   if (!Number.isInteger(opts.processes) || opts.processes < 1) throw new RangeError(`processes must be a positive integer, got ${opts.processes}`);
   if (opts.payloadBytes < HOP_COUNTER_BYTES) throw new RangeError(`payloadBytes must be at least ${HOP_COUNTER_BYTES}`);
   if (!existsSync(NODE_SCRIPT)) throw new Error(`${NODE_SCRIPT} is missing: build first (npx tsc -p .)`);
-  const n = opts.processes;
-  const hopsPerMessage = Math.max(1, Math.ceil(opts.hops / n));
+  const n = opts.processes, k = opts.inFlight ?? n;
+  if (!Number.isInteger(k) || k < 1) throw new RangeError(`inFlight must be a positive integer, got ${k}`);
+  const hopsPerMessage = Math.max(1, Math.ceil(opts.hops / k));
   const deadline = AbortSignal.any([AbortSignal.timeout(opts.timeoutMs), ...(opts.signal ? [opts.signal] : [])]);
   const nc = await connect({ servers: opts.url });
   const nodes: ChildProcess[] = [];
   try {
     const ready = collect(nc, ringSubjects.anyReady, n);
-    const done = collect(nc, ringSubjects.done, n);
+    const done = collect(nc, ringSubjects.done, k);
     await nc.flush(); // listening for ready/done before any node can speak
     for (let index = 0; index < n; index++) nodes.push(spawnNode({ url: opts.url, index, processes: n, hopsPerMessage }));
     const failure = firstEarlyExit(nodes);
@@ -57,11 +60,11 @@ export async function runRawRing(opts: RawRingOptions): Promise<RawRingResult> {
     await guard(ready, failure, deadline, "ring nodes ready");
     opts.onWindow?.("start");
     const t0 = performance.now();
-    for (let i = 0; i < n; i++) nc.publish(ringSubjects.node(i), initialPayload(opts.payloadBytes));
+    for (let i = 0; i < k; i++) nc.publish(ringSubjects.node(Math.floor((i * n) / k) % n), initialPayload(opts.payloadBytes));
     await guard(done, failure, deadline, "ring messages done");
     const wallMs = performance.now() - t0;
     opts.onWindow?.("end");
-    const hops = hopsPerMessage * n;
+    const hops = hopsPerMessage * k;
     return { wallHopsPerSec: hops / (wallMs / 1000), wallMs, hops };
   } finally {
     if (!nc.isClosed()) {

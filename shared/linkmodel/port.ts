@@ -69,6 +69,18 @@ export class Port {
     const t = Math.max(readyNs, this.floorNs);
     this.messages++;
     if (this.n === 0 || this.lastEnd <= t) {
+      if (this.lastEnd <= this.clock.horizonNs && this.n > 0 && durationNs > 0) {
+        // Every interval ends at or before the horizon (sim engine), so no later reservation can reach
+        // them: they fold into the floor and this one replaces them (what append + foldBefore would
+        // leave, without the array's bookkeeping; a ring's port takes this path at nearly every stripe).
+        this.floorNs = Math.max(this.floorNs, this.lastEnd);
+        this.head += this.n - 1;
+        this.n = 1;
+        const at = 2 * this.head;
+        this.iv[at] = this.lastStart = t;
+        this.iv[at + 1] = this.lastEnd = t + durationNs;
+        return this.finish(readyNs, t, t + durationNs, minEndNs, durationNs);
+      }
       this.append(t, t + durationNs);
       return this.finish(readyNs, t, t + durationNs, minEndNs, durationNs);
     }

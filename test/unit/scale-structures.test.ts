@@ -26,6 +26,24 @@ describe("Port with a horizon (sim engine) against the unfolded reference", () =
       expect(most).toBeLessThan(500);
     }), { numRuns: 60 });
   });
+  it("is the same where the port idles between reservations (a ring's link: each one after the last has left)", () => {
+    // advance ≥ the previous duration most of the time, so the last interval ends at or before the
+    // horizon and the port replaces it instead of appending (Port.reserve's first branch); a few
+    // reservations ahead of the horizon mix in the gap-filling and queueing paths.
+    const step2 = fc.tuple(fc.integer({ min: 0, max: 20 }), fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 80 }), fc.integer({ min: 0, max: 30 }));
+    fc.assert(fc.property(fc.array(step2, { minLength: 1, maxLength: 2000, size: "max" }), (rs) => {
+      const clock: PortHorizon = { horizonNs: 0 };
+      const fast = new Port(clock), ref = new ReferencePort();
+      for (const [advance, ahead, dur, spread] of rs) {
+        clock.horizonNs += advance;
+        const ready = clock.horizonNs + (ahead === 3 ? 25 : ahead), d = dur / 8;
+        expect(fast.reserve(ready, ready + spread, d)).toBe(ref.reserve(ready, ready + spread, d));
+        expect(fast.lastEndNs).toBe(ref.lastEndNs);
+      }
+      expect([fast.queuedNs, fast.busyNs, fast.messages]).toEqual([ref.queuedNs, ref.busyNs, rs.length]);
+      expect((fast as unknown as { n: number }).n).toBeLessThan(40);
+    }), { numRuns: 100 });
+  });
   it("refuses a reservation ready before the horizon (it could need a folded gap)", () => {
     const clock: PortHorizon = { horizonNs: 100 };
     expect(() => new Port(clock).reserve(99, 99, 1)).toThrow(RangeError);

@@ -4,6 +4,7 @@ export { summarize, type ResultRow } from "./collect.js";
 export { buildReport, writeReport, REPORT_SCHEMA_VERSION, type Report } from "./report.js";
 export { formatTable } from "./table.js";
 export { NatsEngine } from "./nats-engine.js";
+export { lookaheadNs, Windows } from "./windows.js";
 export { hostGroups, nodesPerHostFor, placeActors, HOSTS_PER_CORE, MAX_PER_ACTOR_PROCESSES, SPINE_SWITCHES_PER_PROCESS } from "./placement.js";
 export { startControlService, controlSubject, CONTROL_SERVICE_NAME, type ControlHandlers } from "./control-service.js";
 export { summarizeMoe, type MoeRow } from "./moe-collect.js";

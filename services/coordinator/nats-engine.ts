@@ -10,7 +10,7 @@ import { RunError, toWireError } from "../../shared/errors/index.js";
 import { startEmbeddedCluster, startEmbeddedServer, type EmbeddedCluster, type EmbeddedServer } from "../../shared/natsserver/index.js";
 import {
   COORDINATOR, PROTOCOL_VERSION, Channel, RejectReason, senderFault, Subjects,
-  type HaltedMsg, type Message, type OpDoneMsg, type OpSpec, type RejectCounts, type StatusMsg,
+  type HaltedMsg, type Message, type OpDoneMsg, type OpSpec, type RejectCounts, type StatusMsg, type WindowReportMsg,
 } from "../../shared/protocol/index.js";
 import {
   credentialsFromEnv, RejectionLog, type ControlTo, type Engine, type EngineCursor, type HaltNote, type Logger, type OpOutcome, type ProcessControl, type RankParts,
@@ -23,6 +23,7 @@ import { hostGroups } from "./placement.js";
 import { isRunnable, procState } from "./proc-state.js";
 import { ActorRegistry } from "./registry.js";
 import { describeStall } from "./stall.js";
+import { lookaheadNs, Windows } from "./windows.js";
 
 /** How often the watchdog looks at progress and liveness. */
 export const WATCHDOG_TICK_MS = 100;
@@ -56,6 +57,11 @@ export class NatsEngine implements Engine {
   /** What the coordinator itself refused (as actor `coord`), and each actor's counts from its last status reply. */
   private readonly refused: RejectionLog;
   private readonly actorRejections = new Map<number, RejectCounts>();
+  /** deployment.timing: exact — the windows of the op in progress, the op they last ran for, and how many each op took. */
+  private windows: Windows | undefined;
+  private windowsOp = 0;
+  readonly windowsPerOp: number[] = [];
+  private lookahead = 0;
 
   private constructor(
     private readonly loaded: Loaded,
@@ -149,12 +155,13 @@ export class NatsEngine implements Engine {
 
   private async launch(servers: readonly string[], signal?: AbortSignal): Promise<void> {
     const dep = this.loaded.scenario.deployment;
+    if (dep.timing === "exact") this.lookahead = lookaheadNs(this.loaded.topology); // before any process starts: a fabric it cannot time fails here
     this.nc.subscribe(this.subjects.inbox(COORDINATOR), { callback: (err, m) => { if (!err) this.onBytes(m.subject, m.data); } });
     await this.nc.flush();
     const scenarioFile = join(this.workDir, "topology.json");
     const topology = this.loaded.scenario.topology;
     const hash = topologyHash(topology);
-    writeFileSync(scenarioFile, JSON.stringify({ topology, hash, limits: dep.limits, localDelivery: dep.localDelivery, pingIntervalMs: dep.pingIntervalMs }));
+    writeFileSync(scenarioFile, JSON.stringify({ topology, hash, limits: dep.limits, localDelivery: dep.localDelivery, timing: dep.timing, pingIntervalMs: dep.pingIntervalMs }));
     const groups = hostGroups(this.loaded.topology, dep);
     for (const actors of groups) {
       this.launcher.spawnHost(actors, [
@@ -198,6 +205,7 @@ export class NatsEngine implements Engine {
       case "op-done": this.onDone(m, refuse); break;
       case "halted": this.onHalted(m, refuse); break;
       case "status": this.statusReplies?.push(m); this.statusArrived?.(); break;
+      case "window-report": this.onWindowReport(m, refuse); break;
       default: refuse(RejectReason.Forged, `${m.type} is not for the coordinator`);
     }
   }
@@ -211,6 +219,12 @@ export class NatsEngine implements Engine {
     cur.done.set(m.rank, m);
     this.registry.noteProgress();
     if (cur.done.size === cur.spec.group.length) cur.finish();
+  }
+
+  /** deployment.timing: exact — an actor's answer to a window, for the op in progress (one for the op just ended is late news, dropped). */
+  private onWindowReport(m: WindowReportMsg, refuse: (r: RejectReason, why: string, f?: Record<string, unknown>) => void): void {
+    if (this.windows && m.op === this.current?.spec.op) { this.registry.noteProgress(); this.windows.onReport(m); return; }
+    if (m.op !== this.windowsOp) refuse(RejectReason.Stale, "window-report for an op not in progress", { op: m.op });
   }
 
   /** An NPU's last words: only for the op in progress, from a member, once (it is accounting, never detection). */
@@ -255,7 +269,20 @@ export class NatsEngine implements Engine {
     for (const c of before ?? []) this.control(c.to, c.msg); // faults first: one publisher's order holds per receiver
     for (const id of switches) this.controlBytes(id, open);
     for (const [id, bytes] of starts) this.controlBytes(id, bytes);
-    const stalled = await this.watch(finished, signal);
+    const exact = this.loaded.scenario.deployment.timing === "exact";
+    const windows = exact ? new Windows(spec.op, epoch, this.loaded.topology.devices.map((d) => d.id), this.lookahead, (id, b) => this.controlBytes(id, b)) : undefined;
+    this.windows = windows;
+    this.windowsOp = spec.op;
+    const windowsDone = windows?.run(startNs);
+    let stalled: string | undefined;
+    try {
+      stalled = await this.watch(finished, signal);
+    } finally {
+      windows?.stop();
+      await windowsDone;
+      this.windows = undefined;
+    }
+    if (windows) this.windowsPerOp.push(windows.count);
     const activeWallMs = performance.now() - t0;
     this.current = undefined;
     if (stalled) {

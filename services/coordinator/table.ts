@@ -39,7 +39,7 @@ export function formatTable(rep: Report): string {
     ...rep.moe.filter((r) => !r.verified && r.verifyError !== rep.stall).map((r) => `# FAILED moe-layer ep ${r.ep}: ${r.verifyError}`),
   ];
   const stall = rep.stall ? [`# STALLED: ${rep.stall}`] : [];
-  return [...head, ...rows, ...failures, ...stall, `# status ${rep.status} · ${rep.processes} process(es) · wall ${rep.wallMs.toFixed(0)} ms${rejectedNote(rep)}`].join("\n");
+  return [...head, ...rows, ...failures, ...stall, `# status ${rep.status} · ${rep.processes} process(es)${timingNote(rep)} · wall ${rep.wallMs.toFixed(0)} ms${rejectedNote(rep)}`].join("\n");
 }
 
 /** A run whose fabric refused messages says so, by reason: results stand, the traffic was not clean. */
@@ -48,4 +48,10 @@ function rejectedNote(rep: Report): string {
   if (r.total === 0) return "";
   const reasons = REJECT_REASONS.filter((k) => r[k] > 0).map((k) => `${k} ${r[k]}`).join(", ");
   return ` · REFUSED ${r.total} message(s): ${reasons} (report.json rejected.byActor)`;
+}
+
+/** NATS runs with deployment.timing: exact say so (their ports served in virtual order: docs/nats-engine.md §9.1). */
+function timingNote(rep: Report): string {
+  const dep = (rep.scenario as { deployment?: { timing?: string } } | undefined)?.deployment;
+  return rep.engine === "nats" && dep?.timing === "exact" ? " · timing exact (conservative windows)" : "";
 }

@@ -1,8 +1,9 @@
 import { hostname } from "node:os";
 import type { Logger as PinoLogger } from "pino";
-import { Subjects, type HaltMode } from "../../shared/protocol/index.js";
+import { Subjects, type DataMsg, type HaltMode } from "../../shared/protocol/index.js";
+import { handleAtNs } from "../../shared/linkmodel/index.js";
 import { LocalDelivery, NatsActor, type ActorLimits, type ActorLogic } from "../../shared/runtime/index.js";
-import { buildTopology, DeviceKind, topologyHash, type TopologySpec } from "../../shared/topology/index.js";
+import { buildTopology, DeviceKind, topologyHash, type Topology, type TopologySpec } from "../../shared/topology/index.js";
 import { npuLogic } from "../npu/index.js";
 import { switchLogic } from "../switch/index.js";
 
@@ -21,6 +22,8 @@ export interface HostOptions {
   readonly localDelivery?: boolean;
   /** The actors' NATS ping interval (deployment.pingIntervalMs); absent: the client's default. */
   readonly pingIntervalMs?: number;
+  /** deployment.timing: exact — actors hold data until the coordinator's windows (NatsActor). */
+  readonly exactTiming?: boolean;
 }
 
 /**
@@ -50,6 +53,7 @@ export class ActorHost implements AsyncDisposable {
         ...(this.o.limits ? { limits: this.o.limits } : {}), ...(local ? { local } : {}),
         ...(this.o.pingIntervalMs !== undefined ? { pingIntervalMs: this.o.pingIntervalMs } : {}),
         virtualOrder: d.kind === DeviceKind.Switch, // ports are where arrival order reaches virtual time
+        ...(this.o.exactTiming ? { exact: { handleAtNs: (m: DataMsg) => dataHandleAtNs(t, id, m) } } : {}),
         // A halted NPU alone in its process takes the process with it, for real (docs/chaos.md §3).
         ...(this.o.actors.length === 1 ? { onHalt: (mode: HaltMode) => process.kill(process.pid, mode === "crash" ? "SIGKILL" : "SIGSTOP") } : {}),
       });
@@ -65,4 +69,18 @@ export class ActorHost implements AsyncDisposable {
   }
 
   async [Symbol.asyncDispose](): Promise<void> { await this.stop(); }
+}
+
+/**
+ * When `to` handles a data message in virtual time — what the sim engine's queue delivers it at
+ * (transmit.ts bundle): a switch at its earliest part's head, an endpoint at its last part's delivery.
+ */
+export function dataHandleAtNs(t: Topology, to: number, m: DataMsg): number {
+  const toSwitch = t.devices[to]!.kind === DeviceKind.Switch;
+  let at = toSwitch ? Infinity : -Infinity;
+  for (const p of m.parts) {
+    const when = handleAtNs(t, to, p.headNs, p.tailNs);
+    at = toSwitch ? Math.min(at, when) : Math.max(at, when);
+  }
+  return at;
 }

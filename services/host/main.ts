@@ -12,12 +12,12 @@ const args = parseHostArgs(process.argv.slice(2), process.env);
 const log = pino({ level: args.logLevel, base: { svc: "host", pid: process.pid } }, pino.destination(2));
 // The coordinator writes the actors' limits and delivery mode beside the topology; a file without them
 // gets the default limits and pure NATS (containers' files are written by `supernode compose`).
-const { topology, hash, limits, localDelivery, pingIntervalMs } = JSON.parse(readFileSync(args.topologyFile, "utf8")) as
-  { topology: TopologySpec; hash: string; limits?: Partial<ActorLimits>; localDelivery?: boolean; pingIntervalMs?: number };
+const { topology, hash, limits, localDelivery, timing, pingIntervalMs } = JSON.parse(readFileSync(args.topologyFile, "utf8")) as
+  { topology: TopologySpec; hash: string; limits?: Partial<ActorLimits>; localDelivery?: boolean; timing?: string; pingIntervalMs?: number };
 const host = new ActorHost({
   servers: args.nats.split(","), run: args.run, topology, hash, actors: parseActorList(args.actors),
   heartbeatMs: args.heartbeatMs, inc: args.inc, connectOptions: credentialsFromEnv(), limits: { ...DEFAULT_LIMITS, ...limits },
-  localDelivery: localDelivery === true,
+  localDelivery: localDelivery === true, exactTiming: timing === "exact",
   ...(typeof pingIntervalMs === "number" ? { pingIntervalMs } : {}),
 }, log);
 

@@ -63,6 +63,8 @@ export const npuLogic: ActorLogic<NpuState> = {
       case "op-open":
       case "op-close":
         break; // for switches: an endpoint learns of its ops from op-start and op-done
+      case "window":
+        break; // the NATS shell's, with deployment.timing: exact (it never reaches the logic there)
       case "status-req": out.push(status(state, msg.op, ctx)); break;
       case "fault":
         if (msg.kind === FaultKind.Halt) takeHalt(state.halts, msg, ctx, state.highestOp);
@@ -72,6 +74,7 @@ export const npuLogic: ActorLogic<NpuState> = {
       case "heartbeat":
       case "status":
       case "halted":
+      case "window-report":
         ctx.reject(RejectReason.Forged, msg.from, { type: msg.type }, "endpoint got a coordinator-only message");
         break;
       default: {

@@ -46,6 +46,8 @@ export const switchLogic: ActorLogic<SwitchState> = {
         break;
       case "op-start":
         break; // endpoints' business; switches learn of ops from op-open
+      case "window":
+        break; // the NATS shell's, with deployment.timing: exact (it never reaches the logic there)
       case "fault": takeFault(state, msg, ctx, state.windows.highestOp); break;
       case "status-req": {
         const reply: StatusMsg = {
@@ -59,6 +61,7 @@ export const switchLogic: ActorLogic<SwitchState> = {
       case "heartbeat":
       case "status":
       case "halted":
+      case "window-report":
         ctx.reject(RejectReason.Forged, msg.from, { type: msg.type }, "switch got a coordinator-only message");
         break;
       default: {

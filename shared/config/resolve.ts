@@ -63,6 +63,14 @@ export interface Deployment {
    */
   readonly localDelivery: boolean;
   /**
+   * NATS engine: how switch ports meet virtual time. wall (default): each actor handles its messages as
+   * they arrive, so ports serve in wall order and a contended step may differ from the sim by a few
+   * percent; exact: the coordinator advances every actor in conservative windows of virtual time
+   * (docs/nats-engine.md §9.1), so ports serve in virtual order as in the sim — slower (a round of
+   * control messages per window).
+   */
+  readonly timing: "wall" | "exact";
+  /**
    * Grouped placement: how many nodes (each with its endpoints and node-local switches) share one host
    * process. auto: the local NATS engine packs the nodes into about two host processes per CPU core
    * (one node per host where there are cores enough); compose files get one container per node.
@@ -80,7 +88,7 @@ export interface Deployment {
 }
 
 export const DEFAULT_DEPLOYMENT: Deployment = {
-  placement: "auto", nats: "", natsServers: 1, run: "", heartbeatMs: 500, heartbeatTimeoutMs: 3_000, watchdogMs: 10_000, startTimeoutMs: 120_000, localDelivery: true, nodesPerHost: "auto", pingIntervalMs: 120_000,
+  placement: "auto", nats: "", natsServers: 1, run: "", heartbeatMs: 500, heartbeatTimeoutMs: 3_000, watchdogMs: 10_000, startTimeoutMs: 120_000, localDelivery: true, timing: "wall", nodesPerHost: "auto", pingIntervalMs: 120_000,
   limits: DEFAULT_LIMITS,
 };
 
@@ -190,7 +198,7 @@ export function resolveScenario(raw: RawScenario): Scenario {
       ? raw.workload.map((w, i) => resolveWorkload(w, `workload[${i}]`))
       : [resolveWorkload(raw.workload, "workload")],
     engine: raw.engine ?? "nats",
-    deployment: resolveDeployment(raw.deployment),
+    deployment: resolveDeployment(raw.deployment, raw.faults !== undefined && raw.faults.length > 0),
     seed: raw.seed ?? 1,
     outputs: {
       dir: raw.outputs?.dir ?? "out",
@@ -200,9 +208,14 @@ export function resolveScenario(raw: RawScenario): Scenario {
 }
 
 /** The deployment section with its defaults; an embedded cluster only where the servers are embedded. */
-function resolveDeployment(raw: RawScenario["deployment"]): Deployment {
+function resolveDeployment(raw: RawScenario["deployment"], faults: boolean): Deployment {
   if (raw?.nats && raw.natsServers === 3) {
     throw new ScenarioError("deployment.natsServers", "3 starts an embedded cluster, but deployment.nats names servers to use; drop one of the two");
+  }
+  if (raw?.timing === "exact" && faults) {
+    // Its windows count every data message sent against every one received; lost messages and
+    // restarted actors (fresh counts) would hold a window open for ever (docs/nats-engine.md §9.1).
+    throw new ScenarioError("deployment.timing", "exact does not take faults yet: run the faults with timing: wall (the default)");
   }
   return { ...DEFAULT_DEPLOYMENT, ...raw, limits: { ...DEFAULT_LIMITS, ...raw?.limits } };
 }

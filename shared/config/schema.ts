@@ -71,6 +71,7 @@ export const scenarioSchema = z.object({
     watchdogMs: z.number().int().min(100).max(3_600_000).optional(),
     startTimeoutMs: z.number().int().min(1_000).max(600_000).optional(),
     localDelivery: z.boolean().optional(),
+    timing: z.enum(["wall", "exact"]).optional(),
     nodesPerHost: z.union([z.literal("auto"), z.number().int().min(1).max(1_048_576)], { error: '"auto" or a whole number ≥ 1' }).optional(),
     pingIntervalMs: z.number().int().min(500).max(600_000).optional(),
     limits: z.object({

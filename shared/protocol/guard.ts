@@ -283,6 +283,14 @@ export function asMessage(x: unknown): Message {
     case "status": checkStatus(m); break;
     case "fault": checkFault(m); break;
     case "halted": checkHalted(m); break;
+    case "window":
+      for (const k of ["op", "window"]) int(m[k], `window.${k}`);
+      time(m.untilNs, "window.untilNs");
+      break;
+    case "window-report":
+      for (const k of ["op", "window", "sent", "received"]) int(m[k], `window-report.${k}`);
+      if (m.nextNs !== undefined) time(m.nextNs, "window-report.nextNs");
+      break;
     default: {
       const never: never = type;
       reject("type", "a message type", never);

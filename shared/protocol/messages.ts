@@ -251,7 +251,35 @@ export interface HaltedMsg extends Header {
   readonly atNs: SimNs;
 }
 
+/**
+ * Coordinator → actor, only with `deployment.timing: exact` (docs/nats-engine.md §9.1): handle the data
+ * messages you hold whose virtual handling time is before `untilNs`, in virtual order, then report.
+ * The coordinator sets `untilNs` to the earliest held time anywhere plus half the fabric's smallest
+ * link latency, so nothing handled in a window can cause another event inside it.
+ */
+export interface WindowMsg extends Header {
+  readonly type: "window";
+  readonly op: number;
+  readonly window: number;
+  readonly untilNs: SimNs;
+}
+
+/**
+ * Actor → coordinator, the answer to a window (sent again if data arrives after it): data messages
+ * this actor has sent and received since it started, and the virtual time of the earliest it holds
+ * (absent: none). When every actor has answered a window and the sums of sent and received agree, no
+ * data is in flight, and the next window can start.
+ */
+export interface WindowReportMsg extends Header {
+  readonly type: "window-report";
+  readonly op: number;
+  readonly window: number;
+  readonly sent: number;
+  readonly received: number;
+  readonly nextNs?: SimNs;
+}
+
 /** The one union of everything actors say to each other. */
-export type Message = DataMsg | OpStartMsg | OpAbortMsg | OpOpenMsg | OpCloseMsg | OpDoneMsg | HeartbeatMsg | StatusRequestMsg | StatusMsg | FaultMsg | HaltedMsg;
+export type Message = DataMsg | OpStartMsg | OpAbortMsg | OpOpenMsg | OpCloseMsg | OpDoneMsg | HeartbeatMsg | StatusRequestMsg | StatusMsg | FaultMsg | HaltedMsg | WindowMsg | WindowReportMsg;
 export type MessageType = Message["type"];
-export const MESSAGE_TYPES: readonly MessageType[] = ["data", "op-start", "op-abort", "op-open", "op-close", "op-done", "heartbeat", "status-req", "status", "fault", "halted"];
+export const MESSAGE_TYPES: readonly MessageType[] = ["data", "op-start", "op-abort", "op-open", "op-close", "op-done", "heartbeat", "status-req", "status", "fault", "halted", "window", "window-report"];

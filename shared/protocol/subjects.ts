@@ -8,9 +8,9 @@ import { COORDINATOR, type ActorRef } from "./messages.js";
 export const Channel = {
   /** Data stripes between endpoints and switches. */
   Data: "d",
-  /** Coordinator → actor control (op-start, op-abort, op-open, op-close, status-req, fault). */
+  /** Coordinator → actor control (op-start, op-abort, op-open, op-close, status-req, fault, window). */
   Control: "c",
-  /** Actor → coordinator reports (op-done, status). */
+  /** Actor → coordinator reports (op-done, status, halted, window-report). */
   Report: "u",
   /** Actor → coordinator heartbeats. */
   Heartbeat: "h",
@@ -48,7 +48,7 @@ export class Subjects {
   static channelOf(type: string): Channel {
     switch (type) {
       case "data": return Channel.Data;
-      case "op-start": case "op-abort": case "op-open": case "op-close": case "status-req": case "fault": return Channel.Control;
+      case "op-start": case "op-abort": case "op-open": case "op-close": case "status-req": case "fault": case "window": return Channel.Control;
       case "heartbeat": return Channel.Heartbeat;
       default: return Channel.Report;
     }

@@ -2,10 +2,12 @@ import { connect, type NatsConnection, type Subscription } from "@nats-io/transp
 import { decode, encode, MAX_MESSAGE_BYTES } from "../codec/index.js";
 import { toWireError } from "../errors/index.js";
 import {
-  PROTOCOL_VERSION, RejectReason, SubjectCache, subjectFault, Subjects, type ActorRef, type Channel, type HaltMode, type HeartbeatMsg, type Message, type SubjectParts,
+  COORDINATOR, PROTOCOL_VERSION, RejectReason, SubjectCache, subjectFault, Subjects, type ActorRef, type Channel, type DataMsg, type HaltMode, type HeartbeatMsg, type Message, type SubjectParts,
+  type WindowMsg, type WindowReportMsg,
 } from "../protocol/index.js";
 import type { Topology } from "../topology/index.js";
 import { ActorPhase, type ActorContext, type ActorLogic, type Logger, type Outbound } from "./actor.js";
+import { HeldData } from "./held-data.js";
 import { DEFAULT_LIMITS, type ActorLimits } from "./limits.js";
 import type { LocalDelivery, LocalReceiver } from "./local-delivery.js";
 import { RejectionLog } from "./rejection-log.js";
@@ -47,6 +49,12 @@ export interface NatsActorOptions {
    * `handle`). Control and reports keep their place: the data before one is handled before it.
    */
   readonly virtualOrder?: boolean;
+  /**
+   * deployment.timing: exact. Data is held, by the virtual time this actor handles it at (what the
+   * sim engine's queue would deliver it at), until the coordinator's window includes that time; each
+   * window ends with a report (docs/nats-engine.md §9.1). `handleAtNs` gives that time of a message.
+   */
+  readonly exact?: { readonly handleAtNs: (m: DataMsg) => number };
 }
 
 /**
@@ -126,9 +134,48 @@ export class NatsActor implements AsyncDisposable, LocalReceiver {
    * Handling order changes no result but port timing (the logic keys everything by transfer).
    */
   private take(subject: string, msg: Message): void {
+    if (this.o.exact) { this.takeExact(subject, msg, this.o.exact.handleAtNs); return; }
+    if (msg.type === "window") { this.rejections.note(RejectReason.Stale, String(msg.from), { subject }, "window without deployment.timing: exact"); return; }
     if (!this.o.virtualOrder) { this.handle(subject, msg); return; }
     if (!this.turn.hold(subject, msg)) { this.flushTurn(); this.handle(subject, msg); return; }
     if (!this.turnScheduled) { this.turnScheduled = true; setImmediate(this.flushTurn); }
+  }
+
+  /** deployment.timing: exact — data held until a window, the counts the windows' reports carry. */
+  private readonly held = new HeldData();
+  private dataSent = 0;
+  private dataReceived = 0;
+  /** The window this actor last reported, while it is the latest (undefined: none yet, or the op ended). */
+  private window: { op: number; window: number } | undefined;
+
+  private takeExact(subject: string, msg: Message, handleAtNs: (m: DataMsg) => number): void {
+    if (msg.type === "data") {
+      this.dataReceived++;
+      this.held.hold(handleAtNs(msg), subject, msg);
+      if (this.window) this.reportWindow(); // after its report: the coordinator must hear of it
+      return;
+    }
+    if (msg.type !== "window") {
+      // After its op (op-close to switches, status-req to all, op-abort): late data is stale, not news.
+      if (msg.type === "op-close" || msg.type === "op-abort" || msg.type === "status-req") this.window = undefined;
+      this.handle(subject, msg);
+      return;
+    }
+    this.window = { op: msg.op, window: msg.window };
+    for (let e = this.held.takeBefore(msg.untilNs); e; e = this.held.takeBefore(msg.untilNs)) {
+      if (this.phase !== ActorPhase.Running) return;
+      this.handle(e.subject, e.msg);
+    }
+    this.reportWindow();
+  }
+
+  private reportWindow(): void {
+    const w = this.window!, next = this.held.nextNs;
+    const msg: WindowReportMsg = {
+      v: PROTOCOL_VERSION, type: "window-report", from: this.o.self, epoch: 0, inc: this.o.inc, op: w.op, window: w.window,
+      sent: this.dataSent, received: this.dataReceived, ...(next !== undefined ? { nextNs: next as never } : {}),
+    };
+    this.publish({ to: COORDINATOR, atNs: 0 as never, msg });
   }
 
   private readonly turn = new TurnOrder();
@@ -203,6 +250,7 @@ export class NatsActor implements AsyncDisposable, LocalReceiver {
     if (!byTo) this.sendOn.set(channel, (byTo = new Map()));
     let subject = byTo.get(out.to);
     if (subject === undefined) byTo.set(out.to, (subject = this.o.subjects.to(channel, this.o.self, out.to)));
+    if (out.msg.type === "data") this.dataSent++;
     if (this.o.local?.offer(out.to, subject, out.msg)) return;
     this.nc?.publish(subject, encode(out.msg));
   }

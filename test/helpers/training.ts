@@ -59,3 +59,12 @@ export function trainingFields(ranks: number): { training: TrainingSpec; part: {
   const t = smallSpec({ dp: ranks, tp: 1, ep: 1 });
   return { training: t, part: { params: new Float64Array(16) } };
 }
+
+/**
+ * A small DeepSeek-V3-shaped model (4 layers, 1 dense, 16 experts top-4) whose DP 8 × EP 4 steps on
+ * 2 × 4 CM384 overlap MoE dispatch with the DP gradient stream: the NATS-vs-sim timing tests' case.
+ */
+export const OVERLAPPED_MOE_MODEL = {
+  base: "deepseek-v3", layers: 4, denseLayers: 1, hidden: 1024, heads: 8, headDim: 128, vHeadDim: 128, kvHeads: 8,
+  ffnIntermediate: 2048, vocab: 8192, experts: 16, topK: 4, expertIntermediate: 256,
+} as const;

@@ -38,6 +38,8 @@ const valid = {
   "op-close": (): Fields => ({ ...header, from: -1, type: "op-close", op: 1 }),
   fault: (): Fields => ({ ...header, from: -1, epoch: 1, type: "fault", fault: 0, kind: "link-degrade", targets: [0, 2], fromOp: 2, untilOp: 4, bandwidthFactor: 0.5, latencyNs: 200 }),
   halted: (): Fields => ({ ...header, type: "halted", op: 3, fault: 1, mode: "crash", atNs: 12_345.5 }),
+  window: (): Fields => ({ ...header, from: -1, type: "window", op: 2, window: 7, untilNs: 12_500.25 }),
+  "window-report": (): Fields => ({ ...header, type: "window-report", op: 2, window: 7, sent: 40, received: 38, nextNs: 12_700 }),
 } satisfies Record<Message["type"], () => Fields>;
 type Kind = keyof typeof valid;
 
@@ -168,6 +170,9 @@ describe("asMessage rejects, naming the field", () => {
     // heartbeat, status-req, status
     ["heartbeat", "pid", -1], ["heartbeat", "host", 7], ["heartbeat", "phase", "x".repeat(257)], ["heartbeat", "topology", 5],
     ["status-req", "op", "1"], ["status", "waits", {}], ["status", "waits.0.fromActor", -2], ["status", "waits.0.tag", -1],
+    // window, window-report (deployment.timing: exact)
+    ["window", "window", -1], ["window", "untilNs", INF], ["window", "untilNs", "5"], ["window-report", "sent", -1],
+    ["window-report", "received", 1.5], ["window-report", "nextNs", NAN], ["window-report", "nextNs", -3],
   ]))("%s with %s = %s", (kind, path, _shown, value) => {
     // The error names the field: header fields as `header.<f>`, others as `<type>.<path>` with [i] for indices.
     const field = ["from", "epoch", "inc"].includes(path) ? `header.${path}` : `${kind}.${path.replace(/\.(\d+)/g, "[$1]")}`;

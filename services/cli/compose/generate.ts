@@ -49,7 +49,10 @@ export function deploymentOf(loaded: Loaded, placement: "per-actor" | "grouped")
   return {
     run, principals, hash, servers,
     // The actors' ping interval travels with the topology only when the scenario sets one (docs/chaos.md §10).
-    topologyJson: JSON.stringify({ topology, hash, ...(loaded.scenario.deployment.pingIntervalMs !== DEFAULT_DEPLOYMENT.pingIntervalMs ? { pingIntervalMs: loaded.scenario.deployment.pingIntervalMs } : {}) }, null, 2) + "\n",
+    topologyJson: JSON.stringify({
+      topology, hash, ...(loaded.scenario.deployment.pingIntervalMs !== DEFAULT_DEPLOYMENT.pingIntervalMs ? { pingIntervalMs: loaded.scenario.deployment.pingIntervalMs } : {}),
+      ...(loaded.scenario.deployment.timing === "exact" ? { timing: "exact" } : {}), // the containers' actors hold data for the windows too
+    }, null, 2) + "\n",
     scenarioYaml: stringify(scenario),
     serverConf: natsServerConf(servers),
     authConf: natsAuthConf(principals, run),

@@ -83,13 +83,18 @@ export interface Fault extends Header {
 }
 /** §4.10: an endpoint's last words when a halt struck it. */
 export interface Halted extends Header { readonly type: "halted"; readonly op: number; readonly fault: number; readonly mode: "crash" | "hang"; readonly atNs: number }
-export type WireMessage = DataMessage | OpStart | OpAbort | OpOpen | OpClose | OpDone | Heartbeat | StatusReq | Status | Fault | Halted;
+/** §4.11: with deployment.timing exact, a window of virtual time, and an actor's answer to it. */
+export interface Window extends Header { readonly type: "window"; readonly op: number; readonly window: number; readonly untilNs: number }
+export interface WindowReport extends Header {
+  readonly type: "window-report"; readonly op: number; readonly window: number; readonly sent: number; readonly received: number; readonly nextNs?: number;
+}
+export type WireMessage = DataMessage | OpStart | OpAbort | OpOpen | OpClose | OpDone | Heartbeat | StatusReq | Status | Fault | Halted | Window | WindowReport;
 export type WireType = WireMessage["type"];
-export const WIRE_TYPES: readonly WireType[] = ["data", "op-start", "op-abort", "op-open", "op-close", "op-done", "heartbeat", "status-req", "status", "fault", "halted"];
+export const WIRE_TYPES: readonly WireType[] = ["data", "op-start", "op-abort", "op-open", "op-close", "op-done", "heartbeat", "status-req", "status", "fault", "halted", "window", "window-report"];
 
 /** The channel each type travels on (§2). */
 export function channelOfType(t: WireType): Channel {
-  return t === "data" ? "d" : t === "heartbeat" ? "h" : t === "op-done" || t === "status" || t === "halted" ? "u" : "c";
+  return t === "data" ? "d" : t === "heartbeat" ? "h" : t === "op-done" || t === "status" || t === "halted" || t === "window-report" ? "u" : "c";
 }
 
 /** A message that is not what §4 says; `path` names the first bad field. */
@@ -211,6 +216,8 @@ const BODIES: Record<Exclude<WireType, "data">, Check> = {
     },
   ),
   halted: map({ ...HEADER, op: int(), fault: int(), mode: oneOf("crash", "hang"), atNs: time() }),
+  window: map({ ...HEADER, op: int(), window: int(), untilNs: time() }),
+  "window-report": map({ ...HEADER, op: int(), window: int(), sent: int(), received: int() }, { nextNs: time() }),
   status: map({
     ...HEADER, op: int(), partialTransfers: int(), dataHandled: int(),
     waits: arr(map({ op: int(), rank: int(), fromRank: int(), fromActor: int(-1), tag: int() }), 1_000_000),

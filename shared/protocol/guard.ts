@@ -84,11 +84,11 @@ function partField(i: number, k: string): string { return `data.parts[${i}].${k}
 
 function checkPart(p: Fields, i: number, stripes: number): void {
   if (!isIntIn(p.stripe, 0, stripes - 1)) int(p.stripe, partField(i, "stripe"), 0, stripes - 1);
-  if (!isIntIn(p.bytes, 0, Infinity)) int(p.bytes, partField(i, "bytes")); // as before: no upper bound here
+  if (!isIntIn(p.bytes, 0, MAX_INT)) int(p.bytes, partField(i, "bytes"));
   const head = isTimeFrom(p.headNs, 0) ? p.headNs : time(p.headNs, partField(i, "headNs"));
   if (!isTimeFrom(p.tailNs, head)) time(p.tailNs, partField(i, "tailNs"), head);
   const path = isArrayOf(p.path, 1, MAX_PATH_LINKS) ? p.path : array(p.path, partField(i, "path"), 1, MAX_PATH_LINKS);
-  for (let j = 0; j < path.length; j++) if (!isIntIn(path[j], 0, Infinity)) int(path[j], `${partField(i, "path")}[${j}]`);
+  for (let j = 0; j < path.length; j++) if (!isIntIn(path[j], 0, MAX_INT)) int(path[j], `${partField(i, "path")}[${j}]`);
   if (!isIntIn(p.hop, 0, path.length - 1)) int(p.hop, partField(i, "hop"), 0, path.length - 1);
   if (!isFloat64s(p.payload, MAX_PAYLOAD_ELEMENTS)) float64s(p.payload, partField(i, "payload"), MAX_PAYLOAD_ELEMENTS);
   if (!isIntIn(p.crc, 0, MAX_UINT32)) int(p.crc, partField(i, "crc"), 0, MAX_UINT32);

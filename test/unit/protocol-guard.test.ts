@@ -153,10 +153,10 @@ describe("asMessage rejects, naming the field", () => {
     // data
     ["data", "op", -1], ["data", "src", -1], ["data", "dst", -1], ["data", "tag", -1], ["data", "tag", 1.5],
     ["data", "stripes", 0], ["data", "stripes", 4097], ["data", "parts.0.stripe", 2], ["data", "parts.0.stripe", -1],
-    ["data", "parts.0.bytes", -1], ["data", "totalBytes", -1],
+    ["data", "parts.0.bytes", -1], ["data", "parts.0.bytes", 2 ** 53], ["data", "totalBytes", -1], ["data", "totalBytes", 2 ** 53],
     ["data", "sentNs", -1], ["data", "parts.0.headNs", NAN], ["data", "parts.0.tailNs", 249], ["data", "parts.0.tailNs", INF],
     ["data", "parts.0.path", []], ["data", "parts.0.path", Array.from({ length: 65 }, (_, i) => i)], ["data", "parts.0.path", new Int32Array(2)],
-    ["data", "parts.0.path.0", -1], ["data", "parts.0.hop", 2], ["data", "parts.0.hop", -1],
+    ["data", "parts.0.path.0", -1], ["data", "parts.0.path.1", 2 ** 53], ["data", "parts.0.hop", 2], ["data", "parts.0.hop", -1],
     ["data", "parts.0.payload", [1, -2, 3.5]], ["data", "parts.0.payload", new Float64Array(1_048_577)],
     ["data", "parts.0.crc", -1], ["data", "parts.0.crc", 2 ** 32],
     // op-done

@@ -194,7 +194,7 @@ function trainingReport(w: TrainingWorkload, t: Topology, rows: readonly Trainin
   const perNpuPeak = t.endpoint.peakTflops * 1e3;
   return {
     model: w.model.name,
-    numericsModel: `${kinds.length} emulated layers (${kinds.map((k) => k.kind).join(", ")}), hidden ${w.numerics.hidden}, expert hidden ${w.numerics.expertHidden}, ${w.model.experts} experts top-${w.model.topK}, ${w.model.sharedExperts} shared, ${w.numerics.tokensPerRank} tokens per rank per micro-step, SGD lr ${w.numerics.lr}`,
+    numericsModel: `${kinds.length} emulated layer${kinds.length === 1 ? "" : "s"} (${kinds.map((k) => k.kind).join(", ")}), hidden ${w.numerics.hidden}, ${w.model.experts > 0 ? `expert hidden ${w.numerics.expertHidden}, ${w.model.experts} experts top-${w.model.topK}, ${w.model.sharedExperts} shared, ` : ""}${w.numerics.tokensPerRank} tokens per rank per micro-step, SGD lr ${w.numerics.lr}`,
     parallel: { ...w.parallel, zero: w.zero, overlap: w.overlap },
     tokensPerStep: r.tokensPerStep, flopsPerStep: r.flopsPerStep, microSteps: w.globalBatch / (w.parallel.dp * w.microBatch),
     emulatedLayers: kinds.length, countedLayers: kinds.reduce((s, k) => s + k.count, 0), paramsTotal: paramCounts(w.model).total,

@@ -8,7 +8,7 @@ export function formatTrainingTable(rep: Report): string[] {
   if (!t || !steps) return [];
   const p = t.parallel;
   const head = `# training ${t.model} · dp ${p.dp} × tp ${p.tp} × ep ${p.ep} · ZeRO-${p.zero} · overlap ${p.overlap ? "on" : "off"} · ` +
-    `${t.tokensPerStep} tokens/step · ${(t.flopsPerStep / 1e15).toFixed(2)} PFLOP/step · ${t.emulatedLayers} emulated layers for ${t.countedLayers} · ` +
+    `${t.tokensPerStep} tokens/step · ${(t.flopsPerStep / 1e15).toFixed(2)} PFLOP/step · ${t.emulatedLayers} emulated layer${t.emulatedLayers === 1 ? "" : "s"} for ${t.countedLayers} · ` +
     `${t.memoryGBPerRank.total} GB per rank`;
   const cols = ["step", "time(ms)", "compute(ms)", "tp(ms)", "ep(ms)", "dp(ms)", "exposed(ms)", "tokens/s", "tok/s/NPU", "TFLOPS/NPU", "MFU(%)", "loss", "digest", "wall(ms)", "ok"];
   const widths = [5, 10, 11, 8, 8, 8, 11, 11, 10, 11, 7, 10, 17, 9, 4];

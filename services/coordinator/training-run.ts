@@ -186,6 +186,18 @@ function stepRow(step: number, ns: number, tally: readonly number[], r: Rates, l
   };
 }
 
+/** What the tiny-width numerics train: its layers, widths, experts (for a model that has them) and optimizer. */
+function numericsModel(w: TrainingWorkload, kinds: readonly { kind: string }[]): string {
+  const m = w.model, n = w.numerics;
+  return [
+    `${kinds.length} emulated layer${kinds.length === 1 ? "" : "s"} (${kinds.map((k) => k.kind).join(", ")})`,
+    `hidden ${n.hidden}`,
+    ...(m.experts > 0 ? [`expert hidden ${n.expertHidden}`, `${m.experts} experts top-${m.topK}`, `${m.sharedExperts} shared`] : []),
+    `${n.tokensPerRank} tokens per rank per micro-step`,
+    `SGD lr ${n.lr}`,
+  ].join(", ");
+}
+
 function trainingReport(w: TrainingWorkload, t: Topology, rows: readonly TrainingStepRow[], r: { tokensPerStep: number; flopsPerStep: number }): TrainingReport {
   const mem = memoryPerRank(w.model, { ...w.parallel, zero: w.zero, recompute: w.recompute, microBatch: w.microBatch, seqLen: w.seqLen, gradBytes: w.gradBytes });
   const kinds = layerKinds(w);
@@ -194,7 +206,7 @@ function trainingReport(w: TrainingWorkload, t: Topology, rows: readonly Trainin
   const perNpuPeak = t.endpoint.peakTflops * 1e3;
   return {
     model: w.model.name,
-    numericsModel: `${kinds.length} emulated layer${kinds.length === 1 ? "" : "s"} (${kinds.map((k) => k.kind).join(", ")}), hidden ${w.numerics.hidden}, ${w.model.experts > 0 ? `expert hidden ${w.numerics.expertHidden}, ${w.model.experts} experts top-${w.model.topK}, ${w.model.sharedExperts} shared, ` : ""}${w.numerics.tokensPerRank} tokens per rank per micro-step, SGD lr ${w.numerics.lr}`,
+    numericsModel: numericsModel(w, kinds),
     parallel: { ...w.parallel, zero: w.zero, overlap: w.overlap },
     tokensPerStep: r.tokensPerStep, flopsPerStep: r.flopsPerStep, microSteps: w.globalBatch / (w.parallel.dp * w.microBatch),
     emulatedLayers: kinds.length, countedLayers: kinds.reduce((s, k) => s + k.count, 0), paramsTotal: paramCounts(w.model).total,

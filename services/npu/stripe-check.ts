@@ -1,6 +1,6 @@
 import type { DataMsg, StripePart } from "../../shared/protocol/index.js";
 import type { FaultTable } from "../../shared/faults/index.js";
-import { DeviceKind, type Path, type Topology } from "../../shared/topology/index.js";
+import type { Path, Topology } from "../../shared/topology/index.js";
 
 function samePath(a: readonly number[], b: readonly number[]): boolean {
   if (a === b) return true;
@@ -17,7 +17,8 @@ function samePath(a: readonly number[], b: readonly number[]): boolean {
  * stripe then with {@link stripeFault}.
  */
 export function routeOf(t: Topology, m: DataMsg, faults?: FaultTable): readonly Path[] | string {
-  if (t.devices[m.src]?.kind !== DeviceKind.Npu || t.devices[m.dst]?.kind !== DeviceKind.Npu || m.src === m.dst) {
+  // isSwitch is undefined for an id that is not a device (out of range, not an integer): refused too.
+  if (t.isSwitch[m.src] !== 0 || t.isSwitch[m.dst] !== 0 || m.src === m.dst) {
     return "source or destination is not another endpoint";
   }
   // Faults: the same filtered route as the sender's (link-flaps: by the transfer's send time, the same in every copy).

@@ -139,6 +139,9 @@ export class StripeWindow {
  */
 export class OpWindows {
   private readonly open = new Map<number, StripeWindow>();
+  /** The op looked up last and its window (nearly every message is of the op looked up before it): no map probe. */
+  private lastOp = -1;
+  private lastWindow: StripeWindow | undefined;
   /** The highest op ever opened here: ops at or below it that are not open have ended (stale). */
   highestOp = 0;
 
@@ -148,12 +151,18 @@ export class OpWindows {
     if (this.open.size >= this.limits.openOps) this.open.delete(this.open.keys().next().value as number);
     const w = new StripeWindow(epoch, this.limits.transfersPerOp);
     this.open.set(op, w);
+    this.lastOp = -1;
     this.highestOp = Math.max(this.highestOp, op);
     return w;
   }
 
-  get(op: number): StripeWindow | undefined { return this.open.get(op); }
-  close(op: number): void { this.open.delete(op); }
+  get(op: number): StripeWindow | undefined {
+    if (op === this.lastOp) return this.lastWindow;
+    const w = this.open.get(op);
+    if (w) { this.lastOp = op; this.lastWindow = w; }
+    return w;
+  }
+  close(op: number): void { this.open.delete(op); this.lastOp = -1; this.lastWindow = undefined; }
   /** An op that ended here, or that this actor skipped: nothing of it may be used any more. */
   isStale(op: number): boolean { return op <= this.highestOp && !this.open.has(op); }
 }

@@ -2,7 +2,7 @@ import { crc32 } from "../../shared/codec/index.js";
 import { handleAtNs, traverseInto, type MutableHopTimes, type Ports } from "../../shared/linkmodel/index.js";
 import { PROTOCOL_VERSION, type DataMsg, type StripePart } from "../../shared/protocol/index.js";
 import type { Outbound } from "../../shared/runtime/index.js";
-import { DeviceKind, type Topology } from "../../shared/topology/index.js";
+import type { Topology } from "../../shared/topology/index.js";
 import { f64Slice, type NpuId, type SimNs } from "../../shared/units/index.js";
 import { RunError } from "../../shared/errors/index.js";
 import { emptyFaultTally, type FaultTable, type FaultTally } from "../../shared/faults/index.js";
@@ -39,7 +39,7 @@ export function bundle(t: Topology, from: number, env: DataEnvelope, tos: readon
   let same = true;
   for (let i = 1; i < n && same; i++) same = tos[i] === first;
   if (same) { // the common case (one stripe, or the lanes of one plane): no grouping needed
-    const toSwitch = t.devices[first]!.kind === DeviceKind.Switch;
+    const toSwitch = t.isSwitch[first] === 1;
     let at = handleAtNs(t, first, parts[0]!.headNs, parts[0]!.tailNs) as number;
     for (let i = 1; i < n; i++) {
       const when = handleAtNs(t, first, parts[i]!.headNs, parts[i]!.tailNs);
@@ -57,7 +57,7 @@ export function bundle(t: Topology, from: number, env: DataEnvelope, tos: readon
     for (let j = 0; j < i && !seen; j++) seen = tos[j] === to;
     if (seen) continue;
     for (let j = i + 1; j < n; j++) if (tos[j] === to) count++;
-    const toSwitch = t.devices[to]!.kind === DeviceKind.Switch;
+    const toSwitch = t.isSwitch[to] === 1;
     const mine = new Array<StripePart>(count);
     let at = handleAtNs(t, to, parts[i]!.headNs, parts[i]!.tailNs) as number;
     mine[0] = parts[i]!;

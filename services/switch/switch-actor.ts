@@ -9,6 +9,8 @@ import type { SimNs, SwitchId } from "../../shared/units/index.js";
 
 export interface SwitchState extends FaultHolder {
   readonly self: SwitchId;
+  /** Its traversal latency (the topology's, read once: a Device object is a cache miss on the hot path). */
+  readonly latencyNs: number;
   readonly ports: Ports;
   /** Open ops, each with the stripes already forwarded (a replay costs no port time). */
   readonly windows: OpWindows;
@@ -30,7 +32,7 @@ export interface SwitchState extends FaultHolder {
 export const switchLogic: ActorLogic<SwitchState> = {
   kind: "switch",
   init: (self, t, limits = DEFAULT_LIMITS) => ({
-    self: self as SwitchId, ports: new Ports(t, self as SwitchId), windows: new OpWindows(limits), early: new EarlyBuffer(limits), received: 0, forwarded: 0, faults: undefined, tally: emptyFaultTally(),
+    self: self as SwitchId, latencyNs: t.devices[self]!.switchLatencyNs, ports: new Ports(t, self as SwitchId), windows: new OpWindows(limits), early: new EarlyBuffer(limits), received: 0, forwarded: 0, faults: undefined, tally: emptyFaultTally(),
     steps: new StepBuffer(),
   }),
   receive(state, msg, ctx) {
@@ -103,7 +105,7 @@ function forward(s: SwitchState, m: DataMsg, w: StripeWindow, ctx: ActorContext,
   const fab = s.faults?.at(m.op); // a link-degrade of this switch's egress link; corrupting links into it
   const keep = admitted(t, route, s.self, m, w, ctx, fab?.checksCrc ? fab : undefined);
   if (keep === NONE) return;
-  const lat = t.devices[s.self]!.switchLatencyNs;
+  const lat = s.latencyNs;
   // A received message is this switch's own (no one else holds it: a duplicate fault sends a copy), so
   // its parts move on in place — new times, the next hop — and, when every part goes on to one device,
   // the message itself does: no allocation per hop but the outbound entry (next devices go in a

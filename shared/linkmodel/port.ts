@@ -34,7 +34,7 @@ export interface PortHorizon { horizonNs: number }
  *   long as the gap it is owed is among the last MAX_INTERVALS busy intervals (older ones are folded).
  *
  * Every reservation is on the hot path, and nearly all of them only look at the last interval: it is
- * kept in two fields (`lastStart`, `lastEnd`; the array's copy of the end is brought up to date only
+ * kept in two fields (`lastStart`, `lastEnd`; the array's copy is brought up to date only
  * when the array is used), so those touch nothing but the port object. The intervals
  * live in one Float64Array, interval k at [2(head + k), 2(head + k) + 1]: folding moves `head` on
  * instead of shifting the array, and filling a gap shifts only the intervals after it.
@@ -44,7 +44,7 @@ export class Port {
   /** First live interval, and how many there are. */
   private head = 0;
   private n = 0;
-  /** The last interval (valid while n > 0); `lastEnd` is ahead of the array's copy until `syncLast`. */
+  /** The last interval (valid while n > 0); the array's copy of it may lag behind until `syncLast`. */
   private lastStart = 0;
   private lastEnd = 0;
   /** Everything before this virtual time is taken: older intervals, folded away to bound memory. */
@@ -73,12 +73,12 @@ export class Port {
         // Every interval ends at or before the horizon (sim engine), so no later reservation can reach
         // them: they fold into the floor and this one replaces them (what append + foldBefore would
         // leave, without the array's bookkeeping; a ring's port takes this path at nearly every stripe).
+        // The array is not touched (a cache miss saved): its copy of the one interval is written by syncLast.
         this.floorNs = Math.max(this.floorNs, this.lastEnd);
         this.head += this.n - 1;
         this.n = 1;
-        const at = 2 * this.head;
-        this.iv[at] = this.lastStart = t;
-        this.iv[at + 1] = this.lastEnd = t + durationNs;
+        this.lastStart = t;
+        this.lastEnd = t + durationNs;
         return this.finish(readyNs, t, t + durationNs, minEndNs, durationNs);
       }
       this.append(t, t + durationNs);
@@ -135,9 +135,13 @@ export class Port {
   private startOf(k: number): number { return this.iv[2 * (this.head + k)]!; }
   private endOf(k: number): number { return this.iv[2 * (this.head + k) + 1]!; }
 
-  /** Writes `lastEnd` back to the array: the fast paths move it in the field only. */
+  /** Writes the last interval back to the array: the fast paths move it in the fields only. */
   private syncLast(): void {
-    if (this.n > 0) this.iv[2 * (this.head + this.n) - 1] = this.lastEnd;
+    if (this.n > 0) {
+      const at = 2 * (this.head + this.n) - 2;
+      this.iv[at] = this.lastStart;
+      this.iv[at + 1] = this.lastEnd;
+    }
   }
 
   private firstEndingAfter(t: number): number {

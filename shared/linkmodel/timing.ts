@@ -1,4 +1,4 @@
-import { DeviceKind, type EndpointModel, type Link, type Route, type Topology } from "../topology/index.js";
+import type { EndpointModel, Link, Route, Topology } from "../topology/index.js";
 import { onGrid, type SimNs } from "../units/index.js";
 import type { Port } from "./port.js";
 
@@ -107,6 +107,6 @@ export function routeAlphaBeta(t: Topology, route: Route): AlphaBeta {
 
 /** Virtual time at which `to` handles a message: a switch when the head arrives, an endpoint on delivery. */
 export function handleAtNs(t: Topology, to: number, headNs: number, tailNs: number): SimNs {
-  return t.devices[to]!.kind === DeviceKind.Switch ? (headNs as SimNs) : deliveredAtNs(tailNs, t.endpointOverheadNs);
+  return t.isSwitch[to] === 1 ? (headNs as SimNs) : deliveredAtNs(tailNs, t.endpointOverheadNs);
 }
 

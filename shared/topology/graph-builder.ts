@@ -36,11 +36,12 @@ export class GraphBuilder {
   }
 
   /** Dense per-device port numbers: link → index among its source's egress links. */
-  ports(): { portIndex: Int32Array; portCount: Int32Array; linkFrom: Int32Array; linkTo: Int32Array } {
+  ports(): { portIndex: Int32Array; portCount: Int32Array; linkFrom: Int32Array; linkTo: Int32Array; isSwitch: Uint8Array } {
     const portIndex = new Int32Array(this.links.length), portCount = new Int32Array(this.devices.length);
     const linkFrom = new Int32Array(this.links.length), linkTo = new Int32Array(this.links.length);
     for (const l of this.links) { portIndex[l.id] = portCount[l.from]!++; linkFrom[l.id] = l.from; linkTo[l.id] = l.to; }
-    return { portIndex, portCount, linkFrom, linkTo };
+    const isSwitch = Uint8Array.from(this.devices, (d) => (d.kind === DeviceKind.Switch ? 1 : 0));
+    return { portIndex, portCount, linkFrom, linkTo, isSwitch };
   }
 
   private add(d: Omit<Device, "id" | "switchLatencyNs"> & { switchLatencyNs: number }): DeviceId {

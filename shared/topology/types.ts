@@ -75,5 +75,10 @@ export interface Topology {
    */
   readonly linkFrom: Int32Array;
   readonly linkTo: Int32Array;
+  /**
+   * 1 for a switch chip, 0 for an endpoint, by device id: the kind of devices[id] in one small array
+   * for the per-message checks of every hop (a Device object is a cache miss there; this stays cached).
+   */
+  readonly isSwitch: Uint8Array;
   route(src: NpuId, dst: NpuId): Route;
 }

@@ -55,7 +55,7 @@ export const npuLogic: ActorLogic<NpuState> = {
   receive(state, msg, ctx) {
     const out = state.steps.begin();
     if (state.halted) return state.steps.end(state, out);
-    state.ports.horizon.horizonNs = ctx.nowNs ?? -Infinity;
+    state.ports.horizonNs = ctx.nowNs ?? -Infinity;
     switch (msg.type) {
       case "op-start": start(state, msg, ctx, out); break;
       case "data": state.counters.received++; onData(state, msg, ctx, out); break; // one message, any number of stripes

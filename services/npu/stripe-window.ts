@@ -75,6 +75,9 @@ export class StripeWindow {
   /** Slots taken in each range's table. Both arrays grow to the highest range used, densely (never sparse). */
   private readonly taken: number[] = [];
   private narrow = 0;
+  /** The range used last and its table (a message is nearly always of the range before it): no array load. */
+  private lastRange = -1;
+  private lastSlots: Int32Array | undefined;
   private readonly wide = new Map<string, Uint8Array>();
 
   constructor(readonly epoch: number, private readonly maxTransfers: number) {}
@@ -88,8 +91,9 @@ export class StripeWindow {
    */
   admitMask(pair: number, tag: number, mask: number): number {
     const r = tag >>> RANGE_BITS, low = tag & RANGE_MASK;
-    let slots = this.ranges[r];
+    let slots = r === this.lastRange ? this.lastSlots : this.ranges[r];
     if (slots === undefined) slots = this.newRange(r);
+    this.lastRange = r; this.lastSlots = slots;
     const block = (low / TAGS_PER_SLOT) | 0, col = 2 + low - TAGS_PER_SLOT * block;
     let at = find(slots, pair, block);
     const had = slots[at] === 0 ? 0 : slots[at + col]!;
@@ -101,7 +105,7 @@ export class StripeWindow {
     if (slots[at] === 0) {
       slots[at] = pair + 1;
       slots[at + 1] = block;
-      if (++this.taken[r]! * 2 * SLOT_INTS > slots.length) { slots = this.ranges[r] = grown(slots); at = find(slots, pair, block); }
+      if (++this.taken[r]! * 2 * SLOT_INTS > slots.length) { slots = this.ranges[r] = this.lastSlots = grown(slots); at = find(slots, pair, block); }
     }
     slots[at + col] = mask;
     this.narrow++;

@@ -37,7 +37,7 @@ export const switchLogic: ActorLogic<SwitchState> = {
   }),
   receive(state, msg, ctx) {
     const out = state.steps.begin();
-    state.ports.horizon.horizonNs = ctx.nowNs ?? -Infinity;
+    state.ports.horizonNs = ctx.nowNs ?? -Infinity;
     switch (msg.type) {
       case "data": state.received++; onData(state, msg, ctx, out); break;
       case "op-open": open(state, msg.op, msg.epoch, msg.from, ctx, out); break;

@@ -1,6 +1,8 @@
 const INITIAL_RUNS = 1024;
 /** Float64s per heap entry (time, sequence, run slot, unused): 32 B, so siblings share a cache line. */
 const ENTRY = 4;
+/** Float64s per run slot, and where its fields are (the time is at offset 0). */
+const RUN = 4, TO0 = 1, LEN = 2, HEAD = 3;
 
 /**
  * The sim engine's agenda, ordered by (time, insertion sequence): equal times pop in the order they
@@ -17,19 +19,17 @@ export class EventQueue<T> {
   private heap = new Float64Array(ENTRY * (INITIAL_RUNS + 1));
   private runs = 0;
   private seq = 0;
-  /** Runs by slot (reused through `free`): time, events, and how many have popped. */
-  private readonly runTime: number[] = [];
   /**
-   * A run's first event in two dense arrays by slot, its later ones as pairs (target, item) in an
-   * array of the run's own. A pop comes long after its push (the run waited behind thousands), so
-   * what it reads is cold: one load from a dense array is one miss, an array of its own two (its
-   * object, then its elements) — and most runs hold one or two events.
+   * Runs by slot (reused through `free`): time, first event's target, events, and how many have
+   * popped, as RUN Float64s at RUN·slot — one cache line for what a pop reads of a run (a pop comes
+   * long after its push, the run having waited behind thousands, so all of it is cold: four dense
+   * arrays were four misses). A run's first item is in a dense array by slot, its later events as
+   * pairs (target, item) in an array of the run's own — most runs hold one or two events.
    */
-  private readonly runTo0: number[] = [];
+  private meta = new Float64Array(RUN * INITIAL_RUNS);
+  private slots = 0;
   private readonly runItem0: (T | undefined)[] = [];
   private readonly runEvents: (number | T | undefined)[][] = [];
-  private readonly runLen: number[] = [];
-  private readonly runHead: number[] = [];
   private readonly free: number[] = [];
   /** The run being popped, and the run pushed to last (-1: none). */
   private cur = -1;
@@ -42,38 +42,39 @@ export class EventQueue<T> {
   get size(): number { return this.count; }
 
   push(time: number, to: number, item: T): void {
-    if (this.cur >= 0 && time < this.runTime[this.cur]!) {
-      throw new RangeError(`event at ${time} ns scheduled while the engine is at ${this.runTime[this.cur]} ns (causality)`);
+    if (this.cur >= 0 && time < this.meta[RUN * this.cur]!) {
+      throw new RangeError(`event at ${time} ns scheduled while the engine is at ${this.meta[RUN * this.cur]} ns (causality)`);
     }
     let r = this.last;
-    if (r < 0 || this.runTime[r] !== time) r = this.open(time);
-    const k = this.runLen[r]!;
+    if (r < 0 || this.meta[RUN * r] !== time) r = this.open(time);
+    const m = this.meta, at = RUN * r, k = m[at + LEN]!;
     if (k === 0) {
-      this.runTo0[r] = to;
+      m[at + TO0] = to;
       this.runItem0[r] = item;
     } else {
       const ev = this.runEvents[r]!;
       ev[2 * k - 2] = to;
       ev[2 * k - 1] = item;
     }
-    this.runLen[r] = k + 1;
+    m[at + LEN] = k + 1;
     this.count++;
   }
 
   /** Removes the earliest event and returns its item; its time and target are left in `time` and `to`. */
   pop(): T | undefined {
     let r = this.cur;
-    if (r < 0 || this.runHead[r]! >= this.runLen[r]!) {
+    const m = this.meta;
+    if (r < 0 || m[RUN * r + HEAD]! >= m[RUN * r + LEN]!) {
       if (r >= 0) this.retire(r);
       if (this.runs === 0) { this.cur = -1; return undefined; }
       r = this.cur = this.popRun();
     }
-    const i = this.runHead[r]!;
-    this.runHead[r] = i + 1;
-    this.time = this.runTime[r]!;
+    const at = RUN * r, i = m[at + HEAD]!;
+    m[at + HEAD] = i + 1;
+    this.time = m[at]!;
     let item: T;
     if (i === 0) {
-      this.to = this.runTo0[r]!;
+      this.to = m[at + TO0]!;
       item = this.runItem0[r] as T;
       this.runItem0[r] = undefined; // let the message be collected
     } else {
@@ -90,9 +91,11 @@ export class EventQueue<T> {
   private open(time: number): number {
     let r = this.free.pop();
     if (r === undefined) {
-      r = this.runTime.length;
-      this.runTime.push(time); this.runTo0.push(0); this.runItem0.push(undefined); this.runEvents.push([]); this.runLen.push(0); this.runHead.push(0);
-    } else this.runTime[r] = time;
+      r = this.slots++;
+      if (RUN * this.slots > this.meta.length) this.meta = grown(this.meta);
+      this.runItem0.push(undefined); this.runEvents.push([]); // LEN and HEAD are 0 in a new slot
+    }
+    this.meta[RUN * r] = time;
     this.last = r;
     if (ENTRY * (this.runs + 2) > this.heap.length) this.grow();
     const h = this.heap, seq = this.seq++;
@@ -110,8 +113,8 @@ export class EventQueue<T> {
   /** A popped-out run: its slot is free again (its arrays keep their room). */
   private retire(r: number): void {
     if (this.last === r) this.last = -1;
-    this.runLen[r] = 0;
-    this.runHead[r] = 0;
+    this.meta[RUN * r + LEN] = 0;
+    this.meta[RUN * r + HEAD] = 0;
     this.free.push(r);
   }
 
@@ -141,8 +144,13 @@ export class EventQueue<T> {
   }
 
   private grow(): void {
-    const h = new Float64Array(this.heap.length * 2);
-    h.set(this.heap);
-    this.heap = h;
+    this.heap = grown(this.heap);
   }
+}
+
+/** A copy twice as long. */
+function grown(a: Float64Array<ArrayBuffer>): Float64Array<ArrayBuffer> {
+  const b = new Float64Array(a.length * 2);
+  b.set(a);
+  return b;
 }

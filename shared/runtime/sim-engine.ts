@@ -9,12 +9,15 @@ import { DEFAULT_LIMITS, type ActorLimits } from "./limits.js";
 import type { TraceRecorder } from "../trace/index.js";
 import { RejectionLog } from "./rejection-log.js";
 
-interface Hosted {
+/**
+ * One actor, and the context its logic gets, in one object (one cache line fewer per delivery than
+ * two): `nowNs` is set to the event's time before each delivery; the logic sees only ActorContext.
+ */
+interface Hosted extends ActorContext {
+  nowNs: number;
   readonly logic: ActorLogic<unknown>;
   state: unknown;
   phase: ActorPhase;
-  /** Its `nowNs` is set to the event's time before each delivery. */
-  readonly ctx: ActorContext & { nowNs: number };
   readonly rejections: RejectionLog;
 }
 
@@ -66,11 +69,12 @@ export class SimEngine implements Engine {
     this.actors = t.devices.map((d) => {
       const logic = (d.kind === DeviceKind.Npu ? opts.npu : opts.switch) as ActorLogic<unknown>;
       const rejections = new RejectionLog(this.log);
-      const ctx: ActorContext & { nowNs: number } = {
+      const hosted: Hosted = {
         nowNs: 0, self: d.id, topology: t, log: this.log, limits, rejected: rejections.counts, trace: opts.trace?.sinkFor(d.id),
         reject: (reason, from, fields, why, count) => rejections.note(reason, String(from), { actor: d.name, ...fields }, why, count),
+        logic, state: logic.init(d.id, t, limits), phase: ActorPhase.Running, rejections,
       };
-      return { logic, state: logic.init(d.id, t, limits), phase: ActorPhase.Running, ctx, rejections };
+      return hosted;
     });
   }
 
@@ -121,9 +125,9 @@ export class SimEngine implements Engine {
   private deliver(to: number, msg: Message, nowNs: number, failed?: string[]): readonly { atNs: SimNs; to: number; msg: Message }[] {
     const a = this.actors[to]!;
     if (a.phase !== ActorPhase.Running) return [];
-    a.ctx.nowNs = nowNs;
+    a.nowNs = nowNs;
     try {
-      const step = a.logic.receive(a.state, msg, a.ctx);
+      const step = a.logic.receive(a.state, msg, a);
       a.state = step.state;
       return step.outbound;
     } catch (err) {

@@ -1,4 +1,4 @@
-import { reductionNs, routeAlphaBeta } from "../linkmodel/index.js";
+import { reductionNs, routeAlphaBeta, type AlphaBeta } from "../linkmodel/index.js";
 import { Algorithm, Collective, type OpSpec } from "../protocol/index.js";
 import type { Topology } from "../topology/index.js";
 import type { NpuId } from "../units/index.js";
@@ -42,8 +42,9 @@ class Forms {
   constructor(private readonly spec: OpSpec, private readonly t: Topology) {}
 
   private dev(r: number): NpuId { return this.spec.group[r]!; }
-  alpha(a: number, b: number): number { return routeAlphaBeta(this.t, this.t.route(this.dev(a), this.dev(b))).alphaNs; }
-  beta(a: number, b: number): number { return routeAlphaBeta(this.t, this.t.route(this.dev(a), this.dev(b))).betaGBps; }
+  private alphaBeta(a: number, b: number): AlphaBeta { return routeAlphaBeta(this.t, this.t.route(this.dev(a), this.dev(b))); }
+  alpha(a: number, b: number): number { return this.alphaBeta(a, b).alphaNs; }
+  beta(a: number, b: number): number { return this.alphaBeta(a, b).betaGBps; }
 
   /** One transfer a→b of `bytes`: α + bytes/β, or α + the reduction when that is slower than the wire. */
   tau(a: number, b: number, bytes: number, reduce: boolean): number {
@@ -106,9 +107,9 @@ class Forms {
     for (let p = 0; p < n; p++) {
       let sent = 0;
       for (let j = 1; j < n; j++) {
-        const q = (p + j) % n;
-        sent += bytesOf(p, q) / this.beta(p, q);
-        done[q] = Math.max(done[q]!, start[p]! + sent + this.alpha(p, q));
+        const q = (p + j) % n, ab = this.alphaBeta(p, q); // one summary per pair: n² of them
+        sent += bytesOf(p, q) / ab.betaGBps;
+        done[q] = Math.max(done[q]!, start[p]! + sent + ab.alphaNs);
       }
     }
     return done;

@@ -88,12 +88,12 @@ export function routeAlphaBeta(t: Topology, route: Route): AlphaBeta {
   let alpha = Infinity, beta = 0, latest = 0, slowest = Infinity, uniform = true;
   for (const stripe of route.stripes) {
     let lat = t.endpointOverheadNs as number, bottleneck = Infinity;
-    stripe.forEach((lid, i) => {
-      const l = t.links[lid]!;
+    for (let i = 0; i < stripe.length; i++) {
+      const l = t.links[stripe[i]!]!;
       lat += l.latencyNs;
       if (i > 0) lat += t.devices[l.from]!.switchLatencyNs;
       bottleneck = Math.min(bottleneck, l.bandwidthGBps);
-    });
+    }
     if (beta > 0 && (lat !== latest || bottleneck !== slowest)) uniform = false;
     alpha = Math.min(alpha, lat);
     beta += bottleneck;

@@ -39,22 +39,23 @@ export interface NpuState extends FaultHolder {
   readonly halts: HaltArm[];
   /** A halt struck: this incarnation is dead and handles nothing more (its engine stops its process). */
   halted: boolean;
-  /** Its step, reused for every message. */
-  readonly steps: StepBuffer<NpuState>;
   /** Its program-driving effects, reused for every delivery. */
   readonly fx: EndpointEffects;
 }
+
+/** The step of every npu actor's message, reused (StepBuffer: the engine reads it before the next). */
+const STEPS = new StepBuffer<NpuState>();
 
 /** The NPU (or die) actor: runs its rank's program of each collective and moves its data through its ports. */
 export const npuLogic: ActorLogic<NpuState> = {
   kind: "npu",
   init: (self, t: Topology, limits = DEFAULT_LIMITS, inc = 0) => ({
     self: self as NpuId, inc, ports: new Ports(t, self as NpuId), computeFreeNs: 0, ops: new Map(), early: new EarlyBuffer(limits), highestOp: 0,
-    counters: { received: 0 }, faults: undefined, tally: emptyFaultTally(), halts: [], halted: false, steps: new StepBuffer(), fx: new EndpointEffects(),
+    counters: { received: 0 }, faults: undefined, tally: emptyFaultTally(), halts: [], halted: false, fx: new EndpointEffects(),
   }),
   receive(state, msg, ctx) {
-    const out = state.steps.begin();
-    if (state.halted) return state.steps.end(state, out);
+    const out = STEPS.begin();
+    if (state.halted) return STEPS.end(state, out);
     state.ports.horizonNs = ctx.nowNs ?? -Infinity;
     switch (msg.type) {
       case "op-start": start(state, msg, ctx, out); break;
@@ -83,7 +84,7 @@ export const npuLogic: ActorLogic<NpuState> = {
       }
     }
     // message-duplicate / -reorder: the order of what this step sends (a null check without faults).
-    return state.steps.end(state, state.faults ? applyWireFaults(state.faults, out, state.tally) : out);
+    return STEPS.end(state, state.faults ? applyWireFaults(state.faults, out, state.tally) : out);
   },
 };
 

@@ -19,9 +19,10 @@ export interface SwitchState extends FaultHolder {
   /** Data messages received (a message may carry several stripes), and stripes forwarded. */
   received: number;
   forwarded: number;
-  /** Its step, reused for every message. */
-  readonly steps: StepBuffer<SwitchState>;
 }
+
+/** The step of every switch actor's message, reused (StepBuffer: the engine reads it before the next). */
+const STEPS = new StepBuffer<SwitchState>();
 
 /**
  * A switch chip on the data path: each stripe pays the traversal latency, then queues for the egress
@@ -33,10 +34,10 @@ export const switchLogic: ActorLogic<SwitchState> = {
   kind: "switch",
   init: (self, t, limits = DEFAULT_LIMITS) => ({
     self: self as SwitchId, latencyNs: t.devices[self]!.switchLatencyNs, ports: new Ports(t, self as SwitchId), windows: new OpWindows(limits), early: new EarlyBuffer(limits), received: 0, forwarded: 0, faults: undefined, tally: emptyFaultTally(),
-    steps: new StepBuffer(),
+   
   }),
   receive(state, msg, ctx) {
-    const out = state.steps.begin();
+    const out = STEPS.begin();
     state.ports.horizonNs = ctx.nowNs ?? -Infinity;
     switch (msg.type) {
       case "data": state.received++; onData(state, msg, ctx, out); break;
@@ -72,7 +73,7 @@ export const switchLogic: ActorLogic<SwitchState> = {
       }
     }
     // message-duplicate / -reorder: the order of what this step sends (a null check without faults).
-    return state.steps.end(state, state.faults ? applyWireFaults(state.faults, out, state.tally) : out);
+    return STEPS.end(state, state.faults ? applyWireFaults(state.faults, out, state.tally) : out);
   },
 };
 

@@ -59,8 +59,8 @@ export interface Step<S> {
  * Pure actor logic: (state, message, ctx) → { state, outbound }. It reads no clock, no timers, no
  * process and no transport, so it runs the same in one process or in many. For speed a step may update
  * `state` in place and return it, and may return the same step object and outbound array for every
- * message (`StepBuffer`): an engine reads a step before it hands that actor its next message, and never
- * shares one actor's state with another.
+ * message, of every actor of the logic (`StepBuffer`): an engine reads a step before it hands any actor
+ * its next message (no receive runs inside another), and never shares one actor's state with another.
  */
 export interface ActorLogic<S> {
   readonly kind: string;

@@ -1,10 +1,11 @@
 import type { Outbound, Step } from "./actor.js";
 
 /**
- * An actor's one reusable step: its outbound list, emptied for each message without giving up the
+ * A logic's one reusable step: its outbound list, emptied for each message without giving up the
  * room it grew to (a fresh `[]` gets 17 slots at its first push: ~180 B for a message that sends one),
- * and the step object that returns it. Valid until the actor's next message — engines read a step's
- * outbound before they hand that actor another (ActorLogic's contract).
+ * and the step object that returns it. Valid until the next message to any actor of that logic —
+ * engines read a step's outbound before they hand any actor another (ActorLogic's contract). One per
+ * logic rather than per actor: it stays in cache, where 832 actors' own were a miss or two per message.
  */
 export class StepBuffer<S> {
   private readonly out: Outbound[] = [];

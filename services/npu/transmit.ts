@@ -23,6 +23,9 @@ export interface TransferSpec {
 /** The hop times of the stripe being sent: read into its part before the next stripe's hop. */
 const HOP: MutableHopTimes = { headNs: 0 as SimNs, tailNs: 0 as SimNs, queuedNs: 0 };
 
+/** The next device of each stripe being sent (its first n entries), read by `bundle` before the next transfer. */
+const TOS: number[] = [];
+
 /** Stripes with no real elements (small chunks over many stripes) share one empty payload. */
 const EMPTY = new Float64Array(0);
 
@@ -45,7 +48,7 @@ export function bundle(t: Topology, from: number, env: DataEnvelope, tos: readon
       const when = handleAtNs(t, first, parts[i]!.headNs, parts[i]!.tailNs);
       at = toSwitch ? Math.min(at, when) : Math.max(at, when);
     }
-    out.push({ to: first, atNs: at as SimNs, msg: reuse ? moveOn(reuse, from, parts) : dataMsg(env, from, parts as StripePart[]) });
+    send(out, first, at, reuse ? moveOn(reuse, from, parts) : dataMsg(env, from, parts as StripePart[]));
     return;
   }
   // Several next hops (the stripes of one transfer leaving on different planes): one message per
@@ -67,8 +70,23 @@ export function bundle(t: Topology, from: number, env: DataEnvelope, tos: readon
       at = toSwitch ? Math.min(at, when) : Math.max(at, when);
       mine[c++] = p;
     }
-    out.push({ to, atNs: at as SimNs, msg: dataMsg(env, from, mine) });
+    send(out, to, at, dataMsg(env, from, mine));
   }
+}
+
+/**
+ * Outbound entries of data messages, by their position in a step's list, reused from step to step:
+ * an engine reads a step's list before any actor gets its next message (ActorLogic's contract), so
+ * entry k of one step is free again at the next. No object (and no heap number for its time) per hop.
+ */
+const ENTRIES: { to: number; atNs: SimNs; msg: DataMsg }[] = [];
+
+function send(out: Outbound[], to: number, atNs: number, msg: DataMsg): void {
+  const k = out.length;
+  let e = ENTRIES[k];
+  if (e === undefined) ENTRIES[k] = e = { to, atNs: atNs as SimNs, msg };
+  else { e.to = to; e.atNs = atNs as SimNs; e.msg = msg; }
+  out.push(e);
 }
 
 /** A switch's received message sent on as itself: the new sender and the parts that go on. */
@@ -109,7 +127,7 @@ export function transmit(t: Topology, ports: Ports, x: TransferSpec, out: Outbou
   // ⌊total/n⌋ + (i < total mod n) units and starts at i·⌊total/n⌋ + min(i, total mod n).
   const bBase = Math.floor(x.bytes / n), bExtra = x.bytes - bBase * n;
   const eBase = Math.floor(x.data.length / n), eExtra = x.data.length - eBase * n;
-  const tos = new Array<number>(n), parts = new Array<StripePart>(n); // sized: a pushed-to empty array gets room for 17
+  const tos = TOS, parts = new Array<StripePart>(n); // sized: a pushed-to empty array gets room for 17
   let bad: { tos: number[]; parts: StripePart[] } | undefined; // corrupted first copies, sent ahead of the good ones
   for (let i = 0; i < n; i++) {
     const path = stripes[i]!;

@@ -37,7 +37,7 @@ export function traverse(port: Port, link: Link, bytes: number, readyNs: number,
 /** {@link traverse}, writing the times into `out` (a hot path's scratch, read before its next use) instead of a new object. */
 export function traverseInto(out: MutableHopTimes, port: Port, link: Link, bytes: number, readyNs: number, tailInNs: number): HopTimes {
   const ser = serializationNs(bytes, link.bandwidthGBps);
-  port.reserve(readyNs, tailInNs, ser);
+  port.take(readyNs, tailInNs, ser);
   const tailOut = port.lastEndNs;
   const headOut = tailOut - Math.max(ser, tailInNs - readyNs);
   out.headNs = (headOut + link.latencyNs) as SimNs;

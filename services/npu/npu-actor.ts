@@ -13,7 +13,7 @@ import { EarlyBuffer } from "./early-buffer.js";
 import { deliver, drive, OpRun, splitTransferKey, transferKey, type DriveEffects, type DriveOutcome } from "./op-run.js";
 import { routeOf, stripeFault } from "./stripe-check.js";
 import { transmit, type TransferSpec } from "./transmit.js";
-import { RunningOps } from "./running-ops.js";
+import { RememberingMap } from "./remembering-map.js";
 import { takeFault, type FaultHolder } from "./fault-handler.js";
 import { armFor, takeHalt, type HaltArm } from "./halt.js";
 import { applyWireFaults } from "./wire-faults.js";
@@ -30,7 +30,7 @@ export interface NpuState extends FaultHolder {
   readonly inc: number;
   readonly ports: Ports;
   computeFreeNs: number;
-  readonly ops: RunningOps;
+  readonly ops: RememberingMap<OpRun>;
   /** Stripes that arrived before their op-start (possible when transport order differs from virtual order). */
   readonly early: EarlyBuffer;
   /** The highest op started here: an op at or below it that is not running has ended (or skipped this endpoint). */
@@ -51,7 +51,7 @@ const STEPS = new StepBuffer<NpuState>();
 export const npuLogic: ActorLogic<NpuState> = {
   kind: "npu",
   init: (self, t: Topology, limits = DEFAULT_LIMITS, inc = 0) => ({
-    self: self as NpuId, inc, ports: new Ports(t, self as NpuId), computeFreeNs: 0, ops: new RunningOps(), early: new EarlyBuffer(limits), highestOp: 0,
+    self: self as NpuId, inc, ports: new Ports(t, self as NpuId), computeFreeNs: 0, ops: new RememberingMap<OpRun>(), early: new EarlyBuffer(limits), highestOp: 0,
     counters: { received: 0 }, faults: undefined, tally: emptyFaultTally(), halts: [], halted: false, fx: new EndpointEffects(),
   }),
   receive(state, msg, ctx) {

@@ -1,4 +1,5 @@
 import type { ActorLimits } from "../../shared/runtime/index.js";
+import { RememberingMap } from "./remembering-map.js";
 
 /** Stripe counts up to this are kept as a bitmask in one number; larger transfers get a byte per stripe. */
 export const MASK_STRIPES = 30;
@@ -142,10 +143,7 @@ export class StripeWindow {
  * (its stragglers become stale), so a forged op id can evict nothing but itself out of a full set.
  */
 export class OpWindows {
-  private readonly open = new Map<number, StripeWindow>();
-  /** The op looked up last and its window (nearly every message is of the op looked up before it): no map probe. */
-  private lastOp = -1;
-  private lastWindow: StripeWindow | undefined;
+  private readonly open = new RememberingMap<StripeWindow>();
   /** The highest op ever opened here: ops at or below it that are not open have ended (stale). */
   highestOp = 0;
 
@@ -155,18 +153,12 @@ export class OpWindows {
     if (this.open.size >= this.limits.openOps) this.open.delete(this.open.keys().next().value as number);
     const w = new StripeWindow(epoch, this.limits.transfersPerOp);
     this.open.set(op, w);
-    this.lastOp = -1;
     this.highestOp = Math.max(this.highestOp, op);
     return w;
   }
 
-  get(op: number): StripeWindow | undefined {
-    if (op === this.lastOp) return this.lastWindow;
-    const w = this.open.get(op);
-    if (w) { this.lastOp = op; this.lastWindow = w; }
-    return w;
-  }
-  close(op: number): void { this.open.delete(op); this.lastOp = -1; this.lastWindow = undefined; }
+  get(op: number): StripeWindow | undefined { return this.open.get(op); }
+  close(op: number): void { this.open.delete(op); }
   /** An op that ended here, or that this actor skipped: nothing of it may be used any more. */
   isStale(op: number): boolean { return op <= this.highestOp && !this.open.has(op); }
 }

@@ -1,7 +1,7 @@
 import { crc32 } from "../../shared/codec/index.js";
 import { handleAtNs, traverseInto, type MutableHopTimes, type Ports } from "../../shared/linkmodel/index.js";
 import { PROTOCOL_VERSION, type DataMsg, type StripePart } from "../../shared/protocol/index.js";
-import type { Outbound } from "../../shared/runtime/index.js";
+import { pushReused, type Outbound } from "../../shared/runtime/index.js";
 import type { Topology } from "../../shared/topology/index.js";
 import { f64Slice, type NpuId, type SimNs } from "../../shared/units/index.js";
 import { RunError } from "../../shared/errors/index.js";
@@ -48,7 +48,7 @@ export function bundle(t: Topology, from: number, env: DataEnvelope, tos: readon
       const when = handleAtNs(t, first, parts[i]!.headNs, parts[i]!.tailNs);
       at = toSwitch ? Math.min(at, when) : Math.max(at, when);
     }
-    send(out, first, at, reuse ? moveOn(reuse, from, parts) : dataMsg(env, from, parts as StripePart[]));
+    pushReused(out, first, at, reuse ? moveOn(reuse, from, parts) : dataMsg(env, from, parts as StripePart[]));
     return;
   }
   // Several next hops (the stripes of one transfer leaving on different planes): one message per
@@ -70,23 +70,8 @@ export function bundle(t: Topology, from: number, env: DataEnvelope, tos: readon
       at = toSwitch ? Math.min(at, when) : Math.max(at, when);
       mine[c++] = p;
     }
-    send(out, to, at, dataMsg(env, from, mine));
+    pushReused(out, to, at, dataMsg(env, from, mine));
   }
-}
-
-/**
- * Outbound entries of data messages, by their position in a step's list, reused from step to step:
- * an engine reads a step's list before any actor gets its next message (ActorLogic's contract), so
- * entry k of one step is free again at the next. No object (and no heap number for its time) per hop.
- */
-const ENTRIES: { to: number; atNs: SimNs; msg: DataMsg }[] = [];
-
-function send(out: Outbound[], to: number, atNs: number, msg: DataMsg): void {
-  const k = out.length;
-  let e = ENTRIES[k];
-  if (e === undefined) ENTRIES[k] = e = { to, atNs: atNs as SimNs, msg };
-  else { e.to = to; e.atNs = atNs as SimNs; e.msg = msg; }
-  out.push(e);
 }
 
 /** A switch's received message sent on as itself: the new sender and the parts that go on. */

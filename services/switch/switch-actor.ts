@@ -34,7 +34,6 @@ export const switchLogic: ActorLogic<SwitchState> = {
   kind: "switch",
   init: (self, t, limits = DEFAULT_LIMITS) => ({
     self: self as SwitchId, latencyNs: t.devices[self]!.switchLatencyNs, ports: new Ports(t, self as SwitchId), windows: new OpWindows(limits), early: new EarlyBuffer(limits), received: 0, forwarded: 0, faults: undefined, tally: emptyFaultTally(),
-   
   }),
   receive(state, msg, ctx) {
     const out = STEPS.begin();

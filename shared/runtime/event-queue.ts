@@ -27,7 +27,6 @@ export class EventQueue<T> {
    * pairs (target, item) in an array of the run's own — most runs hold one or two events.
    */
   private meta = new Float64Array(RUN * INITIAL_RUNS);
-  private slots = 0;
   private readonly runItem0: (T | undefined)[] = [];
   private readonly runEvents: (number | T | undefined)[][] = [];
   private readonly free: number[] = [];
@@ -91,8 +90,8 @@ export class EventQueue<T> {
   private open(time: number): number {
     let r = this.free.pop();
     if (r === undefined) {
-      r = this.slots++;
-      if (RUN * this.slots > this.meta.length) this.meta = grown(this.meta);
+      r = this.runItem0.length; // slots made so far
+      if (RUN * (r + 1) > this.meta.length) this.meta = grown(this.meta);
       this.runItem0.push(undefined); this.runEvents.push([]); // LEN and HEAD are 0 in a new slot
     }
     this.meta[RUN * r] = time;

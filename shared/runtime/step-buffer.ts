@@ -1,3 +1,5 @@
+import type { ActorRef, Message } from "../protocol/index.js";
+import type { SimNs } from "../units/index.js";
 import type { Outbound, Step } from "./actor.js";
 
 /**
@@ -24,4 +26,21 @@ export class StepBuffer<S> {
     this.step.outbound = outbound;
     return this.step as Step<S>;
   }
+}
+
+/**
+ * Outbound entries by their position in a step's list, reused from step to step under the same
+ * contract as StepBuffer: an engine reads a step's list before any actor gets its next message, so
+ * entry k of one step is free again at the next. A hot path's sends allocate no entry (and no heap
+ * number for its time) per message.
+ */
+const ENTRIES: { to: ActorRef; atNs: SimNs; msg: Message }[] = [];
+
+/** Appends (to, atNs, msg) to a step's outbound list in the reused entry of its position. */
+export function pushReused(out: Outbound[], to: ActorRef, atNs: number, msg: Message): void {
+  const k = out.length;
+  let e = ENTRIES[k];
+  if (e === undefined) ENTRIES[k] = e = { to, atNs: atNs as SimNs, msg };
+  else { e.to = to; e.atNs = atNs as SimNs; e.msg = msg; }
+  out.push(e);
 }

@@ -1,11 +1,11 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { OpWindows, type StripeWindow } from "../../services/npu/index.js";
-import { RunningOps } from "../../services/npu/running-ops.js";
+import { RememberingMap } from "../../services/npu/remembering-map.js";
 import type { OpRun } from "../../services/npu/op-run.js";
 import { DEFAULT_LIMITS } from "../../shared/runtime/index.js";
 
-// The hot path's lookups remember the op looked up last (issue 11: a Map probe is a cache miss or two
+// The hot path's lookups (RememberingMap, used by OpWindows and an endpoint's running ops) remember the op looked up last (issue 11: a Map probe is a cache miss or two
 // per message). A remembered entry must never outlive its removal: each answers, after any sequence of
 // adds, removals and lookups, exactly what a plain Map of the same operations answers.
 
@@ -15,10 +15,10 @@ const action = fc.oneof(
   fc.tuple(fc.constant("get" as const), op), fc.tuple(fc.constant("get" as const), op), fc.tuple(fc.constant("clear" as const), op),
 );
 
-describe("RunningOps against a Map", () => {
+describe("RememberingMap (an endpoint's running ops) against a Map", () => {
   it("gets what the Map holds, through sets, deletes, clears and repeated gets", () => {
     fc.assert(fc.property(fc.array(action, { maxLength: 300 }), (xs) => {
-      const ops = new RunningOps(), ref = new Map<number, OpRun>();
+      const ops = new RememberingMap<OpRun>(), ref = new Map<number, OpRun>();
       for (const [kind, id] of xs) {
         if (kind === "set") { const run = { id, n: Math.random() } as unknown as OpRun; ops.set(id, run); ref.set(id, run); }
         else if (kind === "delete") { ops.delete(id); ref.delete(id); }

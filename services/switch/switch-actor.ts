@@ -1,6 +1,6 @@
 import { crc32 } from "../../shared/codec/index.js";
 import { emptyFaultTally, type FaultedFabric } from "../../shared/faults/index.js";
-import { Ports, traverseInto, type HopTimes, type MutableHopTimes } from "../../shared/linkmodel/index.js";
+import { Ports, traverseInto, traverseOwn, type HopTimes, type MutableHopTimes } from "../../shared/linkmodel/index.js";
 import { COORDINATOR, PROTOCOL_VERSION, RejectReason, type DataMsg, type StatusMsg, type StripePart } from "../../shared/protocol/index.js";
 import { applyWireFaults, bundle, corruptedPart, EarlyBuffer, MASK_STRIPES, OpWindows, retryHop, routeOf, stripeFault, takeFault, type FaultHolder, type StripeWindow } from "../npu/index.js";
 import { DEFAULT_LIMITS, StepBuffer, type ActorContext, type ActorLogic, type Outbound } from "../../shared/runtime/index.js";
@@ -116,27 +116,30 @@ function forward(s: SwitchState, m: DataMsg, w: StripeWindow, ctx: ActorContext,
   for (let i = 0; i < n; i++) {
     if (keep !== ALL && !keep[i]) continue;
     const p = m.parts[i]!;
-    const link = fab ? fab.link(p.path[p.hop + 1]!) : t.links[p.path[p.hop + 1]!]!;
-    const losses = fab?.lossOf(link.id);
-    const port = s.ports.get(link.id);
+    const id = p.path[p.hop + 1]!, port = s.ports.get(id);
     let hop: HopTimes;
-    if (losses === undefined) hop = traverseInto(HOP, port, link, p.bytes, p.headNs + lat, p.tailNs + lat);
+    // Fault-free: the port knows its link's figures (no Link object read); else the faulted link's.
+    if (fab === undefined) hop = traverseOwn(HOP, port, p.bytes, p.headNs + lat, p.tailNs + lat);
     else {
-      const r = retryHop(t, port, link, losses, { epoch: m.epoch, op: m.op, src: m.src, dst: m.dst, tag: m.tag, stripe: p.stripe }, p.bytes, p.headNs + lat, p.tailNs + lat, s.tally);
-      hop = r.hop;
-      if (r.corrupt) {
-        bad ??= { tos: [], parts: [] };
-        bad.tos.push(link.to);
-        bad.parts.push(corruptedPart({ ...p, hop: p.hop + 1 }, r.corrupt, m.op + m.tag + p.stripe + p.hop));
+      const link = fab.link(id), losses = fab.lossOf(link.id);
+      if (losses === undefined) hop = traverseInto(HOP, port, link, p.bytes, p.headNs + lat, p.tailNs + lat);
+      else {
+        const r = retryHop(t, port, link, losses, { epoch: m.epoch, op: m.op, src: m.src, dst: m.dst, tag: m.tag, stripe: p.stripe }, p.bytes, p.headNs + lat, p.tailNs + lat, s.tally);
+        hop = r.hop;
+        if (r.corrupt) {
+          bad ??= { tos: [], parts: [] };
+          bad.tos.push(link.to);
+          bad.parts.push(corruptedPart({ ...p, hop: p.hop + 1 }, r.corrupt, m.op + m.tag + p.stripe + p.hop));
+        }
       }
     }
-    if (ctx.trace) ctx.trace.forwarded(m.op, link.id, p.headNs + lat, hop.tailNs, hop.queuedNs * link.bandwidthGBps); // bytes queued ahead: wait × rate
+    if (ctx.trace) ctx.trace.forwarded(m.op, id, p.headNs + lat, hop.tailNs, hop.queuedNs * (fab ? fab.link(id) : port).bandwidthGBps); // bytes queued ahead: wait × rate
     s.forwarded++;
     const moved = p as Mutable<StripePart>;
     moved.headNs = hop.headNs;
     moved.tailNs = hop.tailNs;
     moved.hop = p.hop + 1;
-    tos[kept] = link.to;
+    tos[kept] = t.linkTo[id]!;
     parts[kept++] = p;
   }
   if (kept < n) parts.length = kept;

@@ -1,7 +1,7 @@
 export { Port, type PortHorizon } from "./port.js";
 export { Ports } from "./ports.js";
 export {
-  serializationNs, traverse, traverseInto, deliveredAtNs, rooflineNs, reductionNs, streamedComputeEnd, routeAlphaBeta, handleAtNs,
+  serializationNs, traverse, traverseInto, traverseOwn, deliveredAtNs, rooflineNs, reductionNs, streamedComputeEnd, routeAlphaBeta, handleAtNs,
   type HopTimes, type MutableHopTimes, type AlphaBeta,
 } from "./timing.js";
 export { LinkState, scaledComputeNs } from "./link-state.js";

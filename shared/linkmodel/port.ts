@@ -21,6 +21,15 @@ const HORIZON_FOLD_AT = 8;
  */
 export interface PortHorizon { horizonNs: number }
 
+/** Float64s of one port's slot (see {@link Port}): its doubles and its link's, in one cache line. */
+export const PORT_SLOT = 8;
+const LAST_START = 0, LAST_END = 1, FLOOR = 2, QUEUED = 3, BUSY = 4, BANDWIDTH = 5, LATENCY = 6;
+/**
+ * What the reservation made last, on any port, left: when its tail leaves and when it started. Read
+ * right after it (`lastEndNs`, `startNs`); one pair for all ports, as nothing reads them later.
+ */
+const TAKEN = new Float64Array(2);
+
 /**
  * The egress port of a link: it carries one message's bytes at a time. A message needs `duration`
  * of port time from its ready time on, and takes it from the free time the port has — filling gaps
@@ -34,8 +43,8 @@ export interface PortHorizon { horizonNs: number }
  *   long as the gap it is owed is among the last MAX_INTERVALS busy intervals (older ones are folded).
  *
  * Every reservation is on the hot path, and nearly all of them only look at the last interval: it is
- * kept in two fields (`lastStart`, `lastEnd`; the array's copy is brought up to date only
- * when the array is used), so those touch nothing but the port object. The intervals
+ * kept in the port's slot (its start and end; the array's copy is brought up to date only
+ * when the array is used), so those touch nothing but the port object and its slot. The intervals
  * live in one Float64Array, interval k at [2(head + k), 2(head + k) + 1]: folding moves `head` on
  * instead of shifting the array, and filling a gap shifts only the intervals after it.
  */
@@ -44,21 +53,33 @@ export class Port {
   /** First live interval, and how many there are. */
   private head = 0;
   private n = 0;
-  /** The last interval (valid while n > 0); the array's copy of it may lag behind until `syncLast`. */
-  private lastStart = 0;
-  private lastEnd = 0;
-  /** Everything before this virtual time is taken: older intervals, folded away to bound memory. */
-  private floorNs = 0;
-  /** Total ns messages waited behind earlier reservations: a contention gauge. */
-  queuedNs = 0;
-  busyNs = 0;
   messages = 0;
-  /** When the tail of the most recent message leaves (read right after `reserve`). */
-  lastEndNs = 0 as SimNs;
-  /** When the most recent message started (what `reserve` returns). */
-  startNs = 0 as SimNs;
+  /**
+   * The port's doubles live in a slot of `PORT_SLOT` Float64s at `at` of `f`, which a device's ports
+   * share (`Ports`): as object fields each double is a heap number of its own, a cache line apart
+   * once the collector has moved them (issue 11). The slot holds: the last interval (valid while
+   * n > 0; the array's copy of it may lag behind until `syncLast`), the floor (everything before it
+   * is taken: older intervals, folded away to bound memory), the ns messages waited behind earlier
+   * reservations (a contention gauge), the busy ns, and the bandwidth and latency of the port's link
+   * as the topology gives them (for {@link traverseOwn}: the fault-free hop reads no Link object).
+   */
+  constructor(
+    private readonly clock: PortHorizon = { horizonNs: -Infinity }, private readonly f: Float64Array = new Float64Array(PORT_SLOT), private readonly at = 0,
+    link?: { readonly bandwidthGBps: number; readonly latencyNs: number },
+  ) {
+    if (link) { f[at + BANDWIDTH] = link.bandwidthGBps; f[at + LATENCY] = link.latencyNs; }
+  }
 
-  constructor(private readonly clock: PortHorizon = { horizonNs: -Infinity }) {}
+  /** Total ns messages waited behind earlier reservations: a contention gauge. */
+  get queuedNs(): number { return this.f[this.at + QUEUED]!; }
+  get busyNs(): number { return this.f[this.at + BUSY]!; }
+  /** The topology's bandwidth and latency of this port's link (0 for a port made without one). */
+  get bandwidthGBps(): number { return this.f[this.at + BANDWIDTH]!; }
+  get latencyNs(): number { return this.f[this.at + LATENCY]!; }
+  /** When the tail of the most recent message leaves: read right after `reserve` or `take` (of any port). */
+  get lastEndNs(): SimNs { return TAKEN[0]! as SimNs; }
+  /** When the most recent message started (what `reserve` returns): read right after `take`. */
+  get startNs(): SimNs { return TAKEN[1]! as SimNs; }
 
   /**
    * Reserves `durationNs` of port time for a message whose head is ready at `readyNs` and whose tail
@@ -76,20 +97,21 @@ export class Port {
    * double returned from a call that is not inlined is a heap number allocated per call.
    */
   take(readyNs: number, minEndNs: number, durationNs: number): void {
-    if (readyNs < this.clock.horizonNs) throw new RangeError(`reservation ready at ${readyNs} ns, before the horizon ${this.clock.horizonNs} ns (causality)`);
-    const t = Math.max(readyNs, this.floorNs);
+    const horizon = this.clock.horizonNs, f = this.f, a = this.at;
+    if (readyNs < horizon) throw new RangeError(`reservation ready at ${readyNs} ns, before the horizon ${horizon} ns (causality)`);
+    const t = Math.max(readyNs, f[a + FLOOR]!), lastEnd = f[a + LAST_END]!;
     this.messages++;
-    if (this.n === 0 || this.lastEnd <= t) {
-      if (this.lastEnd <= this.clock.horizonNs && this.n > 0 && durationNs > 0) {
+    if (this.n === 0 || lastEnd <= t) {
+      if (lastEnd <= horizon && this.n > 0 && durationNs > 0) {
         // Every interval ends at or before the horizon (sim engine), so no later reservation can reach
         // them: they fold into the floor and this one replaces them (what append + foldBefore would
         // leave, without the array's bookkeeping; a ring's port takes this path at nearly every stripe).
         // The array is not touched (a cache miss saved): its copy of the one interval is written by syncLast.
-        this.floorNs = Math.max(this.floorNs, this.lastEnd);
+        f[a + FLOOR] = Math.max(f[a + FLOOR]!, lastEnd);
         this.head += this.n - 1;
         this.n = 1;
-        this.lastStart = t;
-        this.lastEnd = t + durationNs;
+        f[a + LAST_START] = t;
+        f[a + LAST_END] = t + durationNs;
         this.finish(readyNs, t, t + durationNs, minEndNs, durationNs);
         return;
       }
@@ -97,11 +119,10 @@ export class Port {
       this.finish(readyNs, t, t + durationNs, minEndNs, durationNs);
       return;
     }
-    if (durationNs > 0 && this.lastStart <= t) {
+    if (durationNs > 0 && f[a + LAST_START]! <= t) {
       // Ready inside the last busy period: it queues behind it, as no gap is left after t.
-      const start = this.lastEnd;
-      this.lastEnd = start + durationNs;
-      this.finish(readyNs, start, start + durationNs, minEndNs, durationNs);
+      f[a + LAST_END] = lastEnd + durationNs;
+      this.finish(readyNs, lastEnd, lastEnd + durationNs, minEndNs, durationNs);
       return;
     }
     this.fillGaps(readyNs, t, minEndNs, durationNs);
@@ -141,10 +162,11 @@ export class Port {
   }
 
   private finish(readyNs: number, start: number, end: number, minEndNs: number, durationNs: number): void {
-    this.queuedNs += start - readyNs;
-    this.busyNs += durationNs;
-    this.lastEndNs = Math.max(end, minEndNs) as SimNs;
-    this.startNs = start as SimNs;
+    const f = this.f, a = this.at;
+    f[a + QUEUED] = f[a + QUEUED]! + (start - readyNs);
+    f[a + BUSY] = f[a + BUSY]! + durationNs;
+    TAKEN[0] = Math.max(end, minEndNs);
+    TAKEN[1] = start;
   }
 
   private startOf(k: number): number { return this.iv[2 * (this.head + k)]!; }
@@ -154,8 +176,8 @@ export class Port {
   private syncLast(): void {
     if (this.n > 0) {
       const at = 2 * (this.head + this.n) - 2;
-      this.iv[at] = this.lastStart;
-      this.iv[at + 1] = this.lastEnd;
+      this.iv[at] = this.f[this.at + LAST_START]!;
+      this.iv[at + 1] = this.f[this.at + LAST_END]!;
     }
   }
 
@@ -172,16 +194,16 @@ export class Port {
   private append(s: number, e: number): void {
     if (e <= s) return;
     const n = this.n;
-    if (n > 0 && this.lastEnd === s) { this.lastEnd = e; return; }
+    if (n > 0 && this.f[this.at + LAST_END] === s) { this.f[this.at + LAST_END] = e; return; }
     this.syncLast();
     if (2 * (this.head + n + 1) > this.iv.length) this.makeRoom();
     const at = 2 * (this.head + n);
     this.iv[at] = s;
     this.iv[at + 1] = e;
     this.n = n + 1;
-    this.lastStart = s;
-    this.lastEnd = e;
-    if (n + 1 >= HORIZON_FOLD_AT && this.clock.horizonNs > this.floorNs) this.foldBefore(this.clock.horizonNs);
+    this.f[this.at + LAST_START] = s;
+    this.f[this.at + LAST_END] = e;
+    if (n + 1 >= HORIZON_FOLD_AT && this.clock.horizonNs > this.f[this.at + FLOOR]!) this.foldBefore(this.clock.horizonNs);
     if (n >= MAX_INTERVALS) this.fold();
   }
 
@@ -193,7 +215,7 @@ export class Port {
       if (this.endOf(mid) > ns) hi = mid; else lo = mid + 1;
     }
     if (lo === 0) return;
-    this.floorNs = Math.max(this.floorNs, this.endOf(lo - 1));
+    this.f[this.at + FLOOR] = Math.max(this.f[this.at + FLOOR]!, this.endOf(lo - 1));
     this.head += lo;
     this.n -= lo;
   }
@@ -227,7 +249,7 @@ export class Port {
   /** Folds the older half into the floor: no later message may use a gap inside it. */
   private fold(): void {
     if (this.n <= MAX_INTERVALS) return;
-    this.floorNs = Math.max(this.floorNs, this.endOf(MAX_INTERVALS / 2 - 1));
+    this.f[this.at + FLOOR] = Math.max(this.f[this.at + FLOOR]!, this.endOf(MAX_INTERVALS / 2 - 1));
     this.head += MAX_INTERVALS / 2;
     this.n -= MAX_INTERVALS / 2;
   }

@@ -46,6 +46,22 @@ export function traverseInto(out: MutableHopTimes, port: Port, link: Link, bytes
   return out;
 }
 
+/**
+ * {@link traverseInto} over the port's own link as the topology gives it (bandwidth and latency from
+ * the port's slot): the fault-free hop, which so reads no Link object (a cache miss per stripe). A
+ * degraded link (faults) has other figures: its hop goes through traverseInto with the faulted Link.
+ */
+export function traverseOwn(out: MutableHopTimes, port: Port, bytes: number, readyNs: number, tailInNs: number): HopTimes {
+  const ser = serializationNs(bytes, port.bandwidthGBps);
+  port.take(readyNs, tailInNs, ser);
+  const tailOut = port.lastEndNs, lat = port.latencyNs;
+  const headOut = tailOut - Math.max(ser, tailInNs - readyNs);
+  out.headNs = (headOut + lat) as SimNs;
+  out.tailNs = (tailOut + lat) as SimNs;
+  out.queuedNs = headOut - readyNs;
+  return out;
+}
+
 export type MutableHopTimes = { -readonly [K in keyof HopTimes]: HopTimes[K] };
 
 /** When a message is handed to the receiving endpoint: its tail has arrived and the endpoint overhead is paid. */

@@ -35,13 +35,16 @@ export class GraphBuilder {
     return [this.link(a, b, bandwidthGBps, latencyNs), this.link(b, a, bandwidthGBps, latencyNs)];
   }
 
-  /** Dense per-device port numbers: link → index among its source's egress links. */
-  ports(): { portIndex: Int32Array; portCount: Int32Array; linkFrom: Int32Array; linkTo: Int32Array; isSwitch: Uint8Array } {
+  /** Dense per-device port numbers: link → index among its source's egress links, and each device's links by port. */
+  ports(): { portIndex: Int32Array; portCount: Int32Array; portStart: Int32Array; portLinks: Int32Array; linkFrom: Int32Array; linkTo: Int32Array; isSwitch: Uint8Array } {
     const portIndex = new Int32Array(this.links.length), portCount = new Int32Array(this.devices.length);
     const linkFrom = new Int32Array(this.links.length), linkTo = new Int32Array(this.links.length);
     for (const l of this.links) { portIndex[l.id] = portCount[l.from]!++; linkFrom[l.id] = l.from; linkTo[l.id] = l.to; }
+    const portStart = new Int32Array(this.devices.length + 1), portLinks = new Int32Array(this.links.length);
+    for (let d = 0; d < this.devices.length; d++) portStart[d + 1] = portStart[d]! + portCount[d]!;
+    for (const l of this.links) portLinks[portStart[l.from]! + portIndex[l.id]!] = l.id;
     const isSwitch = Uint8Array.from(this.devices, (d) => (d.kind === DeviceKind.Switch ? 1 : 0));
-    return { portIndex, portCount, linkFrom, linkTo, isSwitch };
+    return { portIndex, portCount, portStart, portLinks, linkFrom, linkTo, isSwitch };
   }
 
   private add(d: Omit<Device, "id" | "switchLatencyNs"> & { switchLatencyNs: number }): DeviceId {

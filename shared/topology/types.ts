@@ -69,6 +69,9 @@ export interface Topology {
   readonly portIndex: Int32Array;
   /** Egress link count per device. */
   readonly portCount: Int32Array;
+  /** The egress links of device d by port number: portLinks[portStart[d] + k] (portStart has devices + 1 entries). */
+  readonly portStart: Int32Array;
+  readonly portLinks: Int32Array;
   /**
    * Each link's source and destination device, by link id: links[id].from and .to in two small typed
    * arrays, for the per-stripe checks of every hop (a Link object is a cache miss there; these stay cached).

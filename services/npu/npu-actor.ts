@@ -129,7 +129,7 @@ function onData(s: NpuState, m: DataMsg, ctx: ActorContext, out: Outbound[]): vo
   }
   if (m.epoch !== run.epoch) { ctx.reject(RejectReason.Stale, m.from, { op: m.op, epoch: m.epoch }, "data of another epoch", m.parts.length); return; }
   if (s.faults?.at(m.op)?.cut(m.from, s.self)) { s.tally.partitioned += m.parts.length; return; } // across a partition: it never arrived
-  const fromRank = run.rankOf.get(m.src);
+  const fromRank = run.rankOf(m.src);
   if (fromRank === undefined) { ctx.reject(RejectReason.Forged, m.from, { op: m.op, src: m.src }, "data from an endpoint outside the op's group", m.parts.length); return; }
   const route = routeOf(ctx.topology, m, s.faults);
   if (typeof route === "string") { ctx.reject(RejectReason.Forged, m.from, { op: m.op, src: m.src }, `data refused: ${route}`, m.parts.length); return; }

@@ -46,24 +46,28 @@ interface Queue {
 }
 
 /**
- * Member → rank of a group, built once per group object: every rank of an op in one process (the sim
- * engine, a grouped host) shares it, instead of each building its own (n² work and memory per op).
+ * Member → rank of a group, by device id (-1: not a member), built once per group object: every rank
+ * of an op in one process (the sim engine, a grouped host) shares it, instead of each building its
+ * own (n² work and memory per op). An Int32Array, not a Map: every data message looks its source up,
+ * and a small dense array stays in cache where a hash table's buckets are a miss or two (issue 11).
  */
-const rankMaps = new WeakMap<readonly NpuId[], ReadonlyMap<NpuId, number>>();
-function ranksOf(group: readonly NpuId[]): ReadonlyMap<NpuId, number> {
+const rankMaps = new WeakMap<readonly NpuId[], Int32Array>();
+function ranksOf(group: readonly NpuId[]): Int32Array {
   let m = rankMaps.get(group);
   if (!m) {
-    const built = new Map<NpuId, number>();
-    group.forEach((id, r) => built.set(id, r));
-    rankMaps.set(group, (m = built));
+    let top = -1;
+    for (const id of group) top = Math.max(top, id);
+    m = new Int32Array(top + 1).fill(-1);
+    for (let r = 0; r < group.length; r++) m[group[r]!] = r;
+    rankMaps.set(group, m);
   }
   return m;
 }
 
 /** One endpoint's part in one collective: its program, its clock for the op, and what has arrived. */
 export class OpRun {
-  /** Communicator rank of each member (shared by the ranks of one op in this process). */
-  readonly rankOf: ReadonlyMap<NpuId, number>;
+  /** Communicator rank of each member by device id, -1 for others (shared by the ranks of one op in this process). */
+  private readonly ranks: Int32Array;
   readonly mailbox = new Map<number, Delivered>();
   /** Stripes in so far, per transfer; it also refuses a stripe seen before (a replay). */
   readonly reassembly: Reassembly;
@@ -89,13 +93,19 @@ export class OpRun {
     readonly trace?: TraceSink,
   ) {
     this.reassembly = new Reassembly(maxTransfers);
-    this.rankOf = ranksOf(spec.group);
+    this.ranks = ranksOf(spec.group);
     const training = spec.collective === Collective.TrainingStep;
     const input = training ? new Float64Array(0) : inputFor(spec, rank);
     const program = programFor(spec, training
       ? { rank, size: spec.group.length, spec, input, trainingPart: part as TrainingPart | undefined }
       : { rank, size: spec.group.length, spec, input, moePart: part as MoeRankPart | undefined });
     this.main = { program, cur: program, callers: [], nowNs: startNs, waitingFor: undefined, queue: undefined, engineFreeNs: 0, spans: [] };
+  }
+
+  /** The communicator rank of device `id`, or undefined when it is not in the op's group (or no device id at all). */
+  rankOf(id: number): number | undefined {
+    const r = this.ranks[id];
+    return r === undefined || r < 0 ? undefined : r;
   }
 
   /** The op's clock: its main program's. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { crc32 } from "../../shared/codec/index.js";
 import { loadScenario } from "../../shared/config/index.js";
-import { COORDINATOR, emptyRejectCounts, PROTOCOL_VERSION, senderFault, type DataMsg, type Message } from "../../shared/protocol/index.js";
+import { COORDINATOR, emptyRejectCounts, PROTOCOL_VERSION, senderFault, type DataMsg, type Message, type OpSpec } from "../../shared/protocol/index.js";
 import { DEFAULT_LIMITS, RejectionLog, SimEngine, type ActorContext, type ActorLogic, type Outbound } from "../../shared/runtime/index.js";
 import { EarlyBuffer, npuLogic, StripeWindow } from "../../services/npu/index.js";
 import { switchLogic } from "../../services/switch/index.js";
@@ -164,6 +164,29 @@ describe("bounded buffers", () => {
     for (let i = 0; i < 25; i++) npuLogic.receive(s, { ...last, tag: i }, ctx);
     expect(counts.overflow).toBe(15);
     expect(s.early.heldBytes).toBe(10 * 8224);
+  });
+
+  it("an endpoint refuses data whose source is not in the op's group (another endpoint, no device at all), as forged", () => {
+    const { ctx, counts } = countingCtx(b, t);
+    const s = npuLogic.init(b, t);
+    // An endpoint of the topology between two members' ids, not in this op's group [a, b, d].
+    const [c, d] = [t.endpoints[2]!, t.endpoints[3]!];
+    const spec = {
+      op: 7, collective: "all-reduce", algorithm: "ring", sizeBytes: 4096, elementBytes: 2, group: [a, b, d],
+      nodeGroups: [[0, 1, 2]], realElements: 64, seed: 1, root: 0, chunkBytes: 4096,
+    } as unknown as OpSpec;
+    npuLogic.receive(s, { v: PROTOCOL_VERSION, type: "op-start", from: COORDINATOR, epoch: 1, inc: 0, spec, startNs: 0 as never }, ctx);
+    const lastHop = (src: number): DataMsg => {
+      const p = t.route(src as never, b).stripes[0]!;
+      return { ...stripe(7, 0), src: src as never, from: t.links[p[p.length - 1]!]!.from, parts: [{ ...stripe(7, 0).parts[0]!, path: p, hop: p.length - 1 }] };
+    };
+    npuLogic.receive(s, lastHop(c), ctx); // a real endpoint on its real route: still not a member
+    npuLogic.receive(s, { ...lastHop(a), src: 1_000_000 as never }, ctx); // no such device
+    npuLogic.receive(s, { ...lastHop(a), src: 0.5 as never }, ctx); // not an id
+    expect(counts.forged).toBe(3);
+    npuLogic.receive(s, lastHop(a), ctx); // the member: accepted (one of its stripes, so no refusal)
+    expect(counts.forged).toBe(3);
+    expect(Object.values(counts).reduce((x, y) => x + y, 0)).toBe(3);
   });
 
   it("a stripe window holds each stripe once and is bounded in transfers", () => {

@@ -141,24 +141,24 @@ export class StripeWindow {
 /**
  * Windows of the ops open at one actor, oldest first. Opening more than `openOps` closes the oldest
  * (its stragglers become stale), so a forged op id can evict nothing but itself out of a full set.
+ * It is the remembering map itself (not one held in a field): the window of the op looked up last is
+ * read from this object, one cache line fewer per message.
  */
-export class OpWindows {
-  private readonly open = new RememberingMap<StripeWindow>();
+export class OpWindows extends RememberingMap<StripeWindow> {
   /** The highest op ever opened here: ops at or below it that are not open have ended (stale). */
   highestOp = 0;
 
-  constructor(private readonly limits: ActorLimits) {}
+  constructor(private readonly limits: ActorLimits) { super(); }
 
   openOp(op: number, epoch: number): StripeWindow {
-    if (this.open.size >= this.limits.openOps) this.open.delete(this.open.keys().next().value as number);
+    if (this.size >= this.limits.openOps) this.delete(this.keys().next().value as number);
     const w = new StripeWindow(epoch, this.limits.transfersPerOp);
-    this.open.set(op, w);
+    this.set(op, w);
     this.highestOp = Math.max(this.highestOp, op);
     return w;
   }
 
-  get(op: number): StripeWindow | undefined { return this.open.get(op); }
-  close(op: number): void { this.open.delete(op); }
+  close(op: number): void { this.delete(op); }
   /** An op that ended here, or that this actor skipped: nothing of it may be used any more. */
-  isStale(op: number): boolean { return op <= this.highestOp && !this.open.has(op); }
+  isStale(op: number): boolean { return op <= this.highestOp && !this.has(op); }
 }

@@ -120,24 +120,20 @@ export function transmit(t: Topology, ports: Ports, x: TransferSpec, out: Outbou
     const payload = e0 === e1 ? EMPTY : f64Slice(x.data, e0, e1);
     const bytes = bBase + (i < bExtra ? 1 : 0);
     tos[i] = t.linkTo[id]!;
-    if (fab === undefined) { // fault-free: the port knows its link's figures (no Link object read)
-      const hop = traverseOwn(HOP, ports.get(id), bytes, sendNs, sendNs);
-      parts[i] = { stripe: i, bytes, headNs: hop.headNs, tailNs: hop.tailNs, path, hop: 0, payload, crc: crc32(payload) };
-      continue;
-    }
-    const link = fab.link(id), losses = fab.lossOf(link.id);
+    // Fault-free, the port knows its link's figures (no Link object read); else the faulted link's.
+    const port = ports.get(id), link = fab?.link(id), losses = link && fab!.lossOf(link.id);
     if (losses === undefined) {
-      const hop = traverseInto(HOP, ports.get(link.id), link, bytes, sendNs, sendNs);
+      const hop = link ? traverseInto(HOP, port, link, bytes, sendNs, sendNs) : traverseOwn(HOP, port, bytes, sendNs, sendNs);
       parts[i] = { stripe: i, bytes, headNs: hop.headNs, tailNs: hop.tailNs, path, hop: 0, payload, crc: crc32(payload) };
       continue;
     }
     const k = { epoch: x.epoch, op: x.op, src: x.src, dst: x.dst, tag: x.tag, stripe: i };
-    const r = retryHop(t, ports.get(link.id), link, losses, k, bytes, sendNs, sendNs, tally ?? emptyFaultTally());
+    const r = retryHop(t, port, link!, losses, k, bytes, sendNs, sendNs, tally ?? emptyFaultTally());
     const part: StripePart = { stripe: i, bytes, headNs: r.hop.headNs, tailNs: r.hop.tailNs, path, hop: 0, payload, crc: crc32(payload) };
     parts[i] = part;
     if (r.corrupt) {
       bad ??= { tos: [], parts: [] };
-      bad.tos.push(link.to);
+      bad.tos.push(link!.to);
       bad.parts.push(corruptedPart(part, r.corrupt, x.op + x.tag + i));
     }
   }

@@ -117,23 +117,21 @@ function forward(s: SwitchState, m: DataMsg, w: StripeWindow, ctx: ActorContext,
     if (keep !== ALL && !keep[i]) continue;
     const p = m.parts[i]!;
     const id = p.path[p.hop + 1]!, port = s.ports.get(id);
+    // Fault-free, the port knows its link's figures (no Link object read); else the faulted link's.
+    const link = fab?.link(id), losses = link && fab!.lossOf(link.id);
     let hop: HopTimes;
-    // Fault-free: the port knows its link's figures (no Link object read); else the faulted link's.
-    if (fab === undefined) hop = traverseOwn(HOP, port, p.bytes, p.headNs + lat, p.tailNs + lat);
-    else {
-      const link = fab.link(id), losses = fab.lossOf(link.id);
-      if (losses === undefined) hop = traverseInto(HOP, port, link, p.bytes, p.headNs + lat, p.tailNs + lat);
-      else {
-        const r = retryHop(t, port, link, losses, { epoch: m.epoch, op: m.op, src: m.src, dst: m.dst, tag: m.tag, stripe: p.stripe }, p.bytes, p.headNs + lat, p.tailNs + lat, s.tally);
-        hop = r.hop;
-        if (r.corrupt) {
-          bad ??= { tos: [], parts: [] };
-          bad.tos.push(link.to);
-          bad.parts.push(corruptedPart({ ...p, hop: p.hop + 1 }, r.corrupt, m.op + m.tag + p.stripe + p.hop));
-        }
+    if (losses === undefined) {
+      hop = link ? traverseInto(HOP, port, link, p.bytes, p.headNs + lat, p.tailNs + lat) : traverseOwn(HOP, port, p.bytes, p.headNs + lat, p.tailNs + lat);
+    } else {
+      const r = retryHop(t, port, link!, losses, { epoch: m.epoch, op: m.op, src: m.src, dst: m.dst, tag: m.tag, stripe: p.stripe }, p.bytes, p.headNs + lat, p.tailNs + lat, s.tally);
+      hop = r.hop;
+      if (r.corrupt) {
+        bad ??= { tos: [], parts: [] };
+        bad.tos.push(link!.to);
+        bad.parts.push(corruptedPart({ ...p, hop: p.hop + 1 }, r.corrupt, m.op + m.tag + p.stripe + p.hop));
       }
     }
-    if (ctx.trace) ctx.trace.forwarded(m.op, id, p.headNs + lat, hop.tailNs, hop.queuedNs * (fab ? fab.link(id) : port).bandwidthGBps); // bytes queued ahead: wait × rate
+    if (ctx.trace) ctx.trace.forwarded(m.op, id, p.headNs + lat, hop.tailNs, hop.queuedNs * (link ?? port).bandwidthGBps); // bytes queued ahead: wait × rate
     s.forwarded++;
     const moved = p as Mutable<StripePart>;
     moved.headNs = hop.headNs;

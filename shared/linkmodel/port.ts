@@ -1,4 +1,4 @@
-import type { SimNs } from "../units/index.js";
+import type { GBps, SimNs } from "../units/index.js";
 
 /**
  * Busy intervals kept per port; older ones fold into `floorNs`. In virtual order (sim) gaps behind the
@@ -74,8 +74,8 @@ export class Port {
   get queuedNs(): number { return this.f[this.at + QUEUED]!; }
   get busyNs(): number { return this.f[this.at + BUSY]!; }
   /** The topology's bandwidth and latency of this port's link (0 for a port made without one). */
-  get bandwidthGBps(): number { return this.f[this.at + BANDWIDTH]!; }
-  get latencyNs(): number { return this.f[this.at + LATENCY]!; }
+  get bandwidthGBps(): GBps { return this.f[this.at + BANDWIDTH]! as GBps; }
+  get latencyNs(): SimNs { return this.f[this.at + LATENCY]! as SimNs; }
   /** When the tail of the most recent message leaves: read right after `reserve` or `take` (of any port). */
   get lastEndNs(): SimNs { return TAKEN[0]! as SimNs; }
   /** When the most recent message started (what `reserve` returns): read right after `take`. */

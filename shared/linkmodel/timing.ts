@@ -34,8 +34,11 @@ export function traverse(port: Port, link: Link, bytes: number, readyNs: number,
   return traverseInto({ headNs: 0 as SimNs, tailNs: 0 as SimNs, queuedNs: 0 }, port, link, bytes, readyNs, tailInNs);
 }
 
-/** {@link traverse}, writing the times into `out` (a hot path's scratch, read before its next use) instead of a new object. */
-export function traverseInto(out: MutableHopTimes, port: Port, link: Link, bytes: number, readyNs: number, tailInNs: number): HopTimes {
+/**
+ * {@link traverse}, writing the times into `out` (a hot path's scratch, read before its next use)
+ * instead of a new object. `link` gives only its bandwidth and latency: a Link, or a Port (its own link's).
+ */
+export function traverseInto(out: MutableHopTimes, port: Port, link: Pick<Link, "bandwidthGBps" | "latencyNs">, bytes: number, readyNs: number, tailInNs: number): HopTimes {
   const ser = serializationNs(bytes, link.bandwidthGBps);
   port.take(readyNs, tailInNs, ser);
   const tailOut = port.lastEndNs;
@@ -52,14 +55,7 @@ export function traverseInto(out: MutableHopTimes, port: Port, link: Link, bytes
  * degraded link (faults) has other figures: its hop goes through traverseInto with the faulted Link.
  */
 export function traverseOwn(out: MutableHopTimes, port: Port, bytes: number, readyNs: number, tailInNs: number): HopTimes {
-  const ser = serializationNs(bytes, port.bandwidthGBps);
-  port.take(readyNs, tailInNs, ser);
-  const tailOut = port.lastEndNs, lat = port.latencyNs;
-  const headOut = tailOut - Math.max(ser, tailInNs - readyNs);
-  out.headNs = (headOut + lat) as SimNs;
-  out.tailNs = (tailOut + lat) as SimNs;
-  out.queuedNs = headOut - readyNs;
-  return out;
+  return traverseInto(out, port, port, bytes, readyNs, tailInNs);
 }
 
 export type MutableHopTimes = { -readonly [K in keyof HopTimes]: HopTimes[K] };

@@ -96,7 +96,7 @@ export class EventQueue<T> {
     }
     this.meta[RUN * r] = time;
     this.last = r;
-    if (ENTRY * (this.runs + 2) > this.heap.length) this.grow();
+    if (ENTRY * (this.runs + 2) > this.heap.length) this.heap = grown(this.heap);
     const h = this.heap, seq = this.seq++;
     let i = ++this.runs;
     while (i > 1) { // sift up: a later sequence never passes an equal time
@@ -140,10 +140,6 @@ export class EventQueue<T> {
       h[ENTRY * i] = t; h[ENTRY * i + 1] = s; h[ENTRY * i + 2] = l;
     }
     return top;
-  }
-
-  private grow(): void {
-    this.heap = grown(this.heap);
   }
 }
 
